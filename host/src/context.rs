@@ -1,0 +1,18 @@
+//! What request handlers and commands share: the back ends and settings,
+//! built once at start-up.
+
+use crate::domain::Catalogue;
+use crate::domain::cursor::CursorKey;
+use crate::prs::PrCalculator;
+use crate::queue::WriteQueue;
+use crate::store::WorkoutStore;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub store: Arc<dyn WorkoutStore>,
+    pub queue: Arc<dyn WriteQueue>,
+    pub calculator: Arc<dyn PrCalculator>,
+    pub catalogue: Arc<Catalogue>,
+    pub cursor_key: CursorKey,
+}

@@ -1,0 +1,276 @@
+//! The JSON shapes of the API (documented in OpenAPI) and their mapping from
+//! domain values. Requests are validated by `domain::validation`; the request
+//! types here exist to document the contract.
+
+use crate::domain::dates::format_instant;
+use crate::domain::{Catalogue, Unit, WorkoutEntry, round2};
+use crate::prs::report::{Deltas, PresentedSet, RangeEcho, present};
+use everfit_pr::{PersonalRecords, RecordKind};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "entries": [
+    { "exerciseName": "Bench Press", "date": "2026-06-09",
+      "sets": [ { "reps": 5, "weight": 100, "unit": "kg" } ], "idempotencyKey": "session-42-bench" } ] }))]
+pub struct SubmitWorkoutsRequest {
+    /// The client's id: 24 hex characters.
+    #[schema(example = "665f1c2b8a1e4d0012345678")]
+    pub user_id: String,
+    /// 1-100 entries; one invalid entry rejects the whole request.
+    #[schema(min_items = 1, max_items = 100)]
+    pub entries: Vec<NewEntryRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewEntryRequest {
+    /// 1-100 characters after trimming; inner whitespace is collapsed.
+    #[schema(example = "Bench Press", min_length = 1, max_length = 100)]
+    pub exercise_name: String,
+    /// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 datetime with an offset;
+    /// from 1900 to at most one day in the future.
+    #[schema(example = "2026-06-09")]
+    pub date: String,
+    #[schema(min_items = 1, max_items = 50)]
+    pub sets: Vec<NewSetRequest>,
+    /// Optional, 1-128 characters: the entry is stored at most once per user
+    /// and key, and a retry gets the same id back.
+    #[schema(example = "session-42-bench", min_length = 1, max_length = 128)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSetRequest {
+    #[schema(minimum = 1, maximum = 1000, example = 5)]
+    pub reps: u32,
+    /// At least 0 and at most 1500 kg once converted.
+    #[schema(minimum = 0, example = 100)]
+    pub weight: f64,
+    #[schema(example = "kg")]
+    pub unit: UnitCode,
+}
+
+/// A weight unit.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitCode {
+    Kg,
+    Lb,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "accepted": 1, "ids": ["665f1c2b8a1e4d00123456aa"] }))]
+pub struct SubmitWorkoutsResponse {
+    pub accepted: usize,
+    /// The entries' ids, in request order.
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SetView {
+    pub reps: u32,
+    /// As logged, or converted (2 decimals) when `unit` was asked for.
+    pub weight: f64,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    /// Full precision, always kg.
+    pub weight_kg: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "id": "665f1c2b8a1e4d00123456aa", "userId": "665f1c2b8a1e4d0012345678",
+    "exerciseName": "Bench Press", "muscleGroup": "chest", "date": "2026-06-09T00:00:00Z",
+    "sets": [ { "reps": 5, "weight": 100, "unit": "kg", "weightKg": 100 } ],
+    "idempotencyKey": null, "createdAt": "2026-06-09T10:00:00.123Z", "updatedAt": "2026-06-09T10:00:00.123Z" }))]
+pub struct WorkoutView {
+    pub id: String,
+    pub user_id: String,
+    pub exercise_name: String,
+    /// From the exercise catalogue at read time; null for exercises it does not know.
+    pub muscle_group: Option<String>,
+    pub date: String,
+    pub sets: Vec<SetView>,
+    pub idempotency_key: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl WorkoutView {
+    pub fn new(entry: &WorkoutEntry, catalogue: &Catalogue, display_unit: Option<Unit>) -> Self {
+        Self {
+            id: entry.id.to_hex(),
+            user_id: entry.user_id.to_hex(),
+            exercise_name: entry.exercise_name.clone(),
+            muscle_group: catalogue.group_of(&entry.exercise_name_lower).map(str::to_string),
+            date: format_instant(entry.date),
+            sets: entry
+                .sets
+                .iter()
+                .map(|s| match display_unit {
+                    Some(unit) => SetView {
+                        reps: s.reps,
+                        weight: round2(unit.from_kg(s.weight_kg)),
+                        unit,
+                        weight_kg: s.weight_kg,
+                    },
+                    None => SetView {
+                        reps: s.reps,
+                        weight: s.weight,
+                        unit: s.unit,
+                        weight_kg: s.weight_kg,
+                    },
+                })
+                .collect(),
+            idempotency_key: entry.idempotency_key.clone(),
+            created_at: format_instant(entry.created_at),
+            updated_at: format_instant(entry.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryResponse {
+    pub items: Vec<WorkoutView>,
+    pub count: usize,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RangeView {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl From<RangeEcho> for RangeView {
+    fn from(r: RangeEcho) -> Self {
+        Self { from: r.from, to: r.to }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaviestSetView {
+    pub weight: f64,
+    pub reps: u32,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    pub date: String,
+    pub entry_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HighestVolumeSetView {
+    /// reps x weight, in the unit.
+    pub volume: f64,
+    pub weight: f64,
+    pub reps: u32,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    pub date: String,
+    pub entry_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BestOneRepMaxView {
+    /// Epley: weight x (1 + reps/30).
+    pub one_rep_max: f64,
+    pub weight: f64,
+    pub reps: u32,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    pub date: String,
+    pub entry_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrWindowView {
+    /// The window, or null for all-time.
+    pub range: Option<RangeView>,
+    pub heaviest_set: Option<HeaviestSetView>,
+    pub highest_volume_set: Option<HighestVolumeSetView>,
+    pub best_one_rep_max: Option<BestOneRepMaxView>,
+}
+
+impl PrWindowView {
+    pub fn new(range: Option<RangeEcho>, records: &PersonalRecords, unit: Unit) -> Self {
+        let p = |kind: RecordKind| records.get(kind).map(|s| present(kind, s, unit));
+        Self {
+            range: range.map(Into::into),
+            heaviest_set: p(RecordKind::HeaviestSet).map(|s: PresentedSet| HeaviestSetView {
+                weight: s.weight,
+                reps: s.reps,
+                unit: s.unit,
+                date: s.date,
+                entry_id: s.entry_id,
+            }),
+            highest_volume_set: p(RecordKind::HighestVolumeSet).map(|s| HighestVolumeSetView {
+                volume: s.value,
+                weight: s.weight,
+                reps: s.reps,
+                unit: s.unit,
+                date: s.date,
+                entry_id: s.entry_id,
+            }),
+            best_one_rep_max: p(RecordKind::BestOneRepMax).map(|s| BestOneRepMaxView {
+                one_rep_max: s.value,
+                weight: s.weight,
+                reps: s.reps,
+                unit: s.unit,
+                date: s.date,
+                entry_id: s.entry_id,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeltasView {
+    pub heaviest_weight: Option<f64>,
+    pub highest_volume: Option<f64>,
+    pub best_one_rep_max: Option<f64>,
+}
+
+impl From<Deltas> for DeltasView {
+    fn from(d: Deltas) -> Self {
+        Self {
+            heaviest_weight: d.heaviest_weight,
+            highest_volume: d.highest_volume,
+            best_one_rep_max: d.best_one_rep_max,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "exercise": "Bench Press", "unit": "kg",
+    "current": { "range": null,
+      "heaviestSet": { "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+      "highestVolumeSet": { "volume": 900, "weight": 90, "reps": 10, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
+      "bestOneRepMax": { "oneRepMax": 121, "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" } },
+    "previous": null, "deltas": null }))]
+pub struct PrResponse {
+    pub user_id: String,
+    pub exercise: String,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    pub current: PrWindowView,
+    /// The window of equal length just before `from` (closed ranges only).
+    pub previous: Option<PrWindowView>,
+    /// current - previous (closed ranges only; a field is null where either side has no sets).
+    pub deltas: Option<DeltasView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}

@@ -1,0 +1,89 @@
+//! Renders every error response, whatever produced it (handlers, extractors,
+//! routing, body limits, timeouts, panics), into the contract's JSON shape.
+
+use super::error::{ApiError, ErrorBody};
+use crate::domain::FieldError;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::any::Any;
+
+/// The error envelope.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "statusCode": 400, "error": "Bad Request", "message": "Validation failed",
+    "details": [ { "field": "entries[0].sets[1].reps", "message": "must be at least 1" } ],
+    "timestamp": "2026-06-09T10:00:00Z", "path": "/workouts" }))]
+pub struct ErrorEnvelope {
+    pub status_code: u16,
+    /// The HTTP reason phrase.
+    pub error: String,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    pub timestamp: String,
+    pub path: String,
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Route not found",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed for this route",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body is larger than the 1 MiB limit",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Expected a JSON body (Content-Type: application/json)",
+        s if s.is_server_error() => "Internal server error",
+        _ => "Request failed",
+    }
+}
+
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let error_body = match parts.extensions.remove::<ErrorBody>() {
+        Some(b) => b,
+        None => {
+            let is_json = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            if is_json {
+                // Already a JSON answer with an error status (e.g. /health's 503).
+                return Response::from_parts(parts, body);
+            }
+            ErrorBody {
+                message: default_message(status).to_string(),
+                details: Vec::new(),
+            }
+        }
+    };
+    let envelope = ErrorEnvelope {
+        status_code: status.as_u16(),
+        error: status.canonical_reason().unwrap_or("Error").to_string(),
+        message: error_body.message,
+        details: error_body.details,
+        timestamp: crate::domain::dates::format_instant(chrono::Utc::now()),
+        path,
+    };
+    let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Turns a panic in a handler into a logged 500 (rendered by `render_errors`).
+pub fn panic_to_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    ApiError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}

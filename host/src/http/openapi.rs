@@ -1,0 +1,35 @@
+//! The OpenAPI document, served at /openapi.json and browsed at /docs.
+
+use super::{dto, envelope, health, history, prs, workouts};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Everfit insights API",
+        description = "Log a client's workouts, read the history back, read personal records.\n\n\
+            Every error has one shape (`ErrorEnvelope`). All times are UTC, ISO-8601. \
+            Every response carries `x-request-id`.",
+    ),
+    paths(
+        workouts::submit_workouts,
+        workouts::get_workout,
+        history::history,
+        prs::personal_records,
+        health::health,
+    ),
+    components(schemas(
+        dto::SubmitWorkoutsRequest, dto::NewEntryRequest, dto::NewSetRequest, dto::UnitCode,
+        dto::SubmitWorkoutsResponse, dto::WorkoutView, dto::SetView, dto::HistoryResponse,
+        dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
+        dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
+        envelope::ErrorEnvelope, crate::domain::FieldError,
+        health::HealthResponse, health::HealthInfo, health::ComponentHealth, crate::queue::QueueStatus,
+    )),
+    tags(
+        (name = "workouts", description = "Log and read workouts"),
+        (name = "personal records", description = "Heaviest set, highest-volume set, best estimated 1RM"),
+        (name = "operations", description = "Health"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,106 @@
+//! GET /workouts/prs: personal records, O(1) from the read model for
+//! all-time, computed live for ranges (with the previous window and deltas).
+
+use super::dto::{PrResponse, PrWindowView};
+use super::envelope::ErrorEnvelope;
+use super::error::ApiError;
+use super::extract::Query;
+use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
+use crate::context::AppContext;
+use crate::domain::dates::TimeRange;
+use crate::domain::exercise::{name_key, normalize_name};
+use crate::domain::{FieldError, Unit};
+use crate::prs::report::{RangeEcho, deltas};
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub const PR_SOURCE_HEADER: &str = "x-pr-source";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PrParams {
+    #[param(required = true, example = "665f1c2b8a1e4d0012345678")]
+    pub user_id: Option<String>,
+    /// Exact exercise name: case-insensitive, whitespace-normalized.
+    #[param(required = true, example = "Bench Press")]
+    pub exercise: Option<String>,
+    /// Inclusive start of the window.
+    #[param(example = "2026-06-01")]
+    pub from: Option<String>,
+    /// Inclusive end of the window (a date covers the whole UTC day).
+    #[param(example = "2026-06-30")]
+    pub to: Option<String>,
+    /// Unit of the presented weights (default kg).
+    #[param(value_type = Option<super::dto::UnitCode>)]
+    pub unit: Option<String>,
+}
+
+/// Read personal records.
+///
+/// Without a range: all-time, served O(1) from the read model (`x-pr-source:
+/// read-model`), or computed live while the read model has no row yet
+/// (`x-pr-source: live`). With `from` and `to`: the window, the previous
+/// window of equal length ending just before `from`, and the deltas.
+#[utoipa::path(get, path = "/workouts/prs", tag = "personal records",
+    params(PrParams),
+    responses(
+        (status = 200, description = "Records (null records and a message when no sets match)", body = PrResponse,
+            headers(("x-pr-source" = String, description = "read-model or live"))),
+        (status = 400, description = "Invalid parameter", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    ))]
+pub async fn personal_records(
+    State(ctx): State<AppContext>,
+    Query(params): Query<PrParams>,
+) -> Result<Response, ApiError> {
+    let mut errors = ParamErrors::default();
+    let user = errors.take(parse_user_id(params.user_id.as_deref()));
+    let exercise = params.exercise.as_deref().map(normalize_name).filter(|e| !e.is_empty());
+    if exercise.is_none() {
+        errors.0.push(FieldError::new("exercise", "is required"));
+    }
+    let dates = errors.take(parse_date_range(params.from.as_deref(), params.to.as_deref()));
+    let unit = errors.take(parse_unit(params.unit.as_deref())).flatten().unwrap_or(Unit::KG);
+    errors.finish()?;
+    let (user, exercise, (from, to)) = (user.expect("checked"), exercise.expect("checked"), dates.expect("checked"));
+    let key = name_key(&exercise);
+    let range = TimeRange::from_inputs(from, to);
+
+    let (current, source) = if range.is_all_time() {
+        match ctx.store.read_personal_records(user, &key).await? {
+            Some(row) => (row.records, "read-model"),
+            None => (ctx.store.live_personal_records(user, &key, range, ctx.calculator.as_ref()).await?, "live"),
+        }
+    } else {
+        (ctx.store.live_personal_records(user, &key, range, ctx.calculator.as_ref()).await?, "live")
+    };
+
+    let (previous, deltas_view) = match range.previous() {
+        Some(prev_range) => {
+            let prev = ctx.store.live_personal_records(user, &key, prev_range, ctx.calculator.as_ref()).await?;
+            let d = deltas(&current, &prev, unit);
+            (Some(PrWindowView::new(Some(RangeEcho::of_window(&prev_range)), &prev, unit)), Some(d.into()))
+        }
+        None => (None, None),
+    };
+    let message = current
+        .is_empty()
+        .then(|| format!("No sets of {exercise} found for this user{}", if range.is_all_time() { "" } else { " in this range" }));
+    let body = PrResponse {
+        user_id: user.to_hex(),
+        exercise,
+        unit,
+        current: PrWindowView::new(RangeEcho::of_inputs(from, to), &current, unit),
+        previous,
+        deltas: deltas_view,
+        message,
+    };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(PR_SOURCE_HEADER, HeaderValue::from_static(source));
+    Ok(response)
+}

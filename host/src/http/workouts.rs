@@ -1,0 +1,149 @@
+//! POST /workouts and GET /workouts/{id}.
+
+use super::dto::{SubmitWorkoutsRequest, SubmitWorkoutsResponse, WorkoutView};
+use super::envelope::ErrorEnvelope;
+use super::error::ApiError;
+use super::extract::{JsonBody, Path, Query};
+use super::params::parse_user_id;
+use crate::context::AppContext;
+use crate::domain::validation::{Submission, validate_submission};
+use crate::domain::{EntryId, FieldError, WorkoutEntry};
+use crate::queue::WriteBatch;
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Deserialize;
+use tower_http::request_id::RequestId;
+use utoipa::IntoParams;
+
+/// Log workouts.
+///
+/// Validates and normalizes the batch, assigns ids and hands it to the write
+/// queue. 202 means durably accepted; entries are visible in history shortly
+/// after (before the response with `QUEUE=inline`).
+#[utoipa::path(post, path = "/workouts", tag = "workouts",
+    request_body = SubmitWorkoutsRequest,
+    responses(
+        (status = 202, description = "Accepted", body = SubmitWorkoutsResponse),
+        (status = 400, description = "Validation failed or malformed JSON; nothing was accepted", body = ErrorEnvelope),
+        (status = 409, description = "An idempotencyKey was already used for a different workout", body = ErrorEnvelope),
+        (status = 413, description = "Body over 1 MiB", body = ErrorEnvelope),
+        (status = 415, description = "Not JSON", body = ErrorEnvelope),
+        (status = 503, description = "Queue or store unavailable; nothing was accepted", body = ErrorEnvelope),
+    ))]
+pub async fn submit_workouts(
+    State(ctx): State<AppContext>,
+    request_id: Option<axum::Extension<RequestId>>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<SubmitWorkoutsResponse>), ApiError> {
+    let now = Utc::now();
+    let submission = validate_submission(&body, now).map_err(ApiError::Validation)?;
+    let entries = assign_ids(submission, now);
+    check_idempotency_conflicts(&ctx, &entries).await?;
+
+    let ids: Vec<String> = entries.iter().map(|e| e.id.to_hex()).collect();
+    let request_id = request_id.and_then(|r| r.0.header_value().to_str().ok().map(str::to_string));
+    ctx.queue.enqueue(WriteBatch { entries, request_id }).await?;
+    Ok((StatusCode::ACCEPTED, Json(SubmitWorkoutsResponse { accepted: ids.len(), ids })))
+}
+
+/// Gives every entry its final id: derived from (user, key) when keyed, so
+/// retries name the same entry; fresh otherwise.
+fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<WorkoutEntry> {
+    let user = submission.user_id;
+    submission
+        .entries
+        .into_iter()
+        .map(|e| WorkoutEntry {
+            id: match &e.idempotency_key {
+                Some(key) => EntryId::for_idempotency_key(user, key),
+                None => EntryId::generate(),
+            },
+            user_id: user,
+            exercise_name: e.exercise_name,
+            exercise_name_lower: e.exercise_name_lower,
+            date: e.date,
+            sets: e.sets,
+            idempotency_key: e.idempotency_key,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
+/// A key reused with different content is a 409 when the first use is
+/// already stored. (Two different concurrent first uses cannot be seen here;
+/// the store keeps the first and the other collapses onto it.)
+async fn check_idempotency_conflicts(ctx: &AppContext, entries: &[WorkoutEntry]) -> Result<(), ApiError> {
+    let keyed: Vec<EntryId> = entries.iter().filter(|e| e.idempotency_key.is_some()).map(|e| e.id).collect();
+    let Some(first) = entries.first() else { return Ok(()) };
+    if keyed.is_empty() {
+        return Ok(());
+    }
+    let stored = match ctx.store.get_entries(first.user_id, &keyed).await {
+        Ok(stored) => stored,
+        // The queue may still accept while the store is down: the worker's
+        // insert collapses replays; only the 409 cannot be given now.
+        Err(StoreError::Unavailable(msg)) => {
+            tracing::warn!(%msg, "idempotency check skipped: store unavailable");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let details: Vec<FieldError> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let existing = stored.iter().find(|s| s.id == e.id)?;
+            (!existing.same_content(e)).then(|| {
+                FieldError::new(
+                    format!("entries[{i}].idempotencyKey"),
+                    format!("was already used for a different workout (entry {})", existing.id),
+                )
+            })
+        })
+        .collect();
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            message: "Idempotency key reused with different content".into(),
+            details,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct EntryParams {
+    /// The owner of the entry (24 hex characters).
+    #[param(required = true, example = "665f1c2b8a1e4d0012345678")]
+    pub user_id: Option<String>,
+}
+
+/// Read one entry.
+///
+/// An entry of another user is a 404, as is an id that does not exist.
+#[utoipa::path(get, path = "/workouts/{id}", tag = "workouts",
+    params(("id" = String, Path, description = "Entry id (24 hex characters)"), EntryParams),
+    responses(
+        (status = 200, description = "The stored entry", body = WorkoutView),
+        (status = 400, description = "Malformed id or userId", body = ErrorEnvelope),
+        (status = 404, description = "No such entry for this user", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    ))]
+pub async fn get_workout(
+    State(ctx): State<AppContext>,
+    Path(id): Path<String>,
+    Query(params): Query<EntryParams>,
+) -> Result<Json<WorkoutView>, ApiError> {
+    let user = parse_user_id(params.user_id.as_deref())?;
+    let id: EntryId = id.parse().map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))?;
+    match ctx.store.get_entry(user, id).await? {
+        Some(entry) => Ok(Json(WorkoutView::new(&entry, &ctx.catalogue, None))),
+        None => Err(ApiError::NotFound(format!("Workout {id} not found for this user"))),
+    }
+}

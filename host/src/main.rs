@@ -1,0 +1,124 @@
+//! The `everfit` command: the server, the worker and operator commands.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use everfit::config::Config;
+use everfit::domain::UserId;
+use everfit::seed::{SeedOptions, seed};
+use everfit::startup::{Application, build_context, shutdown_signal};
+use everfit::{prs, telemetry};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "everfit", version, about = "Workout logging and personal-record insights for fitness coaches")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (the default). Configuration comes from the environment.
+    Serve,
+    /// Insert realistic workout logs for one user (batched, with progress).
+    Seed {
+        /// The user to seed (24 hex characters).
+        #[arg(long)]
+        user: String,
+        /// How many entries.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Entries per write transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch_size: usize,
+        /// RNG seed: the same seed gives the same logs.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Spread the logs over this many days before today.
+        #[arg(long, default_value_t = 1460)]
+        days: u32,
+    },
+    /// Maintain the personal-record read model.
+    Prs {
+        #[command(subcommand)]
+        command: PrsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrsCommand {
+    /// Recompute the read model from the stored entries.
+    Rebuild {
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"))
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn parse_user(raw: &str) -> anyhow::Result<UserId> {
+    raw.parse().map_err(|_| anyhow::anyhow!("--user {raw:?} must be a 24-character hex ObjectId"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // A missing .env is normal; a broken one is worth saying.
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("warning: ignoring .env: {e}");
+        }
+    }
+    let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(config.log_format, "info,sqlx=warn");
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Seed { user, count, batch_size, seed: rng_seed, days } => {
+            let user = parse_user(&user)?;
+            anyhow::ensure!(batch_size > 0, "--batch-size must be at least 1");
+            let ctx = build_context(&config).await?;
+            let opts = SeedOptions { user, count, batch_size, rng_seed, span_days: days.max(1), until: chrono::Utc::now() };
+            let bar = progress_bar(count, "seeding");
+            let started = Instant::now();
+            let n = seed(&ctx, &opts, |done| bar.set_position(done)).await.context("seeding")?;
+            bar.finish();
+            let secs = started.elapsed().as_secs_f64();
+            println!("seeded {n} entries for {user} in {secs:.2} s ({:.0} entries/s)", n as f64 / secs.max(1e-9));
+            Ok(())
+        }
+        Command::Prs { command: PrsCommand::Rebuild { user } } => {
+            let user = user.as_deref().map(parse_user).transpose()?;
+            let ctx = build_context(&config).await?;
+            let bar = progress_bar(0, "rebuilding");
+            let started = Instant::now();
+            let rows = prs::read_model::rebuild(ctx.store.as_ref(), ctx.calculator.as_ref(), user, |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })
+            .await?;
+            bar.finish();
+            println!("rebuilt {rows} personal-record rows in {:.2} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Where PR computation runs. The host calls this seam; the native
+//! implementation and the WASM component run the same `everfit-pr` code.
+
+use everfit_pr::{PersonalRecords, SetRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrCalculatorError {
+    /// The plugin trapped, ran out of time or memory, or returned garbage.
+    #[error("PR plugin failed: {0}")]
+    Plugin(String),
+}
+
+pub trait PrCalculator: Send + Sync {
+    /// Name and version shown in /health and logs.
+    fn describe(&self) -> String;
+
+    /// Folds `sets` into `current` (an empty `current` computes from scratch).
+    fn fold(&self, current: &PersonalRecords, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError>;
+
+    fn compute(&self, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError> {
+        self.fold(&PersonalRecords::default(), sets)
+    }
+}
+
+/// The calculations compiled into the host.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NativePrCalculator;
+
+impl PrCalculator for NativePrCalculator {
+    fn describe(&self) -> String {
+        format!("native everfit-pr {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn fold(&self, current: &PersonalRecords, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError> {
+        let mut records = current.clone();
+        for set in sets {
+            records.fold(set);
+        }
+        Ok(records)
+    }
+}

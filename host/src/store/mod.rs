@@ -1,0 +1,101 @@
+//! Storage: one trait, one implementation per back end.
+//!
+//! Both stores must behave identically; the behaviour suite in
+//! `tests/api/store_suite.rs` runs against each one that is reachable.
+
+pub mod sqlite;
+
+use crate::domain::cursor::CursorPosition;
+use crate::domain::dates::TimeRange;
+use crate::domain::{EntryId, UserId, WorkoutEntry};
+use crate::prs::PrCalculator;
+use async_trait::async_trait;
+use everfit_pr::PersonalRecords;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The back end cannot be reached; the request may succeed later (503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupted data (500, logged).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A page request over a user's history, newest first by (date, id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryQuery {
+    pub user_id: UserId,
+    /// Lower-cased prefix of `exerciseNameLower`, matched literally.
+    pub exercise_prefix: Option<String>,
+    /// Only these exercise keys (a muscle group's exercises), when set.
+    pub exercise_in: Option<Vec<String>>,
+    pub range: TimeRange,
+    /// Start strictly after this position.
+    pub after: Option<CursorPosition>,
+    /// Maximum number of entries to return.
+    pub limit: u32,
+}
+
+/// The stored PR read model row for one (user, exercise).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredRecords {
+    pub records: PersonalRecords,
+    /// Incremented on every write: compare-and-swap on it is what keeps
+    /// concurrent refreshes from overwriting each other (and the row from regressing).
+    pub version: i64,
+}
+
+#[async_trait]
+pub trait WorkoutStore: Send + Sync + 'static {
+    /// A short name for logs and /health ("sqlite", "mongodb").
+    fn backend(&self) -> &'static str;
+
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts entries that are not stored yet. An entry whose id, or whose
+    /// (user, idempotencyKey), is already stored is left as it is, so replays
+    /// and concurrent identical submits collapse. Returns how many were new.
+    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<u64, StoreError>;
+
+    async fn get_entry(&self, user: UserId, id: EntryId) -> Result<Option<WorkoutEntry>, StoreError>;
+
+    /// The stored entries among `ids` (any order).
+    async fn get_entries(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<WorkoutEntry>, StoreError>;
+
+    /// One page of history in (date desc, id desc) order.
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError>;
+
+    /// PRs computed from the stored entries (the fallback when the read model
+    /// has no row, and the path for ranges). A store may compute them itself
+    /// (MongoDB: one `$facet`) or hand the sets to `calculator`.
+    async fn live_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        range: TimeRange,
+        calculator: &dyn PrCalculator,
+    ) -> Result<PersonalRecords, StoreError>;
+
+    async fn read_personal_records(&self, user: UserId, exercise_lower: &str) -> Result<Option<StoredRecords>, StoreError>;
+
+    /// Writes the read model row if its version is still `expected_version`
+    /// (`None`: the row must not exist yet). Returns false when another writer
+    /// got there first; the caller re-reads and tries again.
+    async fn write_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        records: &PersonalRecords,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// Every (user, exerciseNameLower) that has entries, optionally for one user
+    /// (what a read-model rebuild walks).
+    async fn exercise_keys(&self, user: Option<UserId>) -> Result<Vec<(UserId, String)>, StoreError>;
+
+    /// Number of stored entries (for health, seeding and tests).
+    async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError>;
+}

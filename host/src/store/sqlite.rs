@@ -1,0 +1,413 @@
+//! The embedded store: one SQLite file, WAL mode.
+//!
+//! Writes go through a single-connection pool so that in-process writers never
+//! contend for SQLite's write lock; reads use their own pool.
+
+use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use crate::domain::dates::TimeRange;
+use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
+use crate::prs::PrCalculator;
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use everfit_pr::{PersonalRecords, SetRecord};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Entries per INSERT statement (SQLite allows 32766 bound parameters; 9 per row).
+const INSERT_CHUNK: usize = 500;
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its folder) and migrates the database.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL survives a process crash; only an OS crash or power
+            // loss may drop the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        MIGRATOR.run(&writer).await.context("migrating the SQLite database")?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("opening SQLite database {} for reading", path.display()))?;
+        Ok(Self { reader, writer })
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn db_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        other => StoreError::Internal(anyhow!(other)),
+    }
+}
+
+/// A set as stored in the `sets` JSON column.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredSet {
+    reps: u32,
+    weight: f64,
+    unit: Unit,
+    weight_kg: f64,
+}
+
+/// A record as stored in the `records` JSON column.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecord {
+    entry_id: String,
+    date_ms: i64,
+    set_index: u32,
+    reps: u32,
+    weight_kg: f64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecordsJson {
+    heaviest_set: Option<StoredRecord>,
+    highest_volume_set: Option<StoredRecord>,
+    best_one_rep_max: Option<StoredRecord>,
+}
+
+impl From<&SetRecord> for StoredRecord {
+    fn from(s: &SetRecord) -> Self {
+        Self {
+            entry_id: s.entry_id.clone(),
+            date_ms: s.date_ms,
+            set_index: s.set_index,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        }
+    }
+}
+
+impl From<StoredRecord> for SetRecord {
+    fn from(s: StoredRecord) -> Self {
+        Self {
+            entry_id: s.entry_id,
+            date_ms: s.date_ms,
+            set_index: s.set_index,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        }
+    }
+}
+
+fn records_to_json(r: &PersonalRecords) -> String {
+    let json = StoredRecordsJson {
+        heaviest_set: r.heaviest_set.as_ref().map(Into::into),
+        highest_volume_set: r.highest_volume_set.as_ref().map(Into::into),
+        best_one_rep_max: r.best_one_rep_max.as_ref().map(Into::into),
+    };
+    serde_json::to_string(&json).expect("records serialize")
+}
+
+fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
+    let json: StoredRecordsJson = serde_json::from_str(s).context("corrupt personal_records.records")?;
+    Ok(PersonalRecords {
+        heaviest_set: json.heaviest_set.map(Into::into),
+        highest_volume_set: json.highest_volume_set.map(Into::into),
+        best_one_rep_max: json.best_one_rep_max.map(Into::into),
+    })
+}
+
+fn millis_to_datetime(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
+}
+
+fn parse_hex<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
+
+fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
+    let sets_json: String = row.get("sets");
+    let sets: Vec<StoredSet> = serde_json::from_str(&sets_json).context("corrupt workouts.sets")?;
+    Ok(WorkoutEntry {
+        id: parse_hex(row.get::<&str, _>("id"), "workouts.id")?,
+        user_id: parse_hex(row.get::<&str, _>("user_id"), "workouts.user_id")?,
+        exercise_name: row.get("exercise_name"),
+        exercise_name_lower: row.get("exercise_name_lower"),
+        date: millis_to_datetime(row.get("date_ms"))?,
+        sets: sets
+            .into_iter()
+            .map(|s| WorkoutSet {
+                reps: s.reps,
+                weight: s.weight,
+                unit: s.unit,
+                weight_kg: s.weight_kg,
+            })
+            .collect(),
+        idempotency_key: row.get("idempotency_key"),
+        created_at: millis_to_datetime(row.get("created_at_ms"))?,
+        updated_at: millis_to_datetime(row.get("updated_at_ms"))?,
+    })
+}
+
+fn sets_to_json(sets: &[WorkoutSet]) -> String {
+    let stored: Vec<StoredSet> = sets
+        .iter()
+        .map(|s| StoredSet {
+            reps: s.reps,
+            weight: s.weight,
+            unit: s.unit,
+            weight_kg: s.weight_kg,
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("sets serialize")
+}
+
+#[async_trait]
+impl WorkoutStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut inserted = 0;
+        for chunk in entries.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO workouts ({ENTRY_COLUMNS}) "));
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(e.id.to_hex())
+                    .push_bind(e.user_id.to_hex())
+                    .push_bind(&e.exercise_name)
+                    .push_bind(&e.exercise_name_lower)
+                    .push_bind(e.date.timestamp_millis())
+                    .push_bind(sets_to_json(&e.sets))
+                    .push_bind(&e.idempotency_key)
+                    .push_bind(e.created_at.timestamp_millis())
+                    .push_bind(e.updated_at.timestamp_millis());
+            });
+            // Any conflict (same id, or same user+key) means "already stored": keep the first.
+            qb.push(" ON CONFLICT DO NOTHING");
+            inserted += qb.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected();
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(inserted)
+    }
+
+    async fn get_entry(&self, user: UserId, id: EntryId) -> Result<Option<WorkoutEntry>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE id = ? AND user_id = ?")))
+            .bind(id.to_hex())
+            .bind(user.to_hex())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    async fn get_entries(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<WorkoutEntry>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "));
+            qb.push_bind(user.to_hex()).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_hex());
+            }
+            qb.push(")");
+            // Read from the writer so a caller sees its own just-committed inserts.
+            let rows = qb.build().fetch_all(&self.writer).await.map_err(db_error)?;
+            for row in &rows {
+                out.push(entry_from_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "));
+        qb.push_bind(q.user_id.to_hex());
+        if let Some(prefix) = &q.exercise_prefix {
+            // substr() compares literally: no LIKE wildcards to escape.
+            qb.push(" AND substr(exercise_name_lower, 1, ")
+                .push_bind(prefix.chars().count() as i64)
+                .push(") = ")
+                .push_bind(prefix.clone());
+        }
+        if let Some(names) = &q.exercise_in {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" AND exercise_name_lower IN (");
+            let mut list = qb.separated(", ");
+            for n in names {
+                list.push_bind(n.clone());
+            }
+            qb.push(")");
+        }
+        if let Some(start) = q.range.start {
+            qb.push(" AND date_ms >= ").push_bind(start.timestamp_millis());
+        }
+        if let Some(end) = q.range.end {
+            qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
+        }
+        if let Some(after) = &q.after {
+            qb.push(" AND (date_ms, id) < (")
+                .push_bind(after.date.timestamp_millis())
+                .push(", ")
+                .push_bind(after.id.to_hex())
+                .push(")");
+        }
+        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
+        let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn live_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        range: TimeRange,
+        calculator: &dyn PrCalculator,
+    ) -> Result<PersonalRecords, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT id, date_ms, sets FROM workouts WHERE user_id = ");
+        qb.push_bind(user.to_hex())
+            .push(" AND exercise_name_lower = ")
+            .push_bind(exercise_lower.to_string());
+        if let Some(start) = range.start {
+            qb.push(" AND date_ms >= ").push_bind(start.timestamp_millis());
+        }
+        if let Some(end) = range.end {
+            qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
+        }
+        let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
+        let mut sets = Vec::with_capacity(rows.len() * 4);
+        for row in &rows {
+            let id: String = row.get("id");
+            let date_ms: i64 = row.get("date_ms");
+            let stored: Vec<StoredSet> = serde_json::from_str(row.get("sets")).context("corrupt workouts.sets")?;
+            sets.extend(stored.into_iter().enumerate().map(|(i, s)| SetRecord {
+                entry_id: id.clone(),
+                date_ms,
+                set_index: i as u32,
+                reps: s.reps,
+                weight_kg: s.weight_kg,
+            }));
+        }
+        calculator.compute(&sets).map_err(|e| StoreError::Internal(e.into()))
+    }
+
+    async fn read_personal_records(&self, user: UserId, exercise_lower: &str) -> Result<Option<StoredRecords>, StoreError> {
+        let row = sqlx::query("SELECT records, version FROM personal_records WHERE user_id = ? AND exercise_name_lower = ?")
+            .bind(user.to_hex())
+            .bind(exercise_lower)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(StoredRecords {
+                records: records_from_json(row.get("records"))?,
+                version: row.get("version"),
+            })),
+        }
+    }
+
+    async fn write_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        records: &PersonalRecords,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now().timestamp_millis();
+        let json = records_to_json(records);
+        let result = match expected_version {
+            None => sqlx::query(
+                "INSERT INTO personal_records (user_id, exercise_name_lower, records, version, updated_at_ms)
+                 VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(user.to_hex())
+            .bind(exercise_lower)
+            .bind(json)
+            .bind(now)
+            .execute(&self.writer)
+            .await,
+            Some(version) => sqlx::query(
+                "UPDATE personal_records SET records = ?, version = version + 1, updated_at_ms = ?
+                 WHERE user_id = ? AND exercise_name_lower = ? AND version = ?",
+            )
+            .bind(json)
+            .bind(now)
+            .bind(user.to_hex())
+            .bind(exercise_lower)
+            .bind(version)
+            .execute(&self.writer)
+            .await,
+        };
+        Ok(result.map_err(db_error)?.rows_affected() == 1)
+    }
+
+    async fn exercise_keys(&self, user: Option<UserId>) -> Result<Vec<(UserId, String)>, StoreError> {
+        let rows = match user {
+            Some(u) => {
+                sqlx::query("SELECT DISTINCT user_id, exercise_name_lower FROM workouts WHERE user_id = ? ORDER BY 1, 2")
+                    .bind(u.to_hex())
+                    .fetch_all(&self.reader)
+                    .await
+            }
+            None => {
+                sqlx::query("SELECT DISTINCT user_id, exercise_name_lower FROM workouts ORDER BY 1, 2")
+                    .fetch_all(&self.reader)
+                    .await
+            }
+        }
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| Ok((parse_hex(r.get::<&str, _>("user_id"), "workouts.user_id")?, r.get("exercise_name_lower"))))
+            .collect()
+    }
+
+    async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError> {
+        let count: i64 = match user {
+            Some(u) => sqlx::query_scalar("SELECT COUNT(*) FROM workouts WHERE user_id = ?")
+                .bind(u.to_hex())
+                .fetch_one(&self.reader)
+                .await,
+            None => sqlx::query_scalar("SELECT COUNT(*) FROM workouts").fetch_one(&self.reader).await,
+        }
+        .map_err(db_error)?;
+        Ok(count as u64)
+    }
+}
