@@ -1,1 +1,8 @@
+//! Integration tests: the real server on port 0, a fresh SQLite file per test,
+//! driven over HTTP.
 
+mod errors;
+mod helpers;
+mod history;
+mod prs;
+mod workouts;

@@ -97,7 +97,7 @@ mod tests {
         let d = deltas(&current, &previous, Unit::KG);
         assert_eq!(d.heaviest_weight, Some(10.0));
         assert_eq!(d.highest_volume, Some(50.0));
-        assert_eq!(d.best_one_rep_max, Some(11.0));
+        assert_eq!(d.best_one_rep_max, Some(7.67)); // 121 - 113.33 (85 x 10)
         let none = deltas(&current, &PersonalRecords::default(), Unit::KG);
         assert_eq!(none, Deltas::default());
     }

@@ -1,0 +1,97 @@
+use everfit::config::Config;
+use everfit::startup::Application;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const USER: &str = "665f1c2b8a1e4d0012345678";
+pub const OTHER_USER: &str = "665f1c2b8a1e4d0087654321";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the app on a fresh SQLite file.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("everfit.db");
+    let mut app = spawn_app_at(path).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// Starts the app on an existing (or new) SQLite file.
+pub async fn spawn_app_at(db_path: PathBuf) -> TestApp {
+    everfit::telemetry::init(everfit::config::LogFormat::Pretty, "warn");
+    let mut config = Config::embedded(db_path.clone());
+    config.port = 0;
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db_path,
+        _dir: None,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server (graceful) and returns the temp dir so the file survives.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran");
+        }
+        self._dir.take()
+    }
+
+    pub async fn post_workouts(&self, body: &Value) -> reqwest::Response {
+        self.client.post(format!("{}/workouts", self.address)).json(body).send().await.expect("request")
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.client.get(format!("{}{}", self.address, path_and_query)).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path_and_query: &str) -> (u16, Value) {
+        let r = self.get(path_and_query).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json body"))
+    }
+
+    /// Logs entries and asserts 202; returns the ids.
+    pub async fn log(&self, user: &str, entries: Value) -> Vec<String> {
+        let r = self.post_workouts(&json!({ "userId": user, "entries": entries })).await;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        body["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+}
+
+pub fn entry(exercise: &str, date: &str, sets: Value) -> Value {
+    json!({ "exerciseName": exercise, "date": date, "sets": sets })
+}
+
+pub fn assert_envelope(body: &Value, status: u16, path: &str) {
+    assert_eq!(body["statusCode"], status, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert!(body["details"].is_array(), "{body}");
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert_eq!(body["path"], path, "{body}");
+}

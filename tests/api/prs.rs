@@ -1,0 +1,91 @@
+use crate::helpers::*;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
+    let app = spawn_app().await;
+    let (status, empty) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=Bench%20Press")).await;
+    assert_eq!(status, 200);
+    assert_eq!(empty["current"]["heaviestSet"], Value::Null);
+    assert!(empty["message"].is_string());
+
+    let ids = app.log(USER, json!([
+        entry("Bench Press", "2026-06-01", json!([ { "reps": 10, "weight": 90, "unit": "kg" }, { "reps": 3, "weight": 110, "unit": "kg" } ])),
+        entry("bench  press", "2026-06-02", json!([ { "reps": 1, "weight": 100, "unit": "kg" } ])),
+    ])).await;
+    let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=%20BENCH%20%20press")).await;
+    assert_eq!(r.headers()["x-pr-source"], "read-model");
+    let body: Value = r.json().await.unwrap();
+    let c = &body["current"];
+    assert_eq!(c["heaviestSet"]["weight"], 110.0);
+    assert_eq!(c["heaviestSet"]["entryId"], ids[0].as_str());
+    assert_eq!(c["highestVolumeSet"]["volume"], 900.0);
+    assert_eq!(c["bestOneRepMax"]["oneRepMax"], 121.0);
+    assert_eq!(body["previous"], Value::Null);
+    assert_eq!(body["exercise"], "BENCH press");
+
+    let (_, lb) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=bench%20press&unit=lb")).await;
+    assert_eq!(lb["current"]["heaviestSet"]["weight"], 242.51);
+    assert_eq!(lb["current"]["heaviestSet"]["unit"], "lb");
+}
+
+#[tokio::test]
+async fn ranges_have_a_previous_window_and_deltas() {
+    let app = spawn_app().await;
+    app.log(USER, json!([
+        entry("Squat", "2026-05-20", json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])),
+        entry("Squat", "2026-06-05", json!([ { "reps": 5, "weight": 110, "unit": "kg" } ])),
+    ])).await;
+    let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01&to=2026-06-30")).await;
+    assert_eq!(r.headers()["x-pr-source"], "live");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["current"]["range"]["from"], "2026-06-01T00:00:00Z");
+    assert_eq!(body["current"]["heaviestSet"]["weight"], 110.0);
+    assert_eq!(body["previous"]["heaviestSet"]["weight"], 100.0);
+    assert_eq!(body["deltas"]["heaviestWeight"], 10.0);
+    assert_eq!(body["deltas"]["highestVolume"], 50.0);
+    assert_eq!(body["deltas"]["bestOneRepMax"], 11.67);
+
+    let (_, open) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01")).await;
+    assert_eq!(open["previous"], Value::Null);
+    assert_eq!(open["deltas"], Value::Null);
+    let (_, none) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2020-01-01&to=2020-01-31")).await;
+    assert_eq!(none["deltas"]["heaviestWeight"], Value::Null);
+    for bad in ["", "&exercise=squat&from=2026-07-01&to=2026-06-01", "&exercise=squat&unit=oz"] {
+        let (status, _) = app.get_json(&format!("/workouts/prs?userId={USER}{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+}
+
+fn arb_entries() -> impl Strategy<Value = Vec<(u32, u32, u32, bool)>> {
+    // (day, reps, weight, pounds)
+    prop::collection::vec((0u32..20, 1u32..15, 0u32..200, any::<bool>()), 1..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    /// The read model (incremental, batch by batch) equals the live computation.
+    #[test]
+    fn read_model_equals_live_computation(sets in arb_entries(), split in 1usize..5) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let app = spawn_app().await;
+            let entries: Vec<Value> = sets.iter().map(|(day, reps, w, lb)| entry(
+                "Overhead Press", &format!("2026-05-{:02}", day + 1),
+                json!([ { "reps": reps, "weight": w, "unit": if *lb { "lb" } else { "kg" } } ]))).collect();
+            for chunk in entries.chunks(split) {
+                app.log(USER, json!(chunk)).await;
+            }
+            let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press")).await;
+            assert_eq!(r.headers()["x-pr-source"], "read-model");
+            let model: Value = r.json().await.unwrap();
+            // A range covering everything is always computed live.
+            let (_, live) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press&from=2000-01-01")).await;
+            for k in ["heaviestSet", "highestVolumeSet", "bestOneRepMax"] {
+                assert_eq!(model["current"][k], live["current"][k], "{k}");
+            }
+        });
+    }
+}
