@@ -77,13 +77,19 @@ impl Config {
     /// (the process environment in `main`, a map in tests).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
-        let get = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut config = Config::embedded(PathBuf::from("./data/everfit.db"));
 
         if let Some(v) = get("HOST") {
             match v.parse() {
                 Ok(ip) => config.host = ip,
-                Err(_) => problems.push(format!("HOST={v:?} is not an IP address (e.g. 0.0.0.0 or 127.0.0.1)")),
+                Err(_) => problems.push(format!(
+                    "HOST={v:?} is not an IP address (e.g. 0.0.0.0 or 127.0.0.1)"
+                )),
             }
         }
         if let Some(v) = get("PORT") {
@@ -96,16 +102,18 @@ impl Config {
             config.sqlite_path = PathBuf::from(v);
         }
         config.redis_url = get("REDIS_URL");
-        if let Some(url) = &config.redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                problems.push(format!("REDIS_URL={url:?} must start with redis:// or rediss://"));
-            }
+        if let Some(url) = &config.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            problems.push(format!(
+                "REDIS_URL={url:?} must start with redis:// or rediss://"
+            ));
         }
         config.mongodb_uri = get("MONGODB_URI");
-        if let Some(uri) = &config.mongodb_uri {
-            if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
-                problems.push("MONGODB_URI must start with mongodb:// or mongodb+srv://".to_string());
-            }
+        if let Some(uri) = &config.mongodb_uri
+            && !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://"))
+        {
+            problems.push("MONGODB_URI must start with mongodb:// or mongodb+srv://".to_string());
         }
         if let Some(db) = get("MONGODB_DATABASE") {
             config.mongodb_database = db;
@@ -117,7 +125,9 @@ impl Config {
             Some("sqlite") => QueueKind::Sqlite,
             Some("redis") => QueueKind::Redis,
             Some(other) => {
-                problems.push(format!("QUEUE={other:?} must be one of: inline, sqlite, redis"));
+                problems.push(format!(
+                    "QUEUE={other:?} must be one of: inline, sqlite, redis"
+                ));
                 QueueKind::Inline
             }
         };
@@ -143,7 +153,9 @@ impl Config {
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             match v.parse::<u64>() {
                 Ok(s) if s > 0 => config.request_timeout = Duration::from_secs(s),
-                _ => problems.push(format!("REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number")),
+                _ => problems.push(format!(
+                    "REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number"
+                )),
             }
         }
         if let Some(v) = get("EMBEDDED_WORKERS") {
@@ -153,7 +165,11 @@ impl Config {
                 _ => problems.push(format!("EMBEDDED_WORKERS={v:?} must be true or false")),
             }
         }
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError(problems)) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(problems))
+        }
     }
 }
 
@@ -179,7 +195,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -202,7 +221,13 @@ mod tests {
 
     #[test]
     fn reports_every_problem() {
-        let err = from(&[("PORT", "eighty"), ("QUEUE", "kafka"), ("LOG_FORMAT", "xml"), ("HOST", "localhost!")]).unwrap_err();
+        let err = from(&[
+            ("PORT", "eighty"),
+            ("QUEUE", "kafka"),
+            ("LOG_FORMAT", "xml"),
+            ("HOST", "localhost!"),
+        ])
+        .unwrap_err();
         assert_eq!(err.0.len(), 4, "{err}");
         assert!(err.to_string().contains("QUEUE=\"kafka\""));
     }

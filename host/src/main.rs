@@ -11,7 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "everfit", version, about = "Workout logging and personal-record insights for fitness coaches")]
+#[command(
+    name = "everfit",
+    version,
+    about = "Workout logging and personal-record insights for fitness coaches"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -59,25 +63,28 @@ enum PrsCommand {
 fn progress_bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"))
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
 
 fn parse_user(raw: &str) -> anyhow::Result<UserId> {
-    raw.parse().map_err(|_| anyhow::anyhow!("--user {raw:?} must be a 24-character hex ObjectId"))
+    raw.parse()
+        .map_err(|_| anyhow::anyhow!("--user {raw:?} must be a 24-character hex ObjectId"))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A missing .env is normal; a broken one is worth saying.
-    if let Err(e) = dotenvy::dotenv() {
-        if !e.not_found() {
-            eprintln!("warning: ignoring .env: {e}");
-        }
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("warning: ignoring .env: {e}");
     }
     let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
         Ok(c) => c,
@@ -93,31 +100,59 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
-        Command::Seed { user, count, batch_size, seed: rng_seed, days } => {
+        Command::Seed {
+            user,
+            count,
+            batch_size,
+            seed: rng_seed,
+            days,
+        } => {
             let user = parse_user(&user)?;
             anyhow::ensure!(batch_size > 0, "--batch-size must be at least 1");
             let ctx = build_context(&config).await?;
-            let opts = SeedOptions { user, count, batch_size, rng_seed, span_days: days.max(1), until: chrono::Utc::now() };
+            let opts = SeedOptions {
+                user,
+                count,
+                batch_size,
+                rng_seed,
+                span_days: days.max(1),
+                until: chrono::Utc::now(),
+            };
             let bar = progress_bar(count, "seeding");
             let started = Instant::now();
-            let n = seed(&ctx, &opts, |done| bar.set_position(done)).await.context("seeding")?;
+            let n = seed(&ctx, &opts, |done| bar.set_position(done))
+                .await
+                .context("seeding")?;
             bar.finish();
             let secs = started.elapsed().as_secs_f64();
-            println!("seeded {n} entries for {user} in {secs:.2} s ({:.0} entries/s)", n as f64 / secs.max(1e-9));
+            println!(
+                "seeded {n} entries for {user} in {secs:.2} s ({:.0} entries/s)",
+                n as f64 / secs.max(1e-9)
+            );
             Ok(())
         }
-        Command::Prs { command: PrsCommand::Rebuild { user } } => {
+        Command::Prs {
+            command: PrsCommand::Rebuild { user },
+        } => {
             let user = user.as_deref().map(parse_user).transpose()?;
             let ctx = build_context(&config).await?;
             let bar = progress_bar(0, "rebuilding");
             let started = Instant::now();
-            let rows = prs::read_model::rebuild(ctx.store.as_ref(), ctx.calculator.as_ref(), user, |done, total| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            })
+            let rows = prs::read_model::rebuild(
+                ctx.store.as_ref(),
+                ctx.calculator.as_ref(),
+                user,
+                |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )
             .await?;
             bar.finish();
-            println!("rebuilt {rows} personal-record rows in {:.2} s", started.elapsed().as_secs_f64());
+            println!(
+                "rebuilt {rows} personal-record rows in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

@@ -31,14 +31,19 @@ pub fn pr_calculator(_config: &Config) -> anyhow::Result<Arc<dyn PrCalculator>> 
 /// Builds everything a request or command needs.
 pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
     if config.cursor_secret_is_default && config.mongodb_uri.is_some() {
-        tracing::warn!("CURSOR_SECRET is not set: using the development default; set it in production");
+        tracing::warn!(
+            "CURSOR_SECRET is not set: using the development default; set it in production"
+        );
     }
     let store = open_store(config).await?;
     let calculator = pr_calculator(config)?;
     let persister = Persister::new(store.clone(), calculator.clone());
     let queue: Arc<dyn WriteQueue> = match config.queue {
         QueueKind::Inline => Arc::new(InlineQueue::new(persister)),
-        other => bail!("QUEUE={} is not available in this build; use QUEUE=inline", other.as_str()),
+        other => bail!(
+            "QUEUE={} is not available in this build; use QUEUE=inline",
+            other.as_str()
+        ),
     };
     Ok(AppContext {
         store,
@@ -61,12 +66,20 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let ctx = build_context(&config).await?;
         let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-        Ok(Self { listener, ctx, config })
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(Self {
+            listener,
+            ctx,
+            config,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn context(&self) -> &AppContext {
@@ -74,10 +87,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let router = crate::http::router(self.ctx.clone(), self.config.request_timeout);
         tracing::info!(addr = %self.local_addr(), queue = self.config.queue.as_str(), "everfit listening");
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         tracing::info!("server stopped; in-flight requests finished");
         Ok(())
     }

@@ -66,7 +66,12 @@ pub struct Generator {
 impl Generator {
     pub fn new(seed: u64, catalogue: &CatalogueData, span_days: u32) -> Self {
         // Favour the big lifts: they are what coaches log most.
-        let exercises = catalogue.exercises.iter().filter(|e| e.typical_kg > 0.0).cloned().collect();
+        let exercises = catalogue
+            .exercises
+            .iter()
+            .filter(|e| e.typical_kg > 0.0)
+            .cloned()
+            .collect();
         Self {
             rng: SmallRng::seed_from_u64(seed),
             exercises,
@@ -91,13 +96,23 @@ impl Generator {
         let set_count = rng.gen_range(1..=6);
         let sets = (0..set_count)
             .map(|_| {
-                let reps = *[1u32, 3, 5, 5, 6, 8, 8, 10, 12, 15].get(rng.gen_range(0..10)).unwrap_or(&5);
+                let reps = *[1u32, 3, 5, 5, 6, 8, 8, 10, 12, 15]
+                    .get(rng.gen_range(0..10))
+                    .unwrap_or(&5);
                 // Heavier for low reps: roughly inverse Epley around the base.
                 let kg = base_kg * 1.2 / (1.0 + f64::from(reps) / 30.0);
                 if in_pounds {
-                    GeneratedSet { reps, weight: round_to(kg / 0.453_592_37, 5.0), unit: "lb" }
+                    GeneratedSet {
+                        reps,
+                        weight: round_to(kg / 0.453_592_37, 5.0),
+                        unit: "lb",
+                    }
                 } else {
-                    GeneratedSet { reps, weight: round_to(kg, 2.5), unit: "kg" }
+                    GeneratedSet {
+                        reps,
+                        weight: round_to(kg, 2.5),
+                        unit: "kg",
+                    }
                 }
             })
             .collect();
@@ -125,7 +140,12 @@ mod tests {
             assert!(c.groups.iter().any(|g| g == required), "{required}");
         }
         for e in &c.exercises {
-            assert!(c.groups.contains(&e.group), "{} has unknown group {}", e.name, e.group);
+            assert!(
+                c.groups.contains(&e.group),
+                "{} has unknown group {}",
+                e.name,
+                e.group
+            );
         }
         let mut names: Vec<_> = c.exercises.iter().map(|e| e.name.to_lowercase()).collect();
         names.sort();
@@ -146,7 +166,11 @@ mod tests {
             for s in &e.sets {
                 assert!((1..=1000).contains(&s.reps));
                 assert!(s.weight >= 0.0 && s.weight.is_finite());
-                let kg = if s.unit == "lb" { s.weight * 0.453_592_37 } else { s.weight };
+                let kg = if s.unit == "lb" {
+                    s.weight * 0.453_592_37
+                } else {
+                    s.weight
+                };
                 assert!(kg <= 1500.0);
             }
         }

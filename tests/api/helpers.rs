@@ -60,11 +60,20 @@ impl TestApp {
     }
 
     pub async fn post_workouts(&self, body: &Value) -> reqwest::Response {
-        self.client.post(format!("{}/workouts", self.address)).json(body).send().await.expect("request")
+        self.client
+            .post(format!("{}/workouts", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
-        self.client.get(format!("{}{}", self.address, path_and_query)).send().await.expect("request")
+        self.client
+            .get(format!("{}{}", self.address, path_and_query))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path_and_query: &str) -> (u16, Value) {
@@ -75,11 +84,18 @@ impl TestApp {
 
     /// Logs entries and asserts 202; returns the ids.
     pub async fn log(&self, user: &str, entries: Value) -> Vec<String> {
-        let r = self.post_workouts(&json!({ "userId": user, "entries": entries })).await;
+        let r = self
+            .post_workouts(&json!({ "userId": user, "entries": entries }))
+            .await;
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap();
         assert_eq!(status, 202, "{body}");
-        body["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+        body["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
     }
 }
 

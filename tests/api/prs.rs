@@ -5,7 +5,11 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     let app = spawn_app().await;
-    let (status, empty) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=Bench%20Press")).await;
+    let (status, empty) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=Bench%20Press"
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(empty["current"]["heaviestSet"], Value::Null);
     assert!(empty["message"].is_string());
@@ -14,7 +18,11 @@ async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
         entry("Bench Press", "2026-06-01", json!([ { "reps": 10, "weight": 90, "unit": "kg" }, { "reps": 3, "weight": 110, "unit": "kg" } ])),
         entry("bench  press", "2026-06-02", json!([ { "reps": 1, "weight": 100, "unit": "kg" } ])),
     ])).await;
-    let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=%20BENCH%20%20press")).await;
+    let r = app
+        .get(&format!(
+            "/workouts/prs?userId={USER}&exercise=%20BENCH%20%20press"
+        ))
+        .await;
     assert_eq!(r.headers()["x-pr-source"], "read-model");
     let body: Value = r.json().await.unwrap();
     let c = &body["current"];
@@ -25,7 +33,11 @@ async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     assert_eq!(body["previous"], Value::Null);
     assert_eq!(body["exercise"], "BENCH press");
 
-    let (_, lb) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=bench%20press&unit=lb")).await;
+    let (_, lb) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=bench%20press&unit=lb"
+        ))
+        .await;
     assert_eq!(lb["current"]["heaviestSet"]["weight"], 242.51);
     assert_eq!(lb["current"]["heaviestSet"]["unit"], "lb");
 }
@@ -33,11 +45,27 @@ async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
 #[tokio::test]
 async fn ranges_have_a_previous_window_and_deltas() {
     let app = spawn_app().await;
-    app.log(USER, json!([
-        entry("Squat", "2026-05-20", json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])),
-        entry("Squat", "2026-06-05", json!([ { "reps": 5, "weight": 110, "unit": "kg" } ])),
-    ])).await;
-    let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01&to=2026-06-30")).await;
+    app.log(
+        USER,
+        json!([
+            entry(
+                "Squat",
+                "2026-05-20",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-05",
+                json!([ { "reps": 5, "weight": 110, "unit": "kg" } ])
+            ),
+        ]),
+    )
+    .await;
+    let r = app
+        .get(&format!(
+            "/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01&to=2026-06-30"
+        ))
+        .await;
     assert_eq!(r.headers()["x-pr-source"], "live");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["current"]["range"]["from"], "2026-06-01T00:00:00Z");
@@ -47,13 +75,27 @@ async fn ranges_have_a_previous_window_and_deltas() {
     assert_eq!(body["deltas"]["highestVolume"], 50.0);
     assert_eq!(body["deltas"]["bestOneRepMax"], 11.67);
 
-    let (_, open) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01")).await;
+    let (_, open) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01"
+        ))
+        .await;
     assert_eq!(open["previous"], Value::Null);
     assert_eq!(open["deltas"], Value::Null);
-    let (_, none) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=squat&from=2020-01-01&to=2020-01-31")).await;
+    let (_, none) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=squat&from=2020-01-01&to=2020-01-31"
+        ))
+        .await;
     assert_eq!(none["deltas"]["heaviestWeight"], Value::Null);
-    for bad in ["", "&exercise=squat&from=2026-07-01&to=2026-06-01", "&exercise=squat&unit=oz"] {
-        let (status, _) = app.get_json(&format!("/workouts/prs?userId={USER}{bad}")).await;
+    for bad in [
+        "",
+        "&exercise=squat&from=2026-07-01&to=2026-06-01",
+        "&exercise=squat&unit=oz",
+    ] {
+        let (status, _) = app
+            .get_json(&format!("/workouts/prs?userId={USER}{bad}"))
+            .await;
         assert_eq!(status, 400, "{bad}");
     }
 }

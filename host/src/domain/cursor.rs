@@ -81,7 +81,9 @@ pub fn encode(key: &CursorKey, scope: &str, position: CursorPosition) -> String 
 
 /// Decodes a cursor, checking its signature and that it belongs to `scope`.
 pub fn decode(key: &CursorKey, scope: &str, token: &str) -> Result<CursorPosition, CursorError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).map_err(|_| CursorError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .map_err(|_| CursorError::Malformed)?;
     if bytes.len() != PAYLOAD_LEN + MAC_LEN || bytes[0] != VERSION {
         return Err(CursorError::Malformed);
     }
@@ -89,7 +91,9 @@ pub fn decode(key: &CursorKey, scope: &str, token: &str) -> Result<CursorPositio
     // Constant-time comparison through the hmac crate.
     let mut verifier = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes any key length");
     verifier.update(payload);
-    verifier.verify_truncated_left(mac).map_err(|_| CursorError::Tampered)?;
+    verifier
+        .verify_truncated_left(mac)
+        .map_err(|_| CursorError::Tampered)?;
     if payload[21..29] != fingerprint(scope) {
         return Err(CursorError::WrongQuery);
     }
@@ -123,11 +127,23 @@ mod tests {
     fn refuses_other_scopes_keys_and_garbage() {
         let key = CursorKey::new(b"secret");
         let token = encode(&key, "u1|bench", pos());
-        assert_eq!(decode(&key, "u2|bench", &token), Err(CursorError::WrongQuery));
-        assert_eq!(decode(&CursorKey::new(b"other"), "u1|bench", &token), Err(CursorError::Tampered));
-        assert_eq!(decode(&key, "u1|bench", "not a cursor!"), Err(CursorError::Malformed));
+        assert_eq!(
+            decode(&key, "u2|bench", &token),
+            Err(CursorError::WrongQuery)
+        );
+        assert_eq!(
+            decode(&CursorKey::new(b"other"), "u1|bench", &token),
+            Err(CursorError::Tampered)
+        );
+        assert_eq!(
+            decode(&key, "u1|bench", "not a cursor!"),
+            Err(CursorError::Malformed)
+        );
         assert_eq!(decode(&key, "u1|bench", ""), Err(CursorError::Malformed));
-        assert_eq!(decode(&key, "u1|bench", &token[..token.len() - 2]), Err(CursorError::Malformed));
+        assert_eq!(
+            decode(&key, "u1|bench", &token[..token.len() - 2]),
+            Err(CursorError::Malformed)
+        );
     }
 
     #[test]

@@ -33,12 +33,20 @@ pub type DateError = &'static str;
 pub fn parse_date(input: &str) -> Result<DateInput, DateError> {
     let s = input.trim();
     if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
-        if !s.bytes().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit()) {
+        if !s
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+        {
             return Err("must be a date (YYYY-MM-DD) or an RFC 3339 datetime with an offset");
         }
-        let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "is not a valid calendar date")?;
+        let date =
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "is not a valid calendar date")?;
         let instant = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"));
-        return Ok(DateInput { instant, date_only: true });
+        return Ok(DateInput {
+            instant,
+            date_only: true,
+        });
     }
     match DateTime::parse_from_rfc3339(s) {
         Ok(dt) => Ok(DateInput {
@@ -46,9 +54,15 @@ pub fn parse_date(input: &str) -> Result<DateInput, DateError> {
             date_only: false,
         }),
         Err(_) => {
-            for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+            for fmt in [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M:%S%.f",
+            ] {
                 if NaiveDateTime::parse_from_str(s, fmt).is_ok() {
-                    return Err("must include a UTC offset (Z or +hh:mm): a datetime without one is ambiguous");
+                    return Err(
+                        "must include a UTC offset (Z or +hh:mm): a datetime without one is ambiguous",
+                    );
                 }
             }
             if looks_like_datetime(s) {
@@ -62,12 +76,17 @@ pub fn parse_date(input: &str) -> Result<DateInput, DateError> {
 
 fn looks_like_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+    b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b't' || b[10] == b' ')
 }
 
 /// The earliest date a workout may carry.
 pub fn earliest_allowed() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 /// Parses a workout date and checks it lies between 1900 and `now` + 1 day.
@@ -95,7 +114,10 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    pub const ALL_TIME: TimeRange = TimeRange { start: None, end: None };
+    pub const ALL_TIME: TimeRange = TimeRange {
+        start: None,
+        end: None,
+    };
 
     /// The range of a `from`/`to` query, both inclusive.
     pub fn from_inputs(from: Option<DateInput>, to: Option<DateInput>) -> Self {
@@ -152,14 +174,20 @@ mod tests {
         let d = parse_date("2026-06-09T10:30:00+02:00").unwrap();
         assert!(!d.date_only);
         assert_eq!(format_instant(d.instant), "2026-06-09T08:30:00Z");
-        assert_eq!(format_instant(parse_date("2026-06-09T10:30:00.123456Z").unwrap().instant), "2026-06-09T10:30:00.123Z");
+        assert_eq!(
+            format_instant(parse_date("2026-06-09T10:30:00.123456Z").unwrap().instant),
+            "2026-06-09T10:30:00.123Z"
+        );
         let err = parse_date("2026-06-09T10:30:00").unwrap_err();
         assert!(err.contains("offset"), "{err}");
     }
 
     #[test]
     fn impossible_and_malformed_dates_are_refused() {
-        assert_eq!(parse_date("2026-02-30").unwrap_err(), "is not a valid calendar date");
+        assert_eq!(
+            parse_date("2026-02-30").unwrap_err(),
+            "is not a valid calendar date"
+        );
         assert!(parse_date("2026-13-01").is_err());
         assert!(parse_date("09/06/2026").is_err());
         assert!(parse_date("").is_err());
@@ -188,6 +216,10 @@ mod tests {
         assert_eq!(format_instant(prev.start.unwrap()), "2026-05-02T00:00:00Z");
         assert!(range.contains(parse_date("2026-06-30T23:59:59Z").unwrap().instant));
         assert!(!range.contains(parse_date("2026-07-01").unwrap().instant));
-        assert!(TimeRange::from_inputs(Some(from), None).previous().is_none());
+        assert!(
+            TimeRange::from_inputs(Some(from), None)
+                .previous()
+                .is_none()
+        );
     }
 }

@@ -111,8 +111,20 @@ mod tests {
     #[test]
     fn parses_only_24_hex_characters() {
         assert!(USER.parse::<UserId>().is_ok());
-        assert_eq!("665F1C2B8A1E4D0012345678".parse::<UserId>().unwrap().to_hex(), USER);
-        for bad in ["", "665f1c2b8a1e4d001234567", "665f1c2b8a1e4d00123456789", "zz5f1c2b8a1e4d0012345678", " 65f1c2b8a1e4d0012345678"] {
+        assert_eq!(
+            "665F1C2B8A1E4D0012345678"
+                .parse::<UserId>()
+                .unwrap()
+                .to_hex(),
+            USER
+        );
+        for bad in [
+            "",
+            "665f1c2b8a1e4d001234567",
+            "665f1c2b8a1e4d00123456789",
+            "zz5f1c2b8a1e4d0012345678",
+            " 65f1c2b8a1e4d0012345678",
+        ] {
             assert!(bad.parse::<UserId>().is_err(), "{bad:?}");
         }
     }

@@ -11,9 +11,15 @@ pub struct UnitDef {
 }
 
 pub static UNITS: &[UnitDef] = &[
-    UnitDef { code: "kg", kg_per_unit: 1.0 },
+    UnitDef {
+        code: "kg",
+        kg_per_unit: 1.0,
+    },
     // The international avoirdupois pound, exact by definition.
-    UnitDef { code: "lb", kg_per_unit: 0.453_592_37 },
+    UnitDef {
+        code: "lb",
+        kg_per_unit: 0.453_592_37,
+    },
 ];
 
 /// A unit from the registry.

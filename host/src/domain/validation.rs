@@ -42,8 +42,15 @@ impl Errors {
 
     fn unknown_fields(&mut self, path: &str, object: &Map<String, Value>, allowed: &[&str]) {
         for key in object.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            let field = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-            self.add(field, format!("unknown field (allowed: {})", allowed.join(", ")));
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            self.add(
+                field,
+                format!("unknown field (allowed: {})", allowed.join(", ")),
+            );
         }
     }
 }
@@ -60,10 +67,16 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Validates and normalizes a submission. `now` bounds future dates.
-pub fn validate_submission(body: &Value, now: DateTime<Utc>) -> Result<Submission, Vec<FieldError>> {
+pub fn validate_submission(
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Submission, Vec<FieldError>> {
     let mut errors = Errors(Vec::new());
     let Some(root) = body.as_object() else {
-        return Err(vec![FieldError::new("", format!("body must be a JSON object, got {}", type_name(body)))]);
+        return Err(vec![FieldError::new(
+            "",
+            format!("body must be a JSON object, got {}", type_name(body)),
+        )]);
     };
     errors.unknown_fields("", root, &["userId", "entries"]);
 
@@ -80,7 +93,10 @@ pub fn validate_submission(body: &Value, now: DateTime<Utc>) -> Result<Submissio
             }
         },
         Some(other) => {
-            errors.add("userId", format!("must be a string, got {}", type_name(other)));
+            errors.add(
+                "userId",
+                format!("must be a string, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -92,17 +108,28 @@ pub fn validate_submission(body: &Value, now: DateTime<Utc>) -> Result<Submissio
             if items.is_empty() {
                 errors.add("entries", "must contain at least 1 entry");
             } else if items.len() > MAX_ENTRIES {
-                errors.add("entries", format!("must contain at most {MAX_ENTRIES} entries, got {}", items.len()));
+                errors.add(
+                    "entries",
+                    format!(
+                        "must contain at most {MAX_ENTRIES} entries, got {}",
+                        items.len()
+                    ),
+                );
             } else {
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(entry) = validate_entry(&format!("entries[{i}]"), item, now, &mut errors) {
+                    if let Some(entry) =
+                        validate_entry(&format!("entries[{i}]"), item, now, &mut errors)
+                    {
                         entries.push(entry);
                     }
                 }
                 check_duplicate_keys(items.len(), &entries, &mut errors);
             }
         }
-        Some(other) => errors.add("entries", format!("must be an array, got {}", type_name(other))),
+        Some(other) => errors.add(
+            "entries",
+            format!("must be an array, got {}", type_name(other)),
+        ),
     }
 
     match (user_id, errors.0.is_empty()) {
@@ -117,8 +144,13 @@ fn check_duplicate_keys(total: usize, entries: &[NewEntry], errors: &mut Errors)
         return;
     }
     for (j, later) in entries.iter().enumerate() {
-        let Some(key) = &later.idempotency_key else { continue };
-        if let Some(i) = entries[..j].iter().position(|e| e.idempotency_key.as_ref() == Some(key)) {
+        let Some(key) = &later.idempotency_key else {
+            continue;
+        };
+        if let Some(i) = entries[..j]
+            .iter()
+            .position(|e| e.idempotency_key.as_ref() == Some(key))
+        {
             errors.add(
                 format!("entries[{j}].idempotencyKey"),
                 format!("repeats the idempotencyKey of entries[{i}] in the same request"),
@@ -127,13 +159,22 @@ fn check_duplicate_keys(total: usize, entries: &[NewEntry], errors: &mut Errors)
     }
 }
 
-fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Errors) -> Option<NewEntry> {
+fn validate_entry(
+    path: &str,
+    item: &Value,
+    now: DateTime<Utc>,
+    errors: &mut Errors,
+) -> Option<NewEntry> {
     let Some(obj) = item.as_object() else {
         errors.add(path, format!("must be an object, got {}", type_name(item)));
         return None;
     };
     let before = errors.0.len();
-    errors.unknown_fields(path, obj, &["exerciseName", "date", "sets", "idempotencyKey"]);
+    errors.unknown_fields(
+        path,
+        obj,
+        &["exerciseName", "date", "sets", "idempotencyKey"],
+    );
 
     let name = match obj.get("exerciseName") {
         None | Some(Value::Null) => {
@@ -147,17 +188,26 @@ fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Err
                 errors.add(format!("{path}.exerciseName"), "must not be empty");
                 None
             } else if chars > MAX_NAME_CHARS {
-                errors.add(format!("{path}.exerciseName"), format!("must be at most {MAX_NAME_CHARS} characters, got {chars}"));
+                errors.add(
+                    format!("{path}.exerciseName"),
+                    format!("must be at most {MAX_NAME_CHARS} characters, got {chars}"),
+                );
                 None
             } else if normalized.chars().any(char::is_control) {
-                errors.add(format!("{path}.exerciseName"), "must not contain control characters");
+                errors.add(
+                    format!("{path}.exerciseName"),
+                    "must not contain control characters",
+                );
                 None
             } else {
                 Some(normalized)
             }
         }
         Some(other) => {
-            errors.add(format!("{path}.exerciseName"), format!("must be a string, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.exerciseName"),
+                format!("must be a string, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -175,7 +225,10 @@ fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Err
             }
         },
         Some(other) => {
-            errors.add(format!("{path}.date"), format!("must be a string, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.date"),
+                format!("must be a string, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -190,7 +243,10 @@ fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Err
                 errors.add(format!("{path}.sets"), "must contain at least 1 set");
                 None
             } else if items.len() > MAX_SETS {
-                errors.add(format!("{path}.sets"), format!("must contain at most {MAX_SETS} sets, got {}", items.len()));
+                errors.add(
+                    format!("{path}.sets"),
+                    format!("must contain at most {MAX_SETS} sets, got {}", items.len()),
+                );
                 None
             } else {
                 let sets: Vec<_> = items
@@ -202,7 +258,10 @@ fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Err
             }
         }
         Some(other) => {
-            errors.add(format!("{path}.sets"), format!("must be an array, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.sets"),
+                format!("must be an array, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -220,7 +279,10 @@ fn validate_entry(path: &str, item: &Value, now: DateTime<Utc>, errors: &mut Err
             Some(k.clone())
         }
         Some(other) => {
-            errors.add(format!("{path}.idempotencyKey"), format!("must be a string, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.idempotencyKey"),
+                format!("must be a string, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -257,7 +319,10 @@ fn validate_set(path: &str, item: &Value, errors: &mut Errors) -> Option<Workout
                 None
             }
             Some(r) if r > MAX_REPS => {
-                errors.add(format!("{path}.reps"), format!("must be at most {MAX_REPS}"));
+                errors.add(
+                    format!("{path}.reps"),
+                    format!("must be at most {MAX_REPS}"),
+                );
                 None
             }
             Some(r) => Some(r as u32),
@@ -271,25 +336,37 @@ fn validate_set(path: &str, item: &Value, errors: &mut Errors) -> Option<Workout
             }
         },
         Some(other) => {
-            errors.add(format!("{path}.reps"), format!("must be an integer, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.reps"),
+                format!("must be an integer, got {}", type_name(other)),
+            );
             None
         }
     };
 
     let unit = match obj.get("unit") {
         None | Some(Value::Null) => {
-            errors.add(format!("{path}.unit"), format!("is required (one of: {})", Unit::allowed_codes().join(", ")));
+            errors.add(
+                format!("{path}.unit"),
+                format!("is required (one of: {})", Unit::allowed_codes().join(", ")),
+            );
             None
         }
         Some(Value::String(code)) => match Unit::parse(code) {
             Some(u) => Some(u),
             None => {
-                errors.add(format!("{path}.unit"), format!("must be one of: {}", Unit::allowed_codes().join(", ")));
+                errors.add(
+                    format!("{path}.unit"),
+                    format!("must be one of: {}", Unit::allowed_codes().join(", ")),
+                );
                 None
             }
         },
         Some(other) => {
-            errors.add(format!("{path}.unit"), format!("must be a string, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.unit"),
+                format!("must be a string, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -299,32 +376,37 @@ fn validate_set(path: &str, item: &Value, errors: &mut Errors) -> Option<Workout
             errors.add(format!("{path}.weight"), "is required");
             None
         }
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(w) if !w.is_finite() => {
-                errors.add(format!("{path}.weight"), "must be a finite number");
-                None
-            }
-            Some(w) if w < 0.0 => {
-                errors.add(format!("{path}.weight"), "must be at least 0");
-                None
-            }
-            Some(w) => {
-                if let Some(u) = unit {
-                    let kg = u.to_kg(w);
-                    if kg > MAX_WEIGHT_KG {
-                        errors.add(format!("{path}.weight"), format!("must be at most {MAX_WEIGHT_KG} kg once converted, got {kg:.2} kg"));
-                    }
+        Some(Value::Number(n)) => {
+            match n.as_f64() {
+                Some(w) if !w.is_finite() => {
+                    errors.add(format!("{path}.weight"), "must be a finite number");
+                    None
                 }
-                // -0.0 is stored as 0.
-                Some(if w == 0.0 { 0.0 } else { w })
+                Some(w) if w < 0.0 => {
+                    errors.add(format!("{path}.weight"), "must be at least 0");
+                    None
+                }
+                Some(w) => {
+                    if let Some(u) = unit {
+                        let kg = u.to_kg(w);
+                        if kg > MAX_WEIGHT_KG {
+                            errors.add(format!("{path}.weight"), format!("must be at most {MAX_WEIGHT_KG} kg once converted, got {kg:.2} kg"));
+                        }
+                    }
+                    // -0.0 is stored as 0.
+                    Some(if w == 0.0 { 0.0 } else { w })
+                }
+                None => {
+                    errors.add(format!("{path}.weight"), "must be a finite number");
+                    None
+                }
             }
-            None => {
-                errors.add(format!("{path}.weight"), "must be a finite number");
-                None
-            }
-        },
+        }
         Some(other) => {
-            errors.add(format!("{path}.weight"), format!("must be a number, got {}", type_name(other)));
+            errors.add(
+                format!("{path}.weight"),
+                format!("must be a number, got {}", type_name(other)),
+            );
             None
         }
     };
@@ -352,7 +434,11 @@ mod tests {
     }
 
     fn fields(result: Result<Submission, Vec<FieldError>>) -> Vec<(String, String)> {
-        result.unwrap_err().into_iter().map(|e| (e.field, e.message)).collect()
+        result
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
     }
 
     #[test]
@@ -380,9 +466,16 @@ mod tests {
         let got = fields(validate_submission(&body, now()));
         let paths: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
         for expected in [
-            "extra", "userId", "entries[0].exerciseName", "entries[0].date", "entries[0].sets[0].x",
-            "entries[0].sets[0].reps", "entries[0].sets[0].unit", "entries[0].sets[0].weight",
-            "entries[1].date", "entries[1].sets",
+            "extra",
+            "userId",
+            "entries[0].exerciseName",
+            "entries[0].date",
+            "entries[0].sets[0].x",
+            "entries[0].sets[0].reps",
+            "entries[0].sets[0].unit",
+            "entries[0].sets[0].weight",
+            "entries[1].date",
+            "entries[1].sets",
         ] {
             assert!(paths.contains(&expected), "missing {expected} in {got:?}");
         }
@@ -391,21 +484,60 @@ mod tests {
     #[test]
     fn enforces_limits() {
         let cases = [
-            (json!({ "reps": 1001, "weight": 1, "unit": "kg" }), "reps", "must be at most 1000"),
-            (json!({ "reps": 2.5, "weight": 1, "unit": "kg" }), "reps", "must be an integer"),
-            (json!({ "reps": -3, "weight": 1, "unit": "kg" }), "reps", "must be at least 1"),
-            (json!({ "reps": "5", "weight": 1, "unit": "kg" }), "reps", "must be an integer, got a string"),
-            (json!({ "reps": 1, "weight": 1500.01, "unit": "kg" }), "weight", "must be at most 1500 kg once converted, got 1500.01 kg"),
-            (json!({ "reps": 1, "weight": 3307.0, "unit": "lb" }), "weight", "must be at most 1500 kg once converted, got 1500.03 kg"),
-            (json!({ "reps": 1, "weight": 1, "unit": "KG" }), "unit", "must be one of: kg, lb"),
-            (json!({ "reps": 1, "weight": 1 }), "unit", "is required (one of: kg, lb)"),
+            (
+                json!({ "reps": 1001, "weight": 1, "unit": "kg" }),
+                "reps",
+                "must be at most 1000",
+            ),
+            (
+                json!({ "reps": 2.5, "weight": 1, "unit": "kg" }),
+                "reps",
+                "must be an integer",
+            ),
+            (
+                json!({ "reps": -3, "weight": 1, "unit": "kg" }),
+                "reps",
+                "must be at least 1",
+            ),
+            (
+                json!({ "reps": "5", "weight": 1, "unit": "kg" }),
+                "reps",
+                "must be an integer, got a string",
+            ),
+            (
+                json!({ "reps": 1, "weight": 1500.01, "unit": "kg" }),
+                "weight",
+                "must be at most 1500 kg once converted, got 1500.01 kg",
+            ),
+            (
+                json!({ "reps": 1, "weight": 3307.0, "unit": "lb" }),
+                "weight",
+                "must be at most 1500 kg once converted, got 1500.03 kg",
+            ),
+            (
+                json!({ "reps": 1, "weight": 1, "unit": "KG" }),
+                "unit",
+                "must be one of: kg, lb",
+            ),
+            (
+                json!({ "reps": 1, "weight": 1 }),
+                "unit",
+                "is required (one of: kg, lb)",
+            ),
         ];
         for (set, field, message) in cases {
             let got = fields(validate_submission(&body_with_set(set.clone()), now()));
-            assert_eq!(got, vec![(format!("entries[0].sets[0].{field}"), message.to_string())], "{set}");
+            assert_eq!(
+                got,
+                vec![(format!("entries[0].sets[0].{field}"), message.to_string())],
+                "{set}"
+            );
         }
         // Boundaries that pass.
-        for set in [json!({ "reps": 1000, "weight": 1500, "unit": "kg" }), json!({ "reps": 1, "weight": 0, "unit": "lb" })] {
+        for set in [
+            json!({ "reps": 1000, "weight": 1500, "unit": "kg" }),
+            json!({ "reps": 1, "weight": 0, "unit": "lb" }),
+        ] {
             assert!(validate_submission(&body_with_set(set), now()).is_ok());
         }
     }
@@ -416,17 +548,29 @@ mod tests {
         let many = json!({ "userId": USER, "entries": vec![entry.clone(); 101] });
         assert_eq!(fields(validate_submission(&many, now()))[0].0, "entries");
         let hundred = json!({ "userId": USER, "entries": vec![entry.clone(); 100] });
-        assert_eq!(validate_submission(&hundred, now()).unwrap().entries.len(), 100);
+        assert_eq!(
+            validate_submission(&hundred, now()).unwrap().entries.len(),
+            100
+        );
         let none = json!({ "userId": USER, "entries": [] });
-        assert_eq!(fields(validate_submission(&none, now()))[0].1, "must contain at least 1 entry");
+        assert_eq!(
+            fields(validate_submission(&none, now()))[0].1,
+            "must contain at least 1 entry"
+        );
 
         let sets = vec![json!({ "reps": 1, "weight": 1, "unit": "kg" }); 51];
         let body = json!({ "userId": USER, "entries": [ { "exerciseName": "Squat", "date": "2026-06-09", "sets": sets } ] });
-        assert_eq!(fields(validate_submission(&body, now()))[0].0, "entries[0].sets");
+        assert_eq!(
+            fields(validate_submission(&body, now()))[0].0,
+            "entries[0].sets"
+        );
 
         let long = "x".repeat(101);
         let body = json!({ "userId": USER, "entries": [ { "exerciseName": long, "date": "2026-06-09", "sets": [ { "reps": 1, "weight": 1, "unit": "kg" } ] } ] });
-        assert_eq!(fields(validate_submission(&body, now()))[0].1, "must be at most 100 characters, got 101");
+        assert_eq!(
+            fields(validate_submission(&body, now()))[0].1,
+            "must be at most 100 characters, got 101"
+        );
         let padded = format!("   {}   ", "y".repeat(100));
         let body = json!({ "userId": USER, "entries": [ { "exerciseName": padded, "date": "2026-06-09", "sets": [ { "reps": 1, "weight": 1, "unit": "kg" } ] } ] });
         assert!(validate_submission(&body, now()).is_ok());
@@ -436,7 +580,10 @@ mod tests {
     fn idempotency_keys_are_bounded_and_unique_within_a_request() {
         let entry = |key: Value| json!({ "exerciseName": "Squat", "date": "2026-06-09", "sets": [ { "reps": 1, "weight": 1, "unit": "kg" } ], "idempotencyKey": key });
         let body = json!({ "userId": USER, "entries": [ entry(json!("k")), entry(json!("k")) ] });
-        assert_eq!(fields(validate_submission(&body, now()))[0].0, "entries[1].idempotencyKey");
+        assert_eq!(
+            fields(validate_submission(&body, now()))[0].0,
+            "entries[1].idempotencyKey"
+        );
         let body = json!({ "userId": USER, "entries": [ entry(json!("")) ] });
         assert!(validate_submission(&body, now()).is_err());
         let body = json!({ "userId": USER, "entries": [ entry(json!("k".repeat(129))) ] });
@@ -449,6 +596,12 @@ mod tests {
     fn refuses_non_object_bodies_and_missing_fields() {
         assert!(validate_submission(&json!([1, 2]), now()).is_err());
         let got = fields(validate_submission(&json!({}), now()));
-        assert_eq!(got, vec![("userId".into(), "is required".into()), ("entries".into(), "is required".into())]);
+        assert_eq!(
+            got,
+            vec![
+                ("userId".into(), "is required".into()),
+                ("entries".into(), "is required".into())
+            ]
+        );
     }
 }

@@ -106,7 +106,9 @@ impl WorkoutView {
             id: entry.id.to_hex(),
             user_id: entry.user_id.to_hex(),
             exercise_name: entry.exercise_name.clone(),
-            muscle_group: catalogue.group_of(&entry.exercise_name_lower).map(str::to_string),
+            muscle_group: catalogue
+                .group_of(&entry.exercise_name_lower)
+                .map(str::to_string),
             date: format_instant(entry.date),
             sets: entry
                 .sets
@@ -152,7 +154,10 @@ pub struct RangeView {
 
 impl From<RangeEcho> for RangeView {
     fn from(r: RangeEcho) -> Self {
-        Self { from: r.from, to: r.to }
+        Self {
+            from: r.from,
+            to: r.to,
+        }
     }
 }
 

@@ -33,7 +33,9 @@ fn default_message(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => "Method not allowed for this route",
         StatusCode::PAYLOAD_TOO_LARGE => "Request body is larger than the 1 MiB limit",
         StatusCode::REQUEST_TIMEOUT => "The request took too long",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Expected a JSON body (Content-Type: application/json)",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "Expected a JSON body (Content-Type: application/json)"
+        }
         s if s.is_server_error() => "Internal server error",
         _ => "Request failed",
     }
@@ -73,7 +75,10 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         path,
     };
     let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -16,11 +16,17 @@ pub enum ApiError {
     #[error("Validation failed")]
     Validation(Vec<FieldError>),
     #[error("{message}")]
-    BadRequest { message: String, details: Vec<FieldError> },
+    BadRequest {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Conflict { message: String, details: Vec<FieldError> },
+    Conflict {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("Request body is larger than the 1 MiB limit")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -107,7 +113,10 @@ impl From<QueueError> for ApiError {
         match e {
             QueueError::Unavailable(msg) => {
                 tracing::warn!(%msg, "queue unavailable");
-                ApiError::ServiceUnavailable("The write queue is unavailable; nothing was accepted, try again shortly".into())
+                ApiError::ServiceUnavailable(
+                    "The write queue is unavailable; nothing was accepted, try again shortly"
+                        .into(),
+                )
             }
             QueueError::Internal(e) => ApiError::Internal(e),
         }
@@ -121,14 +130,41 @@ mod tests {
     #[test]
     fn every_kind_has_its_status_and_internal_details_stay_hidden() {
         let cases: Vec<(ApiError, u16, &str)> = vec![
-            (ApiError::Validation(vec![FieldError::new("a", "b")]), 400, "Validation failed"),
-            (ApiError::bad_request("Malformed cursor"), 400, "Malformed cursor"),
-            (ApiError::NotFound("Workout not found".into()), 404, "Workout not found"),
-            (ApiError::Conflict { message: "c".into(), details: vec![] }, 409, "c"),
-            (ApiError::PayloadTooLarge, 413, "Request body is larger than the 1 MiB limit"),
+            (
+                ApiError::Validation(vec![FieldError::new("a", "b")]),
+                400,
+                "Validation failed",
+            ),
+            (
+                ApiError::bad_request("Malformed cursor"),
+                400,
+                "Malformed cursor",
+            ),
+            (
+                ApiError::NotFound("Workout not found".into()),
+                404,
+                "Workout not found",
+            ),
+            (
+                ApiError::Conflict {
+                    message: "c".into(),
+                    details: vec![],
+                },
+                409,
+                "c",
+            ),
+            (
+                ApiError::PayloadTooLarge,
+                413,
+                "Request body is larger than the 1 MiB limit",
+            ),
             (ApiError::UnsupportedMediaType("u".into()), 415, "u"),
             (ApiError::ServiceUnavailable("s".into()), 503, "s"),
-            (ApiError::Internal(anyhow::anyhow!("secret table name")), 500, "Internal server error"),
+            (
+                ApiError::Internal(anyhow::anyhow!("secret table name")),
+                500,
+                "Internal server error",
+            ),
         ];
         for (err, status, message) in cases {
             assert_eq!(err.status().as_u16(), status);
@@ -140,8 +176,17 @@ mod tests {
 
     #[test]
     fn store_and_queue_outages_are_503() {
-        assert_eq!(ApiError::from(StoreError::Unavailable("x".into())).status(), 503);
-        assert_eq!(ApiError::from(QueueError::Unavailable("x".into())).status(), 503);
-        assert_eq!(ApiError::from(StoreError::Internal(anyhow::anyhow!("x"))).status(), 500);
+        assert_eq!(
+            ApiError::from(StoreError::Unavailable("x".into())).status(),
+            503
+        );
+        assert_eq!(
+            ApiError::from(QueueError::Unavailable("x".into())).status(),
+            503
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Internal(anyhow::anyhow!("x"))).status(),
+            500
+        );
     }
 }

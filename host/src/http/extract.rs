@@ -25,11 +25,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType("Expected a JSON body (Content-Type: application/json)".into())
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+            "Expected a JSON body (Content-Type: application/json)".into(),
+        ),
         _ => match rejection {
-            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("Malformed JSON: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::bad_request(format!("Malformed JSON: {}", e.body_text()))
+            }
             other => ApiError::bad_request(format!("Malformed JSON: {}", other.body_text())),
         },
     }
@@ -46,8 +48,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
                 let text = e.body_text();
-                let detail = text.trim_start_matches("Failed to deserialize query string: ").to_string();
-                Err(ApiError::bad_request(format!("Invalid query string: {detail}")))
+                let detail = text
+                    .trim_start_matches("Failed to deserialize query string: ")
+                    .to_string();
+                Err(ApiError::bad_request(format!(
+                    "Invalid query string: {detail}"
+                )))
             }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
@@ -63,8 +69,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => Err(ApiError::bad_request(e.body_text())),
-            Err(e) => Err(ApiError::Internal(anyhow::anyhow!("path extraction: {}", e.body_text()))),
+            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::bad_request(e.body_text()))
+            }
+            Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
+                "path extraction: {}",
+                e.body_text()
+            ))),
         }
     }
 }

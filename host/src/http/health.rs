@@ -43,8 +43,16 @@ pub struct ComponentHealth {
     ))]
 pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthResponse>) {
     let store = match tokio::time::timeout(Duration::from_secs(2), ctx.store.ping()).await {
-        Ok(Ok(())) => ComponentHealth { status: "up", backend: Some(ctx.store.backend().into()), error: None },
-        Ok(Err(e)) => ComponentHealth { status: "down", backend: Some(ctx.store.backend().into()), error: Some(e.to_string()) },
+        Ok(Ok(())) => ComponentHealth {
+            status: "up",
+            backend: Some(ctx.store.backend().into()),
+            error: None,
+        },
+        Ok(Err(e)) => ComponentHealth {
+            status: "down",
+            backend: Some(ctx.store.backend().into()),
+            error: Some(e.to_string()),
+        },
         Err(_) => ComponentHealth {
             status: "down",
             backend: Some(ctx.store.backend().into()),
@@ -52,8 +60,26 @@ pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthRe
         },
     };
     let queue = ctx.queue.status().await;
-    let plugins = ComponentHealth { status: "up", backend: Some(ctx.calculator.describe()), error: None };
+    let plugins = ComponentHealth {
+        status: "up",
+        backend: Some(ctx.calculator.describe()),
+        error: None,
+    };
     let up = store.status == "up";
-    let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(HealthResponse { status: if up { "ok" } else { "error" }, info: HealthInfo { store, queue, plugins } }))
+    let status = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(HealthResponse {
+            status: if up { "ok" } else { "error" },
+            info: HealthInfo {
+                store,
+                queue,
+                plugins,
+            },
+        }),
+    )
 }

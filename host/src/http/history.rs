@@ -65,22 +65,31 @@ pub async fn history(
 ) -> Result<Json<HistoryResponse>, ApiError> {
     let mut errors = ParamErrors::default();
     let user = errors.take(parse_user_id(params.user_id.as_deref()));
-    let range = errors.take(parse_date_range(params.from.as_deref(), params.to.as_deref()));
+    let range = errors.take(parse_date_range(
+        params.from.as_deref(),
+        params.to.as_deref(),
+    ));
     let unit = errors.take(parse_unit(params.unit.as_deref())).flatten();
-    let limit = errors.take(parse_limit(params.limit.as_deref())).unwrap_or(DEFAULT_LIMIT);
+    let limit = errors
+        .take(parse_limit(params.limit.as_deref()))
+        .unwrap_or(DEFAULT_LIMIT);
     let exercise_prefix = params
         .exercise
         .as_deref()
         .map(|e| name_key(&normalize_name(e)))
         .filter(|p| !p.is_empty());
-    let muscle_group = params.muscle_group.as_deref().map(str::trim).filter(|g| !g.is_empty());
-    if let Some(group) = muscle_group {
-        if !ctx.catalogue.is_group(group) {
-            errors.0.push(FieldError::new(
-                "muscleGroup",
-                format!("must be one of: {}", ctx.catalogue.groups().join(", ")),
-            ));
-        }
+    let muscle_group = params
+        .muscle_group
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty());
+    if let Some(group) = muscle_group
+        && !ctx.catalogue.is_group(group)
+    {
+        errors.0.push(FieldError::new(
+            "muscleGroup",
+            format!("must be one of: {}", ctx.catalogue.groups().join(", ")),
+        ));
     }
     errors.finish()?;
     let (user, (from, to)) = (user.expect("checked"), range.expect("checked"));
@@ -96,9 +105,11 @@ pub async fn history(
     );
     let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(token) => Some(cursor::decode(&ctx.cursor_key, &scope, token).map_err(|e| ApiError::BadRequest {
-            message: "Invalid cursor".into(),
-            details: vec![FieldError::new("cursor", e.to_string())],
+        Some(token) => Some(cursor::decode(&ctx.cursor_key, &scope, token).map_err(|e| {
+            ApiError::BadRequest {
+                message: "Invalid cursor".into(),
+                details: vec![FieldError::new("cursor", e.to_string())],
+            }
         })?),
     };
 
@@ -115,11 +126,23 @@ pub async fn history(
     let has_more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     let next_cursor = match entries.last() {
-        Some(last) if has_more => Some(cursor::encode(&ctx.cursor_key, &scope, CursorPosition { date: last.date, id: last.id })),
+        Some(last) if has_more => Some(cursor::encode(
+            &ctx.cursor_key,
+            &scope,
+            CursorPosition {
+                date: last.date,
+                id: last.id,
+            },
+        )),
         _ => None,
     };
-    let items: Vec<WorkoutView> = entries.iter().map(|e| WorkoutView::new(e, &ctx.catalogue, unit)).collect();
-    let message = items.is_empty().then(|| "No workouts found for this user and these filters".to_string());
+    let items: Vec<WorkoutView> = entries
+        .iter()
+        .map(|e| WorkoutView::new(e, &ctx.catalogue, unit))
+        .collect();
+    let message = items
+        .is_empty()
+        .then(|| "No workouts found for this user and these filters".to_string());
     Ok(Json(HistoryResponse {
         count: items.len(),
         items,
@@ -133,7 +156,10 @@ fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
         None | Some("") => Ok(DEFAULT_LIMIT),
         Some(s) => match s.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )),
         },
     }
 }

@@ -7,7 +7,9 @@ use crate::domain::{FieldError, Unit, UserId};
 pub fn parse_user_id(raw: Option<&str>) -> Result<UserId, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Err(ApiError::field("userId", "is required")),
-        Some(s) => s.parse().map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("userId", e.to_string())),
+        Some(s) => s.parse().map_err(|e: crate::domain::ids::InvalidObjectId| {
+            ApiError::field("userId", e.to_string())
+        }),
     }
 }
 
@@ -38,26 +40,37 @@ impl ParamErrors {
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 
 pub fn parse_optional_date(field: &str, raw: Option<&str>) -> Result<Option<DateInput>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) => parse_date(s).map(Some).map_err(|m| ApiError::field(field, m)),
+        Some(s) => parse_date(s)
+            .map(Some)
+            .map_err(|m| ApiError::field(field, m)),
     }
 }
 
 /// `from`/`to` together: from > to is an error.
-pub fn parse_date_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<DateInput>, Option<DateInput>), ApiError> {
+pub fn parse_date_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<DateInput>, Option<DateInput>), ApiError> {
     let mut errors = ParamErrors::default();
     let from = errors.take(parse_optional_date("from", from)).flatten();
     let to = errors.take(parse_optional_date("to", to)).flatten();
-    if let (Some(f), Some(t)) = (from, to) {
-        if f.instant >= t.end_exclusive() {
-            errors.0.push(FieldError::new("from", "must not be after `to`"));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f.instant >= t.end_exclusive()
+    {
+        errors
+            .0
+            .push(FieldError::new("from", "must not be after `to`"));
     }
     errors.finish()?;
     Ok((from, to))
@@ -66,9 +79,12 @@ pub fn parse_date_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<
 pub fn parse_unit(raw: Option<&str>) -> Result<Option<Unit>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(code) => Unit::parse(code)
-            .map(Some)
-            .ok_or_else(|| ApiError::field("unit", format!("must be one of: {}", Unit::allowed_codes().join(", ")))),
+        Some(code) => Unit::parse(code).map(Some).ok_or_else(|| {
+            ApiError::field(
+                "unit",
+                format!("must be one of: {}", Unit::allowed_codes().join(", ")),
+            )
+        }),
     }
 }
 
@@ -86,8 +102,13 @@ mod tests {
 
     #[test]
     fn reports_both_bad_dates() {
-        let Err(ApiError::Validation(d)) = parse_date_range(Some("x"), Some("2026-02-30")) else { panic!() };
-        assert_eq!(d.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["from", "to"]);
+        let Err(ApiError::Validation(d)) = parse_date_range(Some("x"), Some("2026-02-30")) else {
+            panic!()
+        };
+        assert_eq!(
+            d.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            vec!["from", "to"]
+        );
     }
 
     #[test]

@@ -60,37 +60,78 @@ pub async fn personal_records(
 ) -> Result<Response, ApiError> {
     let mut errors = ParamErrors::default();
     let user = errors.take(parse_user_id(params.user_id.as_deref()));
-    let exercise = params.exercise.as_deref().map(normalize_name).filter(|e| !e.is_empty());
+    let exercise = params
+        .exercise
+        .as_deref()
+        .map(normalize_name)
+        .filter(|e| !e.is_empty());
     if exercise.is_none() {
         errors.0.push(FieldError::new("exercise", "is required"));
     }
-    let dates = errors.take(parse_date_range(params.from.as_deref(), params.to.as_deref()));
-    let unit = errors.take(parse_unit(params.unit.as_deref())).flatten().unwrap_or(Unit::KG);
+    let dates = errors.take(parse_date_range(
+        params.from.as_deref(),
+        params.to.as_deref(),
+    ));
+    let unit = errors
+        .take(parse_unit(params.unit.as_deref()))
+        .flatten()
+        .unwrap_or(Unit::KG);
     errors.finish()?;
-    let (user, exercise, (from, to)) = (user.expect("checked"), exercise.expect("checked"), dates.expect("checked"));
+    let (user, exercise, (from, to)) = (
+        user.expect("checked"),
+        exercise.expect("checked"),
+        dates.expect("checked"),
+    );
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 
     let (current, source) = if range.is_all_time() {
         match ctx.store.read_personal_records(user, &key).await? {
             Some(row) => (row.records, "read-model"),
-            None => (ctx.store.live_personal_records(user, &key, range, ctx.calculator.as_ref()).await?, "live"),
+            None => (
+                ctx.store
+                    .live_personal_records(user, &key, range, ctx.calculator.as_ref())
+                    .await?,
+                "live",
+            ),
         }
     } else {
-        (ctx.store.live_personal_records(user, &key, range, ctx.calculator.as_ref()).await?, "live")
+        (
+            ctx.store
+                .live_personal_records(user, &key, range, ctx.calculator.as_ref())
+                .await?,
+            "live",
+        )
     };
 
     let (previous, deltas_view) = match range.previous() {
         Some(prev_range) => {
-            let prev = ctx.store.live_personal_records(user, &key, prev_range, ctx.calculator.as_ref()).await?;
+            let prev = ctx
+                .store
+                .live_personal_records(user, &key, prev_range, ctx.calculator.as_ref())
+                .await?;
             let d = deltas(&current, &prev, unit);
-            (Some(PrWindowView::new(Some(RangeEcho::of_window(&prev_range)), &prev, unit)), Some(d.into()))
+            (
+                Some(PrWindowView::new(
+                    Some(RangeEcho::of_window(&prev_range)),
+                    &prev,
+                    unit,
+                )),
+                Some(d.into()),
+            )
         }
         None => (None, None),
     };
-    let message = current
-        .is_empty()
-        .then(|| format!("No sets of {exercise} found for this user{}", if range.is_all_time() { "" } else { " in this range" }));
+    let message = current.is_empty().then(|| {
+        format!(
+            "No sets of {exercise} found for this user{}",
+            if range.is_all_time() {
+                ""
+            } else {
+                " in this range"
+            }
+        )
+    });
     let body = PrResponse {
         user_id: user.to_hex(),
         exercise,
@@ -101,6 +142,8 @@ pub async fn personal_records(
         message,
     };
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(PR_SOURCE_HEADER, HeaderValue::from_static(source));
+    response
+        .headers_mut()
+        .insert(PR_SOURCE_HEADER, HeaderValue::from_static(source));
     Ok(response)
 }

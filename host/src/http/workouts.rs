@@ -45,8 +45,19 @@ pub async fn submit_workouts(
 
     let ids: Vec<String> = entries.iter().map(|e| e.id.to_hex()).collect();
     let request_id = request_id.and_then(|r| r.0.header_value().to_str().ok().map(str::to_string));
-    ctx.queue.enqueue(WriteBatch { entries, request_id }).await?;
-    Ok((StatusCode::ACCEPTED, Json(SubmitWorkoutsResponse { accepted: ids.len(), ids })))
+    ctx.queue
+        .enqueue(WriteBatch {
+            entries,
+            request_id,
+        })
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitWorkoutsResponse {
+            accepted: ids.len(),
+            ids,
+        }),
+    ))
 }
 
 /// Gives every entry its final id: derived from (user, key) when keyed, so
@@ -76,9 +87,18 @@ fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<Workout
 /// A key reused with different content is a 409 when the first use is
 /// already stored. (Two different concurrent first uses cannot be seen here;
 /// the store keeps the first and the other collapses onto it.)
-async fn check_idempotency_conflicts(ctx: &AppContext, entries: &[WorkoutEntry]) -> Result<(), ApiError> {
-    let keyed: Vec<EntryId> = entries.iter().filter(|e| e.idempotency_key.is_some()).map(|e| e.id).collect();
-    let Some(first) = entries.first() else { return Ok(()) };
+async fn check_idempotency_conflicts(
+    ctx: &AppContext,
+    entries: &[WorkoutEntry],
+) -> Result<(), ApiError> {
+    let keyed: Vec<EntryId> = entries
+        .iter()
+        .filter(|e| e.idempotency_key.is_some())
+        .map(|e| e.id)
+        .collect();
+    let Some(first) = entries.first() else {
+        return Ok(());
+    };
     if keyed.is_empty() {
         return Ok(());
     }
@@ -100,7 +120,10 @@ async fn check_idempotency_conflicts(ctx: &AppContext, entries: &[WorkoutEntry])
             (!existing.same_content(e)).then(|| {
                 FieldError::new(
                     format!("entries[{i}].idempotencyKey"),
-                    format!("was already used for a different workout (entry {})", existing.id),
+                    format!(
+                        "was already used for a different workout (entry {})",
+                        existing.id
+                    ),
                 )
             })
         })
@@ -141,9 +164,13 @@ pub async fn get_workout(
     Query(params): Query<EntryParams>,
 ) -> Result<Json<WorkoutView>, ApiError> {
     let user = parse_user_id(params.user_id.as_deref())?;
-    let id: EntryId = id.parse().map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))?;
+    let id: EntryId = id
+        .parse()
+        .map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))?;
     match ctx.store.get_entry(user, id).await? {
         Some(entry) => Ok(Json(WorkoutView::new(&entry, &ctx.catalogue, None))),
-        None => Err(ApiError::NotFound(format!("Workout {id} not found for this user"))),
+        None => Err(ApiError::NotFound(format!(
+            "Workout {id} not found for this user"
+        ))),
     }
 }

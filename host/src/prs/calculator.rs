@@ -15,7 +15,11 @@ pub trait PrCalculator: Send + Sync {
     fn describe(&self) -> String;
 
     /// Folds `sets` into `current` (an empty `current` computes from scratch).
-    fn fold(&self, current: &PersonalRecords, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError>;
+    fn fold(
+        &self,
+        current: &PersonalRecords,
+        sets: &[SetRecord],
+    ) -> Result<PersonalRecords, PrCalculatorError>;
 
     fn compute(&self, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError> {
         self.fold(&PersonalRecords::default(), sets)
@@ -31,7 +35,11 @@ impl PrCalculator for NativePrCalculator {
         format!("native everfit-pr {}", env!("CARGO_PKG_VERSION"))
     }
 
-    fn fold(&self, current: &PersonalRecords, sets: &[SetRecord]) -> Result<PersonalRecords, PrCalculatorError> {
+    fn fold(
+        &self,
+        current: &PersonalRecords,
+        sets: &[SetRecord],
+    ) -> Result<PersonalRecords, PrCalculatorError> {
         let mut records = current.clone();
         for set in sets {
             records.fold(set);

@@ -27,7 +27,9 @@ pub async fn fold_entries(
             .extend(entry.set_records());
     }
     for ((user, exercise), sets) in by_key {
-        let candidate = calculator.compute(&sets).map_err(|e| StoreError::Internal(e.into()))?;
+        let candidate = calculator
+            .compute(&sets)
+            .map_err(|e| StoreError::Internal(e.into()))?;
         merge(store, user, exercise, &candidate).await?;
     }
     Ok(())
@@ -50,7 +52,10 @@ pub async fn merge(
         if current.as_ref().is_some_and(|row| row.records == merged) {
             return Ok(()); // nothing new: no write
         }
-        if store.write_personal_records(user, exercise, &merged, expected).await? {
+        if store
+            .write_personal_records(user, exercise, &merged, expected)
+            .await?
+        {
             return Ok(());
         }
     }
@@ -73,15 +78,28 @@ pub async fn rebuild(
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let expected = store.read_personal_records(user, &exercise).await?.map(|r| r.version);
+            let expected = store
+                .read_personal_records(user, &exercise)
+                .await?
+                .map(|r| r.version);
             let fresh = store
-                .live_personal_records(user, &exercise, crate::domain::dates::TimeRange::ALL_TIME, calculator)
+                .live_personal_records(
+                    user,
+                    &exercise,
+                    crate::domain::dates::TimeRange::ALL_TIME,
+                    calculator,
+                )
                 .await?;
-            if store.write_personal_records(user, &exercise, &fresh, expected).await? {
+            if store
+                .write_personal_records(user, &exercise, &fresh, expected)
+                .await?
+            {
                 break;
             }
             if attempts >= MAX_CAS_ATTEMPTS {
-                return Err(StoreError::Internal(anyhow!("rebuild of {user}/{exercise} kept losing to writers")));
+                return Err(StoreError::Internal(anyhow!(
+                    "rebuild of {user}/{exercise} kept losing to writers"
+                )));
             }
         }
         progress(done + 1, total);

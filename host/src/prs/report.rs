@@ -17,7 +17,9 @@ pub struct Deltas {
 pub fn deltas(current: &PersonalRecords, previous: &PersonalRecords, unit: Unit) -> Deltas {
     let diff = |kind: RecordKind| -> Option<f64> {
         let (c, p) = (current.get(kind)?, previous.get(kind)?);
-        Some(round2(unit.from_kg(kind.metric(c)) - unit.from_kg(kind.metric(p))))
+        Some(round2(
+            unit.from_kg(kind.metric(c)) - unit.from_kg(kind.metric(p)),
+        ))
     };
     Deltas {
         heaviest_weight: diff(RecordKind::HeaviestSet),
@@ -44,7 +46,9 @@ pub fn present(kind: RecordKind, set: &SetRecord, unit: Unit) -> PresentedSet {
         weight: round2(unit.from_kg(set.weight_kg)),
         reps: set.reps,
         unit,
-        date: chrono::DateTime::from_timestamp_millis(set.date_ms).map(format_instant).unwrap_or_default(),
+        date: chrono::DateTime::from_timestamp_millis(set.date_ms)
+            .map(format_instant)
+            .unwrap_or_default(),
         entry_id: set.entry_id.clone(),
     }
 }
@@ -71,7 +75,9 @@ impl RangeEcho {
     pub fn of_window(range: &TimeRange) -> Self {
         RangeEcho {
             from: range.start.map(format_instant),
-            to: range.end.map(|e| format_instant(e - chrono::Duration::milliseconds(1))),
+            to: range
+                .end
+                .map(|e| format_instant(e - chrono::Duration::milliseconds(1))),
         }
     }
 }

@@ -27,11 +27,15 @@ impl Persister {
         // the truth, and folding it twice is harmless.
         let mut ids_by_user = BTreeMap::new();
         for e in &batch.entries {
-            ids_by_user.entry(e.user_id).or_insert_with(Vec::new).push(e.id);
+            ids_by_user
+                .entry(e.user_id)
+                .or_insert_with(Vec::new)
+                .push(e.id);
         }
         for (user, ids) in ids_by_user {
             let stored = self.store.get_entries(user, &ids).await?;
-            read_model::fold_entries(self.store.as_ref(), self.calculator.as_ref(), &stored).await?;
+            read_model::fold_entries(self.store.as_ref(), self.calculator.as_ref(), &stored)
+                .await?;
         }
         Ok(inserted)
     }

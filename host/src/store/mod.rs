@@ -60,10 +60,18 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// and concurrent identical submits collapse. Returns how many were new.
     async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<u64, StoreError>;
 
-    async fn get_entry(&self, user: UserId, id: EntryId) -> Result<Option<WorkoutEntry>, StoreError>;
+    async fn get_entry(
+        &self,
+        user: UserId,
+        id: EntryId,
+    ) -> Result<Option<WorkoutEntry>, StoreError>;
 
     /// The stored entries among `ids` (any order).
-    async fn get_entries(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<WorkoutEntry>, StoreError>;
+    async fn get_entries(
+        &self,
+        user: UserId,
+        ids: &[EntryId],
+    ) -> Result<Vec<WorkoutEntry>, StoreError>;
 
     /// One page of history in (date desc, id desc) order.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError>;
@@ -79,7 +87,11 @@ pub trait WorkoutStore: Send + Sync + 'static {
         calculator: &dyn PrCalculator,
     ) -> Result<PersonalRecords, StoreError>;
 
-    async fn read_personal_records(&self, user: UserId, exercise_lower: &str) -> Result<Option<StoredRecords>, StoreError>;
+    async fn read_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<StoredRecords>, StoreError>;
 
     /// Writes the read model row if its version is still `expected_version`
     /// (`None`: the row must not exist yet). Returns false when another writer
@@ -94,7 +106,10 @@ pub trait WorkoutStore: Send + Sync + 'static {
 
     /// Every (user, exerciseNameLower) that has entries, optionally for one user
     /// (what a read-model rebuild walks).
-    async fn exercise_keys(&self, user: Option<UserId>) -> Result<Vec<(UserId, String)>, StoreError>;
+    async fn exercise_keys(
+        &self,
+        user: Option<UserId>,
+    ) -> Result<Vec<(UserId, String)>, StoreError>;
 
     /// Number of stored entries (for health, seeding and tests).
     async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError>;

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use everfit_pr::{PersonalRecords, SetRecord};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
@@ -33,7 +35,8 @@ impl SqliteStore {
     /// Opens (creating if missing, with its folder) and migrates the database.
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating data directory {}", dir.display()))?;
         }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
@@ -49,7 +52,10 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
-        MIGRATOR.run(&writer).await.context("migrating the SQLite database")?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .context("migrating the SQLite database")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
@@ -66,7 +72,9 @@ impl SqliteStore {
 
 fn db_error(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         other => StoreError::Internal(anyhow!(other)),
     }
 }
@@ -134,7 +142,8 @@ fn records_to_json(r: &PersonalRecords) -> String {
 }
 
 fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
-    let json: StoredRecordsJson = serde_json::from_str(s).context("corrupt personal_records.records")?;
+    let json: StoredRecordsJson =
+        serde_json::from_str(s).context("corrupt personal_records.records")?;
     Ok(PersonalRecords {
         heaviest_set: json.heaviest_set.map(Into::into),
         highest_volume_set: json.highest_volume_set.map(Into::into),
@@ -143,15 +152,16 @@ fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
 }
 
 fn millis_to_datetime(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
 }
 
 fn parse_hex<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
+    s.parse()
+        .map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
 }
 
-const ENTRY_COLUMNS: &str =
-    "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
+const ENTRY_COLUMNS: &str = "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
 
 fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
     let sets_json: String = row.get("sets");
@@ -197,7 +207,10 @@ impl WorkoutStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
@@ -205,7 +218,8 @@ impl WorkoutStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
         let mut inserted = 0;
         for chunk in entries.chunks(INSERT_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO workouts ({ENTRY_COLUMNS}) "));
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new(format!("INSERT INTO workouts ({ENTRY_COLUMNS}) "));
             qb.push_values(chunk, |mut b, e| {
                 b.push_bind(e.id.to_hex())
                     .push_bind(e.user_id.to_hex())
@@ -219,26 +233,43 @@ impl WorkoutStore for SqliteStore {
             });
             // Any conflict (same id, or same user+key) means "already stored": keep the first.
             qb.push(" ON CONFLICT DO NOTHING");
-            inserted += qb.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected();
+            inserted += qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
         }
         tx.commit().await.map_err(db_error)?;
         Ok(inserted)
     }
 
-    async fn get_entry(&self, user: UserId, id: EntryId) -> Result<Option<WorkoutEntry>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE id = ? AND user_id = ?")))
-            .bind(id.to_hex())
-            .bind(user.to_hex())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_error)?;
+    async fn get_entry(
+        &self,
+        user: UserId,
+        id: EntryId,
+    ) -> Result<Option<WorkoutEntry>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM workouts WHERE id = ? AND user_id = ?"
+        )))
+        .bind(id.to_hex())
+        .bind(user.to_hex())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
         row.as_ref().map(entry_from_row).transpose()
     }
 
-    async fn get_entries(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<WorkoutEntry>, StoreError> {
+    async fn get_entries(
+        &self,
+        user: UserId,
+        ids: &[EntryId],
+    ) -> Result<Vec<WorkoutEntry>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(INSERT_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "));
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
+            ));
             qb.push_bind(user.to_hex()).push(" AND id IN (");
             let mut list = qb.separated(", ");
             for id in chunk {
@@ -255,7 +286,9 @@ impl WorkoutStore for SqliteStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "));
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
+        ));
         qb.push_bind(q.user_id.to_hex());
         if let Some(prefix) = &q.exercise_prefix {
             // substr() compares literally: no LIKE wildcards to escape.
@@ -276,7 +309,8 @@ impl WorkoutStore for SqliteStore {
             qb.push(")");
         }
         if let Some(start) = q.range.start {
-            qb.push(" AND date_ms >= ").push_bind(start.timestamp_millis());
+            qb.push(" AND date_ms >= ")
+                .push_bind(start.timestamp_millis());
         }
         if let Some(end) = q.range.end {
             qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
@@ -288,7 +322,8 @@ impl WorkoutStore for SqliteStore {
                 .push_bind(after.id.to_hex())
                 .push(")");
         }
-        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
+        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
         rows.iter().map(entry_from_row).collect()
     }
@@ -306,7 +341,8 @@ impl WorkoutStore for SqliteStore {
             .push(" AND exercise_name_lower = ")
             .push_bind(exercise_lower.to_string());
         if let Some(start) = range.start {
-            qb.push(" AND date_ms >= ").push_bind(start.timestamp_millis());
+            qb.push(" AND date_ms >= ")
+                .push_bind(start.timestamp_millis());
         }
         if let Some(end) = range.end {
             qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
@@ -316,7 +352,8 @@ impl WorkoutStore for SqliteStore {
         for row in &rows {
             let id: String = row.get("id");
             let date_ms: i64 = row.get("date_ms");
-            let stored: Vec<StoredSet> = serde_json::from_str(row.get("sets")).context("corrupt workouts.sets")?;
+            let stored: Vec<StoredSet> =
+                serde_json::from_str(row.get("sets")).context("corrupt workouts.sets")?;
             sets.extend(stored.into_iter().enumerate().map(|(i, s)| SetRecord {
                 entry_id: id.clone(),
                 date_ms,
@@ -325,10 +362,16 @@ impl WorkoutStore for SqliteStore {
                 weight_kg: s.weight_kg,
             }));
         }
-        calculator.compute(&sets).map_err(|e| StoreError::Internal(e.into()))
+        calculator
+            .compute(&sets)
+            .map_err(|e| StoreError::Internal(e.into()))
     }
 
-    async fn read_personal_records(&self, user: UserId, exercise_lower: &str) -> Result<Option<StoredRecords>, StoreError> {
+    async fn read_personal_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<StoredRecords>, StoreError> {
         let row = sqlx::query("SELECT records, version FROM personal_records WHERE user_id = ? AND exercise_name_lower = ?")
             .bind(user.to_hex())
             .bind(exercise_lower)
@@ -379,7 +422,10 @@ impl WorkoutStore for SqliteStore {
         Ok(result.map_err(db_error)?.rows_affected() == 1)
     }
 
-    async fn exercise_keys(&self, user: Option<UserId>) -> Result<Vec<(UserId, String)>, StoreError> {
+    async fn exercise_keys(
+        &self,
+        user: Option<UserId>,
+    ) -> Result<Vec<(UserId, String)>, StoreError> {
         let rows = match user {
             Some(u) => {
                 sqlx::query("SELECT DISTINCT user_id, exercise_name_lower FROM workouts WHERE user_id = ? ORDER BY 1, 2")
@@ -395,17 +441,28 @@ impl WorkoutStore for SqliteStore {
         }
         .map_err(db_error)?;
         rows.iter()
-            .map(|r| Ok((parse_hex(r.get::<&str, _>("user_id"), "workouts.user_id")?, r.get("exercise_name_lower"))))
+            .map(|r| {
+                Ok((
+                    parse_hex(r.get::<&str, _>("user_id"), "workouts.user_id")?,
+                    r.get("exercise_name_lower"),
+                ))
+            })
             .collect()
     }
 
     async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError> {
         let count: i64 = match user {
-            Some(u) => sqlx::query_scalar("SELECT COUNT(*) FROM workouts WHERE user_id = ?")
-                .bind(u.to_hex())
-                .fetch_one(&self.reader)
-                .await,
-            None => sqlx::query_scalar("SELECT COUNT(*) FROM workouts").fetch_one(&self.reader).await,
+            Some(u) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM workouts WHERE user_id = ?")
+                    .bind(u.to_hex())
+                    .fetch_one(&self.reader)
+                    .await
+            }
+            None => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM workouts")
+                    .fetch_one(&self.reader)
+                    .await
+            }
         }
         .map_err(db_error)?;
         Ok(count as u64)

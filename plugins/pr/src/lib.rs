@@ -213,8 +213,18 @@ mod tests {
         let same_date_higher_id = set(10, 10, 0, 5, 100.0);
         let same_entry_later_set = set(9, 10, 4, 5, 100.0);
         for order in [
-            [&later, &earlier, &same_date_higher_id, &same_entry_later_set],
-            [&same_entry_later_set, &same_date_higher_id, &later, &earlier],
+            [
+                &later,
+                &earlier,
+                &same_date_higher_id,
+                &same_entry_later_set,
+            ],
+            [
+                &same_entry_later_set,
+                &same_date_higher_id,
+                &later,
+                &earlier,
+            ],
         ] {
             let r = PersonalRecords::compute(order);
             assert_eq!(r.heaviest_set.as_ref(), Some(&earlier));
@@ -232,7 +242,15 @@ mod tests {
     #[test]
     fn merge_equals_compute_over_the_union_in_any_split() {
         let sets: Vec<SetRecord> = (0..40u32)
-            .map(|i| set(i % 7, i64::from(i % 5), i % 3, 1 + (i * 7) % 12, f64::from((i * 37) % 150)))
+            .map(|i| {
+                set(
+                    i % 7,
+                    i64::from(i % 5),
+                    i % 3,
+                    1 + (i * 7) % 12,
+                    f64::from((i * 37) % 150),
+                )
+            })
             .collect();
         let whole = PersonalRecords::compute(&sets);
         for split in [0, 1, 13, 39, 40] {
