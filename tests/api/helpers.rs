@@ -111,3 +111,12 @@ pub fn assert_envelope(body: &Value, status: u16, path: &str) {
     assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
     assert_eq!(body["path"], path, "{body}");
 }
+
+/// A one-entry, one-set batch.
+pub fn single(exercise: &str, date: &str, reps: u32, weight: u32, unit: &str) -> Value {
+    json!([entry(
+        exercise,
+        date,
+        json!([ { "reps": reps, "weight": weight, "unit": unit } ])
+    )])
+}

@@ -76,28 +76,9 @@ async fn entries_added_between_pages_do_not_cause_skips_or_repeats() {
         .map(|i| i["id"].as_str().unwrap().into())
         .collect();
     // New entries on the same date and newer ones arrive mid-pagination.
-    app.log(
-        USER,
-        json!(
-            (0..10)
-                .map(|_| entry(
-                    "Squat",
-                    "2026-06-01",
-                    json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-                ))
-                .collect::<Vec<_>>()
-        ),
-    )
-    .await;
-    app.log(
-        USER,
-        json!([entry(
-            "Squat",
-            "2026-06-05",
-            json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-        )]),
-    )
-    .await;
+    app.log(USER, squats_on_june_first(10)).await;
+    app.log(USER, single("Squat", "2026-06-05", 5, 100, "kg"))
+        .await;
     let mut cursor = first["nextCursor"].as_str().map(str::to_string);
     while let Some(c) = cursor {
         let (_, page) = app
@@ -150,11 +131,7 @@ async fn filters_units_and_order() {
     .await;
     app.log(
         OTHER_USER,
-        json!([entry(
-            "Bench Press",
-            "2026-06-01",
-            json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-        )]),
+        single("Bench Press", "2026-06-01", 5, 100, "kg"),
     )
     .await;
 
@@ -249,19 +226,7 @@ async fn filters_units_and_order() {
 #[tokio::test]
 async fn cursors_are_bound_to_user_and_filters_and_tamper_evident() {
     let app = spawn_app().await;
-    app.log(
-        USER,
-        json!(
-            (0..3)
-                .map(|_| entry(
-                    "Squat",
-                    "2026-06-01",
-                    json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-                ))
-                .collect::<Vec<_>>()
-        ),
-    )
-    .await;
+    app.log(USER, squats_on_june_first(3)).await;
     let (_, page) = app
         .get_json(&format!("/workouts/history?userId={USER}&limit=1"))
         .await;
@@ -286,4 +251,16 @@ async fn cursors_are_bound_to_user_and_filters_and_tamper_evident() {
         ))
         .await;
     assert_eq!(status, 200);
+}
+
+/// `n` identical squat entries dated 2026-06-01.
+fn squats_on_june_first(n: usize) -> Value {
+    json!(vec![
+        entry(
+            "Squat",
+            "2026-06-01",
+            json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+        );
+        n
+    ])
 }

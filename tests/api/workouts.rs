@@ -7,11 +7,13 @@ async fn logged_entries_are_stored_normalized_and_readable() {
     let ids = app
         .log(
             USER,
-            json!([entry(
+            single(
                 "  bench   Press ",
                 "2026-06-09T10:00:00+02:00",
-                json!([ { "reps": 5, "weight": 225, "unit": "lb" } ])
-            )]),
+                5,
+                225,
+                "lb",
+            ),
         )
         .await;
     assert_eq!(ids.len(), 1);
@@ -33,14 +35,7 @@ async fn logged_entries_are_stored_normalized_and_readable() {
 async fn an_entry_of_another_user_is_not_found() {
     let app = spawn_app().await;
     let ids = app
-        .log(
-            USER,
-            json!([entry(
-                "Squat",
-                "2026-06-09",
-                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-            )]),
-        )
+        .log(USER, single("Squat", "2026-06-09", 5, 100, "kg"))
         .await;
     let (status, body) = app
         .get_json(&format!("/workouts/{}?userId={OTHER_USER}", ids[0]))
@@ -218,14 +213,7 @@ async fn data_survives_a_restart() {
     let app = spawn_app().await;
     let path = app.db_path.clone();
     let ids = app
-        .log(
-            USER,
-            json!([entry(
-                "Squat",
-                "2026-06-09",
-                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
-            )]),
-        )
+        .log(USER, single("Squat", "2026-06-09", 5, 100, "kg"))
         .await;
     let dir = app.stop().await;
     let app = spawn_app_at(path).await;
