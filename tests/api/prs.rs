@@ -5,12 +5,15 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     let app = spawn_app().await;
-    let (status, empty) = app
-        .get_json(&format!(
+    let r = app
+        .get(&format!(
             "/workouts/prs?userId={USER}&exercise=Bench%20Press"
         ))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(r.status(), 200);
+    // No read-model row yet: computed live.
+    assert_eq!(r.headers()["x-pr-source"], "live");
+    let empty: Value = r.json().await.unwrap();
     assert_eq!(empty["current"]["heaviestSet"], Value::Null);
     assert!(empty["message"].is_string());
 
