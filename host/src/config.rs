@@ -39,16 +39,12 @@ pub struct Config {
     pub queue: QueueKind,
     pub redis_url: Option<String>,
     pub mongodb_uri: Option<String>,
-    pub mongodb_database: String,
     pub log_format: LogFormat,
     /// Signs pagination cursors. Instances behind one load balancer must share it.
     pub cursor_secret: String,
     /// Whether the cursor secret is the built-in development default.
     pub cursor_secret_is_default: bool,
-    pub plugins_dir: Option<PathBuf>,
     pub request_timeout: Duration,
-    /// Run the queue workers inside the API process.
-    pub embedded_workers: bool,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -63,13 +59,10 @@ impl Config {
             queue: QueueKind::Inline,
             redis_url: None,
             mongodb_uri: None,
-            mongodb_database: "everfit".into(),
             log_format: LogFormat::Pretty,
             cursor_secret: DEFAULT_CURSOR_SECRET.into(),
             cursor_secret_is_default: true,
-            plugins_dir: None,
             request_timeout: Duration::from_secs(30),
-            embedded_workers: true,
         }
     }
 
@@ -115,9 +108,6 @@ impl Config {
         {
             problems.push("MONGODB_URI must start with mongodb:// or mongodb+srv://".to_string());
         }
-        if let Some(db) = get("MONGODB_DATABASE") {
-            config.mongodb_database = db;
-        }
         config.queue = match get("QUEUE").as_deref() {
             None if config.redis_url.is_some() => QueueKind::Redis,
             None => QueueKind::Inline,
@@ -149,20 +139,12 @@ impl Config {
             config.cursor_secret = secret;
             config.cursor_secret_is_default = false;
         }
-        config.plugins_dir = get("PLUGINS_DIR").map(PathBuf::from);
         if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
             match v.parse::<u64>() {
                 Ok(s) if s > 0 => config.request_timeout = Duration::from_secs(s),
                 _ => problems.push(format!(
                     "REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number"
                 )),
-            }
-        }
-        if let Some(v) = get("EMBEDDED_WORKERS") {
-            match v.as_str() {
-                "true" | "1" => config.embedded_workers = true,
-                "false" | "0" => config.embedded_workers = false,
-                _ => problems.push(format!("EMBEDDED_WORKERS={v:?} must be true or false")),
             }
         }
         if problems.is_empty() {

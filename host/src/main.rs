@@ -78,7 +78,15 @@ fn parse_user(raw: &str) -> anyhow::Result<UserId> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    // Operators read these: one line with its causes, no backtrace.
+    if let Err(e) = run().await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A missing .env is normal; a broken one is worth saying.
     if let Err(e) = dotenvy::dotenv()

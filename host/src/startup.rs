@@ -16,7 +16,9 @@ use tokio::net::TcpListener;
 /// Opens the configured store: MongoDB when `MONGODB_URI` is set, else the SQLite file.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>> {
     if config.mongodb_uri.is_some() {
-        bail!("MONGODB_URI is set but this build has no MongoDB store yet");
+        bail!(
+            "MONGODB_URI is set, but the MongoDB store is not built yet: unset MONGODB_URI to use the embedded SQLite store"
+        );
     }
     let store = SqliteStore::open(&config.sqlite_path).await?;
     tracing::info!(path = %config.sqlite_path.display(), "using the embedded SQLite store");
@@ -35,16 +37,17 @@ pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
             "CURSOR_SECRET is not set: using the development default; set it in production"
         );
     }
+    if config.queue != QueueKind::Inline {
+        bail!(
+            "the {} queue is not built yet (QUEUE={0}, or REDIS_URL set without QUEUE, selects it): \
+             unset them or set QUEUE=inline",
+            config.queue.as_str()
+        );
+    }
     let store = open_store(config).await?;
     let calculator = pr_calculator(config)?;
     let persister = Persister::new(store.clone(), calculator.clone());
-    let queue: Arc<dyn WriteQueue> = match config.queue {
-        QueueKind::Inline => Arc::new(InlineQueue::new(persister)),
-        other => bail!(
-            "QUEUE={} is not available in this build; use QUEUE=inline",
-            other.as_str()
-        ),
-    };
+    let queue: Arc<dyn WriteQueue> = Arc::new(InlineQueue::new(persister));
     Ok(AppContext {
         store,
         queue,
@@ -66,9 +69,9 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let ctx = build_context(&config).await?;
         let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr}"))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}: set PORT (or HOST) to a free address")
+        })?;
         Ok(Self {
             listener,
             ctx,
@@ -80,10 +83,6 @@ impl Application {
         self.listener
             .local_addr()
             .expect("bound listener has an address")
-    }
-
-    pub fn context(&self) -> &AppContext {
-        &self.ctx
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.

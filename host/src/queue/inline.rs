@@ -24,10 +24,6 @@ impl WriteQueue for InlineQueue {
         }
     }
 
-    fn is_synchronous(&self) -> bool {
-        true
-    }
-
     async fn status(&self) -> QueueStatus {
         QueueStatus {
             status: "up",

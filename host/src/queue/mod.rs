@@ -47,8 +47,5 @@ pub trait WriteQueue: Send + Sync + 'static {
     /// Returns once the batch is durably accepted (persisted, for the inline queue).
     async fn enqueue(&self, batch: WriteBatch) -> Result<(), QueueError>;
 
-    /// True when an accepted batch is already visible to reads when `enqueue` returns.
-    fn is_synchronous(&self) -> bool;
-
     async fn status(&self) -> QueueStatus;
 }

@@ -110,7 +110,4 @@ pub trait WorkoutStore: Send + Sync + 'static {
         &self,
         user: Option<UserId>,
     ) -> Result<Vec<(UserId, String)>, StoreError>;
-
-    /// Number of stored entries (for health, seeding and tests).
-    async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError>;
 }

@@ -63,11 +63,6 @@ impl SqliteStore {
             .with_context(|| format!("opening SQLite database {} for reading", path.display()))?;
         Ok(Self { reader, writer })
     }
-
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
-    }
 }
 
 fn db_error(e: sqlx::Error) -> StoreError {
@@ -426,19 +421,13 @@ impl WorkoutStore for SqliteStore {
         &self,
         user: Option<UserId>,
     ) -> Result<Vec<(UserId, String)>, StoreError> {
-        let rows = match user {
-            Some(u) => {
-                sqlx::query("SELECT DISTINCT user_id, exercise_name_lower FROM workouts WHERE user_id = ? ORDER BY 1, 2")
-                    .bind(u.to_hex())
-                    .fetch_all(&self.reader)
-                    .await
-            }
-            None => {
-                sqlx::query("SELECT DISTINCT user_id, exercise_name_lower FROM workouts ORDER BY 1, 2")
-                    .fetch_all(&self.reader)
-                    .await
-            }
-        }
+        let rows = sqlx::query(
+            "SELECT DISTINCT user_id, exercise_name_lower FROM workouts
+             WHERE ?1 IS NULL OR user_id = ?1 ORDER BY 1, 2",
+        )
+        .bind(user.map(|u| u.to_hex()))
+        .fetch_all(&self.reader)
+        .await
         .map_err(db_error)?;
         rows.iter()
             .map(|r| {
@@ -448,23 +437,5 @@ impl WorkoutStore for SqliteStore {
                 ))
             })
             .collect()
-    }
-
-    async fn count_entries(&self, user: Option<UserId>) -> Result<u64, StoreError> {
-        let count: i64 = match user {
-            Some(u) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM workouts WHERE user_id = ?")
-                    .bind(u.to_hex())
-                    .fetch_one(&self.reader)
-                    .await
-            }
-            None => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM workouts")
-                    .fetch_one(&self.reader)
-                    .await
-            }
-        }
-        .map_err(db_error)?;
-        Ok(count as u64)
     }
 }
