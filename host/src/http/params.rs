@@ -25,13 +25,6 @@ impl ParamErrors {
                 self.0.extend(details);
                 None
             }
-            Err(ApiError::BadRequest { message, details }) => {
-                if details.is_empty() {
-                    self.0.push(FieldError::new("", message));
-                }
-                self.0.extend(details);
-                None
-            }
             Err(other) => {
                 self.0.push(FieldError::new("", other.to_string()));
                 None

@@ -85,23 +85,21 @@ pub async fn personal_records(
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 
-    let (current, source) = if range.is_all_time() {
-        match ctx.store.read_personal_records(user, &key).await? {
-            Some(row) => (row.records, "read-model"),
-            None => (
-                ctx.store
-                    .live_personal_records(user, &key, range, ctx.calculator.as_ref())
-                    .await?,
-                "live",
-            ),
-        }
+    // All-time PRs come from the read model; ranges, and users whose row
+    // does not exist yet, are computed live.
+    let stored = if range.is_all_time() {
+        ctx.store.read_personal_records(user, &key).await?
     } else {
-        (
+        None
+    };
+    let (current, source) = match stored {
+        Some(row) => (row.records, "read-model"),
+        None => (
             ctx.store
                 .live_personal_records(user, &key, range, ctx.calculator.as_ref())
                 .await?,
             "live",
-        )
+        ),
     };
 
     let (previous, deltas_view) = match range.previous() {

@@ -271,8 +271,7 @@ impl WorkoutStore for SqliteStore {
                 list.push_bind(id.to_hex());
             }
             qb.push(")");
-            // Read from the writer so a caller sees its own just-committed inserts.
-            let rows = qb.build().fetch_all(&self.writer).await.map_err(db_error)?;
+            let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
             for row in &rows {
                 out.push(entry_from_row(row)?);
             }
