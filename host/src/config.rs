@@ -9,9 +9,9 @@ use std::time::Duration;
 pub enum QueueKind {
     /// Persist before answering (no queue). Durable, simplest, slowest POST.
     Inline,
-    /// Durable embedded queue in the SQLite data directory (apalis-sqlite).
+    /// Durable embedded queue next to the SQLite data file (apalis-sqlite).
     Sqlite,
-    /// Redis (apalis-redis): the production queue.
+    /// Redis Streams: the production queue.
     Redis,
 }
 
@@ -45,6 +45,16 @@ pub struct Config {
     /// Whether the cursor secret is the built-in development default.
     pub cursor_secret_is_default: bool,
     pub request_timeout: Duration,
+    /// Key prefix of the Redis queue's streams.
+    pub redis_key_prefix: String,
+    /// Whether `serve` runs the workers in its own process.
+    pub embedded_workers: bool,
+    /// Jobs run at once per queue and worker process.
+    pub worker_concurrency: usize,
+    /// An unacknowledged Redis delivery older than this is taken over.
+    pub claim_after: Duration,
+    /// Deliveries (Redis) before a failing job goes to the dead-letter list.
+    pub max_deliveries: u64,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -56,13 +66,18 @@ impl Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
             sqlite_path,
-            queue: QueueKind::Inline,
+            queue: QueueKind::Sqlite,
             redis_url: None,
             mongodb_uri: None,
             log_format: LogFormat::Pretty,
             cursor_secret: DEFAULT_CURSOR_SECRET.into(),
             cursor_secret_is_default: true,
             request_timeout: Duration::from_secs(30),
+            redis_key_prefix: "everfit".into(),
+            embedded_workers: true,
+            worker_concurrency: 4,
+            claim_after: Duration::from_secs(30),
+            max_deliveries: 5,
         }
     }
 
@@ -110,7 +125,7 @@ impl Config {
         }
         config.queue = match get("QUEUE").as_deref() {
             None if config.redis_url.is_some() => QueueKind::Redis,
-            None => QueueKind::Inline,
+            None => QueueKind::Sqlite,
             Some("inline") => QueueKind::Inline,
             Some("sqlite") => QueueKind::Sqlite,
             Some("redis") => QueueKind::Redis,
@@ -145,6 +160,32 @@ impl Config {
                 _ => problems.push(format!(
                     "REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number"
                 )),
+            }
+        }
+        if let Some(v) = get("REDIS_KEY_PREFIX") {
+            config.redis_key_prefix = v;
+        }
+        match get("EMBEDDED_WORKERS").as_deref() {
+            None | Some("true") | Some("1") => {}
+            Some("false") | Some("0") => config.embedded_workers = false,
+            Some(other) => problems.push(format!("EMBEDDED_WORKERS={other:?} must be true or false")),
+        }
+        if let Some(v) = get("WORKER_CONCURRENCY") {
+            match v.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => config.worker_concurrency = n,
+                _ => problems.push(format!("WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 256")),
+            }
+        }
+        if let Some(v) = get("QUEUE_CLAIM_AFTER_SECS") {
+            match v.parse::<u64>() {
+                Ok(s) if s > 0 => config.claim_after = Duration::from_secs(s),
+                _ => problems.push(format!("QUEUE_CLAIM_AFTER_SECS={v:?} must be a positive whole number")),
+            }
+        }
+        if let Some(v) = get("QUEUE_MAX_DELIVERIES") {
+            match v.parse::<u64>() {
+                Ok(n) if n > 0 => config.max_deliveries = n,
+                _ => problems.push(format!("QUEUE_MAX_DELIVERIES={v:?} must be a positive whole number")),
             }
         }
         if problems.is_empty() {
@@ -189,7 +230,8 @@ mod tests {
         let c = from(&[]).unwrap();
         assert_eq!(c.port, 3000);
         assert_eq!(c.sqlite_path, PathBuf::from("./data/everfit.db"));
-        assert_eq!(c.queue, QueueKind::Inline);
+        assert_eq!(c.queue, QueueKind::Sqlite);
+        assert!(c.embedded_workers && c.worker_concurrency == 4);
         assert!(c.mongodb_uri.is_none() && c.cursor_secret_is_default);
     }
 
@@ -208,9 +250,11 @@ mod tests {
             ("QUEUE", "kafka"),
             ("LOG_FORMAT", "xml"),
             ("HOST", "localhost!"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("EMBEDDED_WORKERS", "maybe"),
         ])
         .unwrap_err();
-        assert_eq!(err.0.len(), 4, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
         assert!(err.to_string().contains("QUEUE=\"kafka\""));
     }
 }

@@ -5,7 +5,10 @@ use clap::{Parser, Subcommand};
 use everfit::config::Config;
 use everfit::domain::UserId;
 use everfit::seed::{SeedOptions, seed};
-use everfit::startup::{Application, build_context, shutdown_signal};
+use everfit::queue::QueueName;
+use everfit::startup::{
+    Application, build_context, open_job_source, run_worker_process, shutdown_signal,
+};
 use everfit::{prs, telemetry};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
@@ -43,6 +46,13 @@ enum Command {
         #[arg(long, default_value_t = 1460)]
         days: u32,
     },
+    /// Run the queue workers alone (no HTTP), so API and workers scale apart.
+    Worker,
+    /// Inspect and replay jobs that failed for good (the dead-letter list).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Maintain the personal-record read model.
     Prs {
         #[command(subcommand)]
@@ -58,6 +68,71 @@ enum PrsCommand {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List failed jobs (JSON, one per line).
+    Failed {
+        /// `persist` or `prs`; both when omitted.
+        #[arg(long)]
+        queue: Option<String>,
+    },
+    /// Put failed jobs back on their queue.
+    Retry {
+        /// `persist` or `prs`; both when omitted.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only this job (as listed by `jobs failed`); all when omitted.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Jobs waiting or running per queue.
+    Depth,
+}
+
+fn parse_queues(raw: Option<&str>) -> anyhow::Result<Vec<QueueName>> {
+    match raw {
+        None => Ok(QueueName::ALL.to_vec()),
+        Some(name) => QueueName::parse(name)
+            .map(|q| vec![q])
+            .ok_or_else(|| anyhow::anyhow!("--queue {name:?} must be persist or prs")),
+    }
+}
+
+async fn jobs_command(config: &Config, command: JobsCommand) -> anyhow::Result<()> {
+    let Some(source) = open_job_source(config).await? else {
+        anyhow::bail!("QUEUE=inline has no queue: set QUEUE=sqlite or QUEUE=redis (or REDIS_URL)");
+    };
+    let jobs = source.job_backend();
+    match command {
+        JobsCommand::Failed { queue } => {
+            let mut total = 0;
+            for q in parse_queues(queue.as_deref())? {
+                for job in jobs.failed(q).await? {
+                    println!("{}", serde_json::to_string(&job)?);
+                    total += 1;
+                }
+            }
+            eprintln!("{total} failed job(s) on the {} queue", jobs.kind());
+        }
+        JobsCommand::Retry { queue, id } => {
+            let mut total = 0;
+            for q in parse_queues(queue.as_deref())? {
+                total += jobs.retry_failed(q, id.as_deref()).await?;
+            }
+            println!("{total} job(s) put back on the {} queue", jobs.kind());
+            if id.is_some() && total == 0 {
+                anyhow::bail!("no failed job with that id");
+            }
+        }
+        JobsCommand::Depth => {
+            for q in QueueName::ALL {
+                println!("{}: {}", q.as_str(), jobs.depth(q).await?);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn progress_bar(total: u64, what: &str) -> ProgressBar {
@@ -108,6 +183,8 @@ async fn run() -> anyhow::Result<()> {
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
+        Command::Worker => run_worker_process(config, shutdown_signal()).await,
+        Command::Jobs { command } => jobs_command(&config, command).await,
         Command::Seed {
             user,
             count,

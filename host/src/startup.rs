@@ -5,7 +5,10 @@ use crate::context::AppContext;
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
 use crate::prs::{NativePrCalculator, PrCalculator};
-use crate::queue::{InlineQueue, Persister, WriteQueue};
+use crate::queue::redis::{RedisJobs, RedisQueueSettings};
+use crate::queue::sqlite::{SqliteJobs, queue_path};
+use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
+use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
 use crate::store::{SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
 use std::future::Future;
@@ -30,31 +33,106 @@ pub fn pr_calculator(_config: &Config) -> anyhow::Result<Arc<dyn PrCalculator>> 
     Ok(Arc::new(NativePrCalculator))
 }
 
+/// Opens the configured job queue (None for `inline`, which has no queue).
+pub async fn open_job_source(config: &Config) -> anyhow::Result<Option<WorkerSource>> {
+    match config.queue {
+        QueueKind::Inline => Ok(None),
+        QueueKind::Sqlite => {
+            let path = queue_path(&config.sqlite_path);
+            let jobs = SqliteJobs::open(&path)
+                .await
+                .with_context(|| format!("opening the embedded queue {}", path.display()))?;
+            tracing::info!(path = %path.display(), "using the embedded SQLite queue");
+            Ok(Some(WorkerSource::Sqlite(jobs)))
+        }
+        QueueKind::Redis => {
+            let url = config.redis_url.clone().unwrap_or_default();
+            let jobs = RedisJobs::connect(RedisQueueSettings {
+                url,
+                key_prefix: config.redis_key_prefix.clone(),
+                claim_after: config.claim_after,
+                max_deliveries: config.max_deliveries,
+            })
+            .await?;
+            tracing::info!(prefix = %config.redis_key_prefix, "using the Redis queue");
+            Ok(Some(WorkerSource::Redis(jobs)))
+        }
+    }
+}
+
+impl WorkerSource {
+    pub fn job_backend(&self) -> Arc<dyn JobBackend> {
+        match self {
+            WorkerSource::Sqlite(jobs) => Arc::new(jobs.clone()),
+            WorkerSource::Redis(jobs) => Arc::new(jobs.clone()),
+        }
+    }
+}
+
+/// Everything a request or command needs, plus the queue the workers read.
+pub struct Built {
+    pub ctx: AppContext,
+    pub jobs: Option<WorkerSource>,
+}
+
 /// Builds everything a request or command needs.
 pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
+    Ok(build(config).await?.ctx)
+}
+
+pub async fn build(config: &Config) -> anyhow::Result<Built> {
     if config.cursor_secret_is_default && config.mongodb_uri.is_some() {
         tracing::warn!(
             "CURSOR_SECRET is not set: using the development default; set it in production"
         );
     }
-    if config.queue != QueueKind::Inline {
-        bail!(
-            "the {} queue is not built yet (QUEUE={0}, or REDIS_URL set without QUEUE, selects it): \
-             unset them or set QUEUE=inline",
-            config.queue.as_str()
-        );
-    }
+    // The queue first: a bad queue setting should not leave a data file behind.
+    let jobs = open_job_source(config).await?;
     let store = open_store(config).await?;
     let calculator = pr_calculator(config)?;
-    let persister = Persister::new(store.clone(), calculator.clone());
-    let queue: Arc<dyn WriteQueue> = Arc::new(InlineQueue::new(persister));
-    Ok(AppContext {
-        store,
-        queue,
-        calculator,
-        catalogue: Arc::new(Catalogue::builtin()),
-        cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
+    let queue: Arc<dyn WriteQueue> = match &jobs {
+        None => Arc::new(InlineQueue::new(Persister::new(store.clone(), calculator.clone()))),
+        Some(source) => Arc::new(DurableQueue::new(source.job_backend())),
+    };
+    Ok(Built {
+        ctx: AppContext {
+            store,
+            queue,
+            calculator,
+            catalogue: Arc::new(Catalogue::builtin()),
+            cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
+        },
+        jobs,
     })
+}
+
+/// What the workers need, from a built context.
+pub fn worker_deps(ctx: &AppContext, source: &WorkerSource) -> WorkerDeps {
+    WorkerDeps {
+        persister: Persister::new(ctx.store.clone(), ctx.calculator.clone()),
+        jobs: source.job_backend(),
+        backoff: Default::default(),
+    }
+}
+
+pub fn worker_settings(config: &Config) -> WorkerSettings {
+    WorkerSettings {
+        concurrency: config.worker_concurrency,
+        ..Default::default()
+    }
+}
+
+/// Runs the workers alone (`everfit worker`) until `shutdown`.
+pub async fn run_worker_process(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let built = build(&config).await?;
+    let Some(source) = built.jobs else {
+        bail!("QUEUE=inline has no queue to work on: set QUEUE=sqlite or QUEUE=redis (or REDIS_URL)");
+    };
+    let deps = worker_deps(&built.ctx, &source);
+    run_workers(source, deps, worker_settings(&config), shutdown).await
 }
 
 /// A bound, ready-to-serve application (the port is known before serving,
@@ -62,12 +140,13 @@ pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
 pub struct Application {
     listener: TcpListener,
     ctx: AppContext,
+    jobs: Option<WorkerSource>,
     config: Config,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let ctx = build_context(&config).await?;
+        let Built { ctx, jobs } = build(&config).await?;
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}: set PORT (or HOST) to a free address")
@@ -75,6 +154,7 @@ impl Application {
         Ok(Self {
             listener,
             ctx,
+            jobs,
             config,
         })
     }
@@ -85,17 +165,43 @@ impl Application {
             .expect("bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests
+    /// and, when the workers run in this process, in-flight jobs.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = crate::http::router(self.ctx.clone(), self.config.request_timeout);
-        tracing::info!(addr = %self.local_addr(), queue = self.config.queue.as_str(), "everfit listening");
-        axum::serve(self.listener, router)
+        let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
+        let workers = match (&self.jobs, self.config.embedded_workers) {
+            (Some(source), true) => {
+                let deps = worker_deps(&self.ctx, source);
+                Some(tokio::spawn(run_workers(
+                    source.clone(),
+                    deps,
+                    worker_settings(&self.config),
+                    async move {
+                        let _ = workers_stopped.await;
+                    },
+                )))
+            }
+            _ => None,
+        };
+        tracing::info!(
+            addr = %self.local_addr(),
+            queue = self.config.queue.as_str(),
+            embedded_workers = workers.is_some(),
+            "everfit listening"
+        );
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
         tracing::info!("server stopped; in-flight requests finished");
+        let _ = stop_workers.send(());
+        if let Some(workers) = workers {
+            workers.await??;
+        }
+        served?;
         Ok(())
     }
 }

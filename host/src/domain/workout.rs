@@ -4,7 +4,8 @@ use super::{EntryId, Unit, UserId};
 use chrono::{DateTime, Utc};
 use everfit_pr::SetRecord;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized only onto the queue (the API has its own DTOs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkoutSet {
     pub reps: u32,
     /// The weight as logged, in `unit`.
@@ -25,7 +26,7 @@ impl WorkoutSet {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkoutEntry {
     pub id: EntryId,
     pub user_id: UserId,

@@ -29,6 +29,7 @@ impl WriteQueue for InlineQueue {
             status: "up",
             kind: "inline",
             depth: None,
+            queues: None,
             error: None,
         }
     }

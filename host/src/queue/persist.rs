@@ -1,12 +1,11 @@
-//! What a worker does with a batch: store the entries, then fold the stored
-//! ones into the PR read model. Both steps are idempotent, so a batch that is
-//! delivered again after a crash changes nothing the second time.
+//! What the workers do. Storing a batch and refreshing PRs are separate
+//! steps (and separate queues); both are idempotent, so a job delivered again
+//! after a crash changes nothing the second time.
 
-use super::WriteBatch;
+use super::jobs::{RefreshPrsJob, WriteBatch};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use crate::prs::{PrCalculator, read_model};
 use crate::store::{StoreError, WorkoutStore};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -20,26 +19,44 @@ impl Persister {
         Self { store, calculator }
     }
 
-    /// Persists a batch; returns how many entries were new.
+    /// Stores a batch; returns how many entries were new. Inserts skip ids
+    /// that exist, so a redelivered batch is a no-op.
+    pub async fn store_batch(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
+        self.store.insert_entries(&batch.entries).await
+    }
+
+    /// Folds the named entries, as stored, into the user's PR read model.
+    /// What is stored is the truth: for a keyed entry a concurrent submit with
+    /// the same key may have won. Folding an entry twice is harmless.
+    pub async fn refresh_prs(&self, user: UserId, ids: &[EntryId]) -> Result<(), StoreError> {
+        let stored = self.store.get_entries(user, ids).await?;
+        self.fold(&stored).await
+    }
+
+    pub async fn run_refresh(&self, job: &RefreshPrsJob) -> Result<(), StoreError> {
+        self.refresh_prs(job.user_id, &job.entry_ids).await
+    }
+
+    /// Both steps at once (the inline queue and the seeder). Unkeyed entries
+    /// have fresh ids, so the batch is what was stored and needs no re-read.
     pub async fn persist(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
-        let inserted = self.store.insert_entries(&batch.entries).await?;
-        // Fold what is stored, not what was submitted: for a keyed entry a
-        // concurrent submit with the same key may have won, and its content is
-        // the truth. Unkeyed entries have fresh ids, so the batch is what is
-        // stored and needs no re-read. Folding an entry twice is harmless.
-        let mut stored: Vec<WorkoutEntry> = Vec::with_capacity(batch.entries.len());
-        let mut keyed_ids_by_user: BTreeMap<UserId, Vec<EntryId>> = BTreeMap::new();
-        for e in &batch.entries {
-            if e.idempotency_key.is_some() {
-                keyed_ids_by_user.entry(e.user_id).or_default().push(e.id);
-            } else {
-                stored.push(e.clone());
-            }
+        let inserted = self.store_batch(batch).await?;
+        let (keyed, mut stored): (Vec<&WorkoutEntry>, Vec<&WorkoutEntry>) = batch
+            .entries
+            .iter()
+            .partition(|e| e.idempotency_key.is_some());
+        let mut stored: Vec<WorkoutEntry> = stored.drain(..).cloned().collect();
+        for job in RefreshPrsJob::for_batch(&WriteBatch {
+            entries: keyed.into_iter().cloned().collect(),
+            request_id: None,
+        }) {
+            stored.extend(self.store.get_entries(job.user_id, &job.entry_ids).await?);
         }
-        for (user, ids) in keyed_ids_by_user {
-            stored.extend(self.store.get_entries(user, &ids).await?);
-        }
-        read_model::fold_entries(self.store.as_ref(), self.calculator.as_ref(), &stored).await?;
+        self.fold(&stored).await?;
         Ok(inserted)
+    }
+
+    async fn fold(&self, entries: &[WorkoutEntry]) -> Result<(), StoreError> {
+        read_model::fold_entries(self.store.as_ref(), self.calculator.as_ref(), entries).await
     }
 }

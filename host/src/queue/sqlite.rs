@@ -1,0 +1,178 @@
+//! The embedded queue: apalis-sqlite in its own file next to the data file.
+//!
+//! Durability: the queue runs in WAL mode with `synchronous = NORMAL` (the
+//! apalis setup turns synchronous OFF on the connection it migrates with, so
+//! it migrates on a throwaway pool). A 202 means the job is committed to the
+//! WAL: it survives a crash of the process; the last transactions before a
+//! power loss may be lost, as with the data file itself.
+
+use super::jobs::{FailedJob, QueueName};
+use super::{JobBackend, QueueError};
+use apalis::prelude::{TaskBuilder, TaskId};
+use apalis_sqlite::{Config as ApalisConfig, SqliteStorage};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Attempts before a failing job is left as failed (the dead-letter list).
+pub const MAX_ATTEMPTS: usize = 5;
+
+#[derive(Clone)]
+pub struct SqliteJobs {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// The queue file for a data file: `everfit.db` -> `everfit.queue.db`.
+pub fn queue_path(data_file: &Path) -> PathBuf {
+    let stem = data_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "everfit".into());
+    data_file.with_file_name(format!("{stem}.queue.db"))
+}
+
+fn internal(e: impl std::fmt::Display) -> QueueError {
+    QueueError::Internal(anyhow::anyhow!("embedded queue: {e}"))
+}
+
+impl SqliteJobs {
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        {
+            let setup = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            SqliteStorage::setup(&setup).await?;
+            setup.close().await;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The apalis queue name of one of our queues.
+    pub fn apalis_queue(queue: QueueName) -> String {
+        format!("everfit.{}", queue.as_str())
+    }
+
+    /// A worker backend for `queue`. Workers poll every `poll` (apalis only
+    /// looks at its heartbeat otherwise) and a dead worker's jobs are taken
+    /// back after a few missed heartbeats, so recovery takes seconds.
+    pub fn storage<T>(&self, queue: QueueName, batch: usize) -> SqliteStorage<T> {
+        let config = ApalisConfig::default()
+            .queue(Self::apalis_queue(queue).as_str())
+            .batch_size(batch.max(1))
+            .heartbeat_interval(Duration::from_secs(2))
+            .missed_heartbeats(3);
+        SqliteStorage::new(&self.pool).with_config(config)
+    }
+}
+
+#[async_trait]
+impl JobBackend for SqliteJobs {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn push(&self, queue: QueueName, payload: Vec<u8>) -> Result<String, QueueError> {
+        let id = ulid::Ulid::generate();
+        let task = TaskBuilder::new(payload)
+            .task_id(TaskId::from_ulid(id))
+            .max_attempts(MAX_ATTEMPTS)
+            .build();
+        let mut conn = self.pool.acquire().await.map_err(internal)?;
+        apalis_sqlite::queries::push_tasks(&mut *conn, &Self::apalis_queue(queue), &[task])
+            .await
+            .map_err(internal)?;
+        Ok(id.to_string())
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<u64, QueueError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM Jobs WHERE job_type = ?1 AND status IN ('Pending', 'Queued', 'Running')",
+        )
+        .bind(Self::apalis_queue(queue))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(internal)?;
+        Ok(row.get::<i64, _>(0) as u64)
+    }
+
+    async fn failed(&self, queue: QueueName) -> Result<Vec<FailedJob>, QueueError> {
+        let rows = sqlx::query(
+            "SELECT id, attempts, COALESCE(last_result, ''), job FROM Jobs \
+             WHERE job_type = ?1 AND status IN ('Failed', 'Killed') ORDER BY done_at, id",
+        )
+        .bind(Self::apalis_queue(queue))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| FailedJob {
+                queue: queue.as_str(),
+                id: row.get(0),
+                attempts: row.get::<i64, _>(1) as u64,
+                error: row.get(2),
+                payload: String::from_utf8_lossy(&row.get::<Vec<u8>, _>(3)).into_owned(),
+            })
+            .collect())
+    }
+
+    async fn retry_failed(&self, queue: QueueName, id: Option<&str>) -> Result<u64, QueueError> {
+        let done = sqlx::query(
+            "UPDATE Jobs SET status = 'Pending', attempts = 0, lock_by = NULL, lock_at = NULL, \
+             done_at = NULL, run_at = strftime('%s', 'now') \
+             WHERE job_type = ?1 AND status IN ('Failed', 'Killed') AND (?2 IS NULL OR id = ?2)",
+        )
+        .bind(Self::apalis_queue(queue))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(internal)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_file_sits_next_to_the_data_file() {
+        assert_eq!(
+            queue_path(Path::new("./data/everfit.db")),
+            PathBuf::from("./data/everfit.queue.db")
+        );
+        assert_eq!(queue_path(Path::new("x")), PathBuf::from("x.queue.db"));
+    }
+}

@@ -1,0 +1,228 @@
+//! The workers: apalis workers on the two queues, supervised by a monitor
+//! that restarts a worker whose back end failed and drains in-flight jobs on
+//! shutdown.
+
+use super::jobs::{QueueName, RefreshPrsJob, WriteBatch};
+use super::redis::{Delivery, RedisJobs};
+use super::retry::Backoff;
+use super::sqlite::SqliteJobs;
+use super::{JobBackend, Persister, push_refresh};
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder, WorkerBuilderExt,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a job handler needs.
+#[derive(Clone)]
+pub struct WorkerDeps {
+    pub persister: Persister,
+    /// Where follow-up jobs (PR refreshes) go.
+    pub jobs: Arc<dyn JobBackend>,
+    pub backoff: Backoff,
+}
+
+impl WorkerDeps {
+    /// Stores a batch, then queues one PR refresh per user it touched.
+    pub async fn handle_batch(&self, batch: &WriteBatch, job_id: &str) -> anyhow::Result<()> {
+        let inserted = self
+            .backoff
+            .run("storing a batch", || self.persister.store_batch(batch))
+            .await?;
+        for refresh in RefreshPrsJob::for_batch(batch) {
+            let refresh_id = self
+                .backoff
+                .run("queueing a PR refresh", || push_refresh(self.jobs.as_ref(), &refresh))
+                .await?;
+            tracing::debug!(job_id, refresh_id, "PR refresh queued");
+        }
+        tracing::info!(
+            job_id,
+            request_id = batch.request_id.as_deref().unwrap_or("-"),
+            entries = batch.entries.len(),
+            inserted,
+            "batch stored"
+        );
+        Ok(())
+    }
+
+    pub async fn handle_refresh(&self, job: &RefreshPrsJob, job_id: &str) -> anyhow::Result<()> {
+        self.backoff
+            .run("refreshing PRs", || self.persister.run_refresh(job))
+            .await?;
+        tracing::info!(
+            job_id,
+            request_id = job.request_id.as_deref().unwrap_or("-"),
+            user_id = %job.user_id,
+            entries = job.entry_ids.len(),
+            "PRs refreshed"
+        );
+        Ok(())
+    }
+
+    async fn handle_payload(&self, queue: QueueName, payload: &[u8], job_id: &str) -> Result<(), JobFailure> {
+        match queue {
+            QueueName::Persist => {
+                let batch: WriteBatch = serde_json::from_slice(payload).map_err(JobFailure::poison)?;
+                self.handle_batch(&batch, job_id).await.map_err(JobFailure::Failed)
+            }
+            QueueName::Prs => {
+                let job: RefreshPrsJob = serde_json::from_slice(payload).map_err(JobFailure::poison)?;
+                self.handle_refresh(&job, job_id).await.map_err(JobFailure::Failed)
+            }
+        }
+    }
+}
+
+enum JobFailure {
+    /// The payload cannot be decoded: retrying cannot help.
+    Poison(String),
+    Failed(anyhow::Error),
+}
+
+impl JobFailure {
+    fn poison(e: serde_json::Error) -> Self {
+        JobFailure::Poison(format!("undecodable job: {e}"))
+    }
+}
+
+/// Where the workers take jobs from.
+#[derive(Clone)]
+pub enum WorkerSource {
+    Sqlite(SqliteJobs),
+    Redis(RedisJobs),
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Jobs run at once per queue.
+    pub concurrency: usize,
+    /// How often an idle embedded-queue worker looks for jobs.
+    pub poll_interval: Duration,
+    /// How long shutdown waits for in-flight jobs.
+    pub drain_timeout: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            poll_interval: Duration::from_millis(100),
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A name unique to this process, so a restarted worker is never refused
+/// as a duplicate of its previous life.
+fn worker_name(queue: QueueName) -> String {
+    format!(
+        "everfit-{}-{}-{:08x}",
+        queue.as_str(),
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+async fn sqlite_batch(batch: WriteBatch, id: TaskId, deps: Data<WorkerDeps>) -> Result<(), BoxDynError> {
+    deps.handle_batch(&batch, &id.to_string()).await.map_err(Into::into)
+}
+
+async fn sqlite_refresh(job: RefreshPrsJob, id: TaskId, deps: Data<WorkerDeps>) -> Result<(), BoxDynError> {
+    deps.handle_refresh(&job, &id.to_string()).await.map_err(Into::into)
+}
+
+#[derive(Clone)]
+struct RedisHandler {
+    deps: WorkerDeps,
+    redis: RedisJobs,
+}
+
+/// Acknowledge on success; bury poison at once and failures once their
+/// deliveries are spent; otherwise leave the job pending so that it is
+/// delivered again after `claim_after` (the queue-level backoff).
+async fn redis_delivery(d: Delivery, h: Data<RedisHandler>) -> Result<(), BoxDynError> {
+    let max = h.redis.settings().max_deliveries;
+    match h.deps.handle_payload(d.queue, &d.payload, &d.id).await {
+        Ok(()) => h.redis.ack(&d).await.map_err(Into::into),
+        Err(JobFailure::Poison(error)) => {
+            tracing::error!(job_id = d.id, queue = d.queue.as_str(), error, "job moved to the dead-letter list");
+            h.redis.bury(&d, &error).await.map_err(Into::into)
+        }
+        Err(JobFailure::Failed(e)) if d.deliveries >= max => {
+            let error = format!("{e:#}");
+            tracing::error!(job_id = d.id, queue = d.queue.as_str(), deliveries = d.deliveries, error, "job failed for good; moved to the dead-letter list");
+            h.redis.bury(&d, &error).await.map_err(Into::into)
+        }
+        Err(JobFailure::Failed(e)) => {
+            tracing::warn!(job_id = d.id, queue = d.queue.as_str(), deliveries = d.deliveries, error = %format!("{e:#}"), "job failed; it will be delivered again");
+            Err(e.into())
+        }
+    }
+}
+
+/// Runs the persist and PR workers until `shutdown` completes, then lets
+/// in-flight jobs finish (up to the drain timeout).
+pub async fn run_workers(
+    source: WorkerSource,
+    deps: WorkerDeps,
+    settings: WorkerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let n = settings.concurrency.max(1);
+    let monitor = Monitor::new()
+        .should_restart(|worker, error| {
+            tracing::warn!(worker = worker.name(), %error, "worker stopped; restarting it");
+            true
+        })
+        .shutdown_timeout(settings.drain_timeout);
+    let monitor = match source {
+        WorkerSource::Sqlite(jobs) => {
+            let poll = settings.poll_interval;
+            let (j1, d1) = (jobs.clone(), deps.clone());
+            let (j2, d2) = (jobs, deps);
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(QueueName::Persist))
+                        .backend(j1.storage::<WriteBatch>(QueueName::Persist, n).poll_with_interval(poll))
+                        .data(d1.clone())
+                        .concurrency(n)
+                        .build(sqlite_batch)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(QueueName::Prs))
+                        .backend(j2.storage::<RefreshPrsJob>(QueueName::Prs, n).poll_with_interval(poll))
+                        .data(d2.clone())
+                        .concurrency(n)
+                        .build(sqlite_refresh)
+                })
+        }
+        WorkerSource::Redis(redis) => {
+            let handler = RedisHandler { deps, redis };
+            let mut monitor = monitor;
+            for queue in QueueName::ALL {
+                let h = handler.clone();
+                monitor = monitor.register(move |_| {
+                    let name = worker_name(queue);
+                    WorkerBuilder::new(name.clone())
+                        .backend(h.redis.backend(queue, name, n))
+                        .data(h.clone())
+                        .concurrency(n)
+                        .build(redis_delivery)
+                });
+            }
+            monitor
+        }
+    };
+    tracing::info!(concurrency = n, "workers started");
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            tracing::info!("workers draining in-flight jobs");
+            Ok(())
+        })
+        .await?;
+    tracing::info!("workers stopped");
+    Ok(())
+}
