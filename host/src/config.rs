@@ -168,24 +168,32 @@ impl Config {
         match get("EMBEDDED_WORKERS").as_deref() {
             None | Some("true") | Some("1") => {}
             Some("false") | Some("0") => config.embedded_workers = false,
-            Some(other) => problems.push(format!("EMBEDDED_WORKERS={other:?} must be true or false")),
+            Some(other) => {
+                problems.push(format!("EMBEDDED_WORKERS={other:?} must be true or false"))
+            }
         }
         if let Some(v) = get("WORKER_CONCURRENCY") {
             match v.parse::<usize>() {
                 Ok(n) if (1..=256).contains(&n) => config.worker_concurrency = n,
-                _ => problems.push(format!("WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 256")),
+                _ => problems.push(format!(
+                    "WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 256"
+                )),
             }
         }
         if let Some(v) = get("QUEUE_CLAIM_AFTER_SECS") {
             match v.parse::<u64>() {
                 Ok(s) if s > 0 => config.claim_after = Duration::from_secs(s),
-                _ => problems.push(format!("QUEUE_CLAIM_AFTER_SECS={v:?} must be a positive whole number")),
+                _ => problems.push(format!(
+                    "QUEUE_CLAIM_AFTER_SECS={v:?} must be a positive whole number"
+                )),
             }
         }
         if let Some(v) = get("QUEUE_MAX_DELIVERIES") {
             match v.parse::<u64>() {
                 Ok(n) if n > 0 => config.max_deliveries = n,
-                _ => problems.push(format!("QUEUE_MAX_DELIVERIES={v:?} must be a positive whole number")),
+                _ => problems.push(format!(
+                    "QUEUE_MAX_DELIVERIES={v:?} must be a positive whole number"
+                )),
             }
         }
         if problems.is_empty() {

@@ -4,8 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use everfit::config::Config;
 use everfit::domain::UserId;
-use everfit::seed::{SeedOptions, seed};
 use everfit::queue::QueueName;
+use everfit::seed::{SeedOptions, seed};
 use everfit::startup::{
     Application, build_context, open_job_source, run_worker_process, shutdown_signal,
 };

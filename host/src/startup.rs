@@ -55,7 +55,7 @@ pub async fn open_job_source(config: &Config) -> anyhow::Result<Option<WorkerSou
             })
             .await?;
             tracing::info!(prefix = %config.redis_key_prefix, "using the Redis queue");
-            Ok(Some(WorkerSource::Redis(jobs)))
+            Ok(Some(WorkerSource::Redis(Box::new(jobs))))
         }
     }
 }
@@ -64,7 +64,7 @@ impl WorkerSource {
     pub fn job_backend(&self) -> Arc<dyn JobBackend> {
         match self {
             WorkerSource::Sqlite(jobs) => Arc::new(jobs.clone()),
-            WorkerSource::Redis(jobs) => Arc::new(jobs.clone()),
+            WorkerSource::Redis(jobs) => Arc::new(jobs.as_ref().clone()),
         }
     }
 }
@@ -91,7 +91,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     let store = open_store(config).await?;
     let calculator = pr_calculator(config)?;
     let queue: Arc<dyn WriteQueue> = match &jobs {
-        None => Arc::new(InlineQueue::new(Persister::new(store.clone(), calculator.clone()))),
+        None => Arc::new(InlineQueue::new(Persister::new(
+            store.clone(),
+            calculator.clone(),
+        ))),
         Some(source) => Arc::new(DurableQueue::new(source.job_backend())),
     };
     Ok(Built {
@@ -129,7 +132,9 @@ pub async fn run_worker_process(
 ) -> anyhow::Result<()> {
     let built = build(&config).await?;
     let Some(source) = built.jobs else {
-        bail!("QUEUE=inline has no queue to work on: set QUEUE=sqlite or QUEUE=redis (or REDIS_URL)");
+        bail!(
+            "QUEUE=inline has no queue to work on: set QUEUE=sqlite or QUEUE=redis (or REDIS_URL)"
+        );
     };
     let deps = worker_deps(&built.ctx, &source);
     run_workers(source, deps, worker_settings(&config), shutdown).await

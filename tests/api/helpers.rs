@@ -1,4 +1,4 @@
-use everfit::config::Config;
+use everfit::config::{Config, QueueKind};
 use everfit::startup::Application;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -26,11 +26,31 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
-/// Starts the app on an existing (or new) SQLite file.
+/// Starts the app on an existing (or new) SQLite file, persisting inline.
 pub async fn spawn_app_at(db_path: PathBuf) -> TestApp {
+    spawn_app_at_with(db_path, |c| c.queue = QueueKind::Inline).await
+}
+
+/// Starts the app on a fresh SQLite file with the configuration adjusted.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("everfit.db");
+    let mut app = spawn_app_at_with(path, adjust).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// The configuration tests start from: the embedded setup on `db_path`, port 0.
+pub fn test_config(db_path: PathBuf) -> Config {
     everfit::telemetry::init(everfit::config::LogFormat::Pretty, "warn");
-    let mut config = Config::embedded(db_path.clone());
+    let mut config = Config::embedded(db_path);
     config.port = 0;
+    config
+}
+
+pub async fn spawn_app_at_with(db_path: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(db_path.clone());
+    adjust(&mut config);
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -119,4 +139,29 @@ pub fn single(exercise: &str, date: &str, reps: u32, weight: u32, unit: &str) ->
         date,
         json!([ { "reps": reps, "weight": weight, "unit": unit } ])
     )])
+}
+
+/// Every entry id of USER's history, page by page (`query` adds filters).
+pub async fn all_pages(app: &TestApp, query: &str, limit: u32) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("/workouts/history?userId={USER}&limit={limit}{query}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let (status, page) = app.get_json(&url).await;
+        assert_eq!(status, 200, "{page}");
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return ids,
+        }
+    }
 }

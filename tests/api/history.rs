@@ -2,30 +2,6 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-async fn all_pages(app: &TestApp, query: &str, limit: u32) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("/workouts/history?userId={USER}&limit={limit}{query}");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let (status, page) = app.get_json(&url).await;
-        assert_eq!(status, 200, "{page}");
-        ids.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].as_str().unwrap().to_string()),
-        );
-        match page["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return ids,
-        }
-    }
-}
-
 #[tokio::test]
 async fn pagination_over_same_date_entries_never_skips_or_repeats() {
     let app = spawn_app().await;

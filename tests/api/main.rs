@@ -5,4 +5,5 @@ mod errors;
 mod helpers;
 mod history;
 mod prs;
+mod queue;
 mod workouts;

@@ -94,7 +94,10 @@ pub async fn push_batch(jobs: &dyn JobBackend, batch: &WriteBatch) -> Result<Str
 }
 
 /// Pushes a PR refresh onto the PR queue.
-pub async fn push_refresh(jobs: &dyn JobBackend, job: &RefreshPrsJob) -> Result<String, QueueError> {
+pub async fn push_refresh(
+    jobs: &dyn JobBackend,
+    job: &RefreshPrsJob,
+) -> Result<String, QueueError> {
     jobs.push(QueueName::Prs, encode(job)?).await
 }
 

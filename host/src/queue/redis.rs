@@ -448,9 +448,12 @@ impl Fetcher {
     }
 }
 
+/// A stream entry: its id and its fields.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
 /// Stream entries `[[id, [field, value, ...]], ...]` as (id, fields).
 /// Entries deleted while pending come back with nil fields and are skipped.
-fn parse_entries(value: &Value) -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+fn parse_entries(value: &Value) -> Vec<StreamEntry> {
     let Value::Array(entries) = value else {
         return Vec::new();
     };
@@ -504,7 +507,11 @@ impl Backend for RedisStreamBackend {
     type Task = Task<Delivery>;
     type Error = QueueError;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
@@ -516,7 +523,11 @@ impl Backend for RedisStreamBackend {
         self.stream.poll_next_unpin(cx)
     }
 
-    fn poll_close(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+    fn poll_close(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 }

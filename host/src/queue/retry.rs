@@ -54,6 +54,13 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
+    fn quick() -> Backoff {
+        Backoff {
+            attempts: 4,
+            first_delay: Duration::from_micros(10),
+        }
+    }
+
     #[test]
     fn delays_grow_fourfold() {
         let b = Backoff::default();
@@ -62,25 +69,31 @@ mod tests {
         assert_eq!(b.delay(3), Duration::from_millis(1600));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn retries_until_success_then_stops() {
         let calls = Cell::new(0);
-        let b = Backoff::default();
+        let b = quick();
         let r: Result<u32, String> = b
             .run("op", || {
                 calls.set(calls.get() + 1);
                 let n = calls.get();
-                async move { if n < 3 { Err(format!("fail {n}")) } else { Ok(n) } }
+                async move {
+                    if n < 3 {
+                        Err(format!("fail {n}"))
+                    } else {
+                        Ok(n)
+                    }
+                }
             })
             .await;
         assert_eq!(r, Ok(3));
         assert_eq!(calls.get(), 3);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn gives_up_after_the_last_attempt() {
         let calls = Cell::new(0);
-        let b = Backoff::default();
+        let b = quick();
         let r: Result<(), String> = b
             .run("op", || {
                 calls.set(calls.get() + 1);

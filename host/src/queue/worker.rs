@@ -33,7 +33,9 @@ impl WorkerDeps {
         for refresh in RefreshPrsJob::for_batch(batch) {
             let refresh_id = self
                 .backoff
-                .run("queueing a PR refresh", || push_refresh(self.jobs.as_ref(), &refresh))
+                .run("queueing a PR refresh", || {
+                    push_refresh(self.jobs.as_ref(), &refresh)
+                })
                 .await?;
             tracing::debug!(job_id, refresh_id, "PR refresh queued");
         }
@@ -61,15 +63,26 @@ impl WorkerDeps {
         Ok(())
     }
 
-    async fn handle_payload(&self, queue: QueueName, payload: &[u8], job_id: &str) -> Result<(), JobFailure> {
+    async fn handle_payload(
+        &self,
+        queue: QueueName,
+        payload: &[u8],
+        job_id: &str,
+    ) -> Result<(), JobFailure> {
         match queue {
             QueueName::Persist => {
-                let batch: WriteBatch = serde_json::from_slice(payload).map_err(JobFailure::poison)?;
-                self.handle_batch(&batch, job_id).await.map_err(JobFailure::Failed)
+                let batch: WriteBatch =
+                    serde_json::from_slice(payload).map_err(JobFailure::poison)?;
+                self.handle_batch(&batch, job_id)
+                    .await
+                    .map_err(JobFailure::Failed)
             }
             QueueName::Prs => {
-                let job: RefreshPrsJob = serde_json::from_slice(payload).map_err(JobFailure::poison)?;
-                self.handle_refresh(&job, job_id).await.map_err(JobFailure::Failed)
+                let job: RefreshPrsJob =
+                    serde_json::from_slice(payload).map_err(JobFailure::poison)?;
+                self.handle_refresh(&job, job_id)
+                    .await
+                    .map_err(JobFailure::Failed)
             }
         }
     }
@@ -91,7 +104,7 @@ impl JobFailure {
 #[derive(Clone)]
 pub enum WorkerSource {
     Sqlite(SqliteJobs),
-    Redis(RedisJobs),
+    Redis(Box<RedisJobs>),
 }
 
 #[derive(Debug, Clone)]
@@ -125,12 +138,24 @@ fn worker_name(queue: QueueName) -> String {
     )
 }
 
-async fn sqlite_batch(batch: WriteBatch, id: TaskId, deps: Data<WorkerDeps>) -> Result<(), BoxDynError> {
-    deps.handle_batch(&batch, &id.to_string()).await.map_err(Into::into)
+async fn sqlite_batch(
+    batch: WriteBatch,
+    id: TaskId,
+    deps: Data<WorkerDeps>,
+) -> Result<(), BoxDynError> {
+    deps.handle_batch(&batch, &id.to_string())
+        .await
+        .map_err(Into::into)
 }
 
-async fn sqlite_refresh(job: RefreshPrsJob, id: TaskId, deps: Data<WorkerDeps>) -> Result<(), BoxDynError> {
-    deps.handle_refresh(&job, &id.to_string()).await.map_err(Into::into)
+async fn sqlite_refresh(
+    job: RefreshPrsJob,
+    id: TaskId,
+    deps: Data<WorkerDeps>,
+) -> Result<(), BoxDynError> {
+    deps.handle_refresh(&job, &id.to_string())
+        .await
+        .map_err(Into::into)
 }
 
 #[derive(Clone)]
@@ -147,12 +172,23 @@ async fn redis_delivery(d: Delivery, h: Data<RedisHandler>) -> Result<(), BoxDyn
     match h.deps.handle_payload(d.queue, &d.payload, &d.id).await {
         Ok(()) => h.redis.ack(&d).await.map_err(Into::into),
         Err(JobFailure::Poison(error)) => {
-            tracing::error!(job_id = d.id, queue = d.queue.as_str(), error, "job moved to the dead-letter list");
+            tracing::error!(
+                job_id = d.id,
+                queue = d.queue.as_str(),
+                error,
+                "job moved to the dead-letter list"
+            );
             h.redis.bury(&d, &error).await.map_err(Into::into)
         }
         Err(JobFailure::Failed(e)) if d.deliveries >= max => {
             let error = format!("{e:#}");
-            tracing::error!(job_id = d.id, queue = d.queue.as_str(), deliveries = d.deliveries, error, "job failed for good; moved to the dead-letter list");
+            tracing::error!(
+                job_id = d.id,
+                queue = d.queue.as_str(),
+                deliveries = d.deliveries,
+                error,
+                "job failed for good; moved to the dead-letter list"
+            );
             h.redis.bury(&d, &error).await.map_err(Into::into)
         }
         Err(JobFailure::Failed(e)) => {
@@ -185,21 +221,30 @@ pub async fn run_workers(
             monitor
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(QueueName::Persist))
-                        .backend(j1.storage::<WriteBatch>(QueueName::Persist, n).poll_with_interval(poll))
+                        .backend(
+                            j1.storage::<WriteBatch>(QueueName::Persist, n)
+                                .poll_with_interval(poll),
+                        )
                         .data(d1.clone())
                         .concurrency(n)
                         .build(sqlite_batch)
                 })
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(QueueName::Prs))
-                        .backend(j2.storage::<RefreshPrsJob>(QueueName::Prs, n).poll_with_interval(poll))
+                        .backend(
+                            j2.storage::<RefreshPrsJob>(QueueName::Prs, n)
+                                .poll_with_interval(poll),
+                        )
                         .data(d2.clone())
                         .concurrency(n)
                         .build(sqlite_refresh)
                 })
         }
         WorkerSource::Redis(redis) => {
-            let handler = RedisHandler { deps, redis };
+            let handler = RedisHandler {
+                deps,
+                redis: *redis,
+            };
             let mut monitor = monitor;
             for queue in QueueName::ALL {
                 let h = handler.clone();
