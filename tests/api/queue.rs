@@ -393,3 +393,43 @@ async fn poison_jobs_go_to_the_dead_letter_list_and_can_be_replayed() {
     app.stop().await;
     jobs.delete_all().await.unwrap();
 }
+
+#[tokio::test]
+async fn poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed() {
+    use everfit::queue::sqlite::{SqliteJobs, queue_path};
+    let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
+    let jobs = SqliteJobs::open(&queue_path(&app.db_path)).await.unwrap();
+    jobs.push(QueueName::Persist, b"not a batch".to_vec())
+        .await
+        .unwrap();
+    let accepted: HashSet<String> = app.log(USER, batch_of(3, 1)).await.into_iter().collect();
+    eventually("the good batch", Duration::from_secs(30), || async {
+        stored_ids(&app).await.len() == accepted.len()
+    })
+    .await;
+    eventually(
+        "the poison job in the failed list",
+        Duration::from_secs(30),
+        || async { jobs.failed(QueueName::Persist).await.unwrap().len() == 1 },
+    )
+    .await;
+    let dead = jobs.failed(QueueName::Persist).await.unwrap();
+    assert!(dead[0].error.contains("undecodable"), "{:?}", dead[0]);
+    assert_eq!(dead[0].payload, "not a batch");
+    assert_eq!(
+        jobs.retry_failed(QueueName::Persist, Some(&dead[0].id))
+            .await
+            .unwrap(),
+        1
+    );
+    eventually(
+        "the replayed job to fail again",
+        Duration::from_secs(30),
+        || async {
+            jobs.failed(QueueName::Persist).await.unwrap().len() == 1
+                && jobs.depth(QueueName::Persist).await.unwrap() == 0
+        },
+    )
+    .await;
+    app.stop().await;
+}

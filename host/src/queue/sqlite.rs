@@ -134,7 +134,7 @@ impl JobBackend for SqliteJobs {
                 queue: queue.as_str(),
                 id: row.get(0),
                 attempts: row.get::<i64, _>(1) as u64,
-                error: row.get(2),
+                error: failure_message(&row.get::<String, _>(2)),
                 payload: String::from_utf8_lossy(&row.get::<Vec<u8>, _>(3)).into_owned(),
             })
             .collect())
@@ -163,9 +163,26 @@ impl JobBackend for SqliteJobs {
     }
 }
 
+/// apalis stores a failure as `{"Err":"message"}`; show the message.
+fn failure_message(stored: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(stored) {
+        Ok(serde_json::Value::Object(o)) => match o.get("Err") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            _ => stored.to_string(),
+        },
+        _ => stored.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_messages_are_unwrapped() {
+        assert_eq!(failure_message(r#"{"Err":"boom"}"#), "boom");
+        assert_eq!(failure_message("plain"), "plain");
+    }
 
     #[test]
     fn the_queue_file_sits_next_to_the_data_file() {

@@ -100,6 +100,15 @@ impl JobFailure {
     }
 }
 
+impl std::fmt::Display for JobFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobFailure::Poison(e) => f.write_str(e),
+            JobFailure::Failed(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
 /// Where the workers take jobs from.
 #[derive(Clone)]
 pub enum WorkerSource {
@@ -138,24 +147,51 @@ fn worker_name(queue: QueueName) -> String {
     )
 }
 
-async fn sqlite_batch(
-    batch: WriteBatch,
-    id: TaskId,
-    deps: Data<WorkerDeps>,
-) -> Result<(), BoxDynError> {
-    deps.handle_batch(&batch, &id.to_string())
-        .await
-        .map_err(Into::into)
+/// Embedded-queue jobs reach the handler as raw bytes and are decoded here:
+/// apalis decodes while polling, and a payload that fails there stops the
+/// worker (and every job behind it) instead of failing one job.
+#[derive(Debug, Clone, Copy)]
+pub struct RawBytes;
+
+impl apalis::prelude::Codec<Vec<u8>> for RawBytes {
+    type Error = std::convert::Infallible;
+    type Compact = Vec<u8>;
+
+    fn encode(&self, val: &Vec<u8>) -> Result<Vec<u8>, Self::Error> {
+        Ok(val.clone())
+    }
+
+    fn decode(&self, val: &Vec<u8>) -> Result<Vec<u8>, Self::Error> {
+        Ok(val.clone())
+    }
 }
 
-async fn sqlite_refresh(
-    job: RefreshPrsJob,
+#[derive(Clone)]
+struct SqliteHandler {
+    deps: WorkerDeps,
+    queue: QueueName,
+}
+
+/// A failure ends the job as failed (the dead-letter list, `jobs failed`).
+async fn sqlite_job(
+    payload: Vec<u8>,
     id: TaskId,
-    deps: Data<WorkerDeps>,
+    h: Data<SqliteHandler>,
 ) -> Result<(), BoxDynError> {
-    deps.handle_refresh(&job, &id.to_string())
+    let job_id = id.to_string();
+    h.deps
+        .handle_payload(h.queue, &payload, &job_id)
         .await
-        .map_err(Into::into)
+        .map_err(|failure| {
+            let error = failure.to_string();
+            tracing::error!(
+                job_id,
+                queue = h.queue.as_str(),
+                error,
+                "job failed; see `everfit jobs failed`"
+            );
+            error.into()
+        })
 }
 
 #[derive(Clone)]
@@ -216,29 +252,26 @@ pub async fn run_workers(
     let monitor = match source {
         WorkerSource::Sqlite(jobs) => {
             let poll = settings.poll_interval;
-            let (j1, d1) = (jobs.clone(), deps.clone());
-            let (j2, d2) = (jobs, deps);
+            let mut monitor = monitor;
+            for queue in QueueName::ALL {
+                let jobs = jobs.clone();
+                let h = SqliteHandler {
+                    deps: deps.clone(),
+                    queue,
+                };
+                monitor = monitor.register(move |_| {
+                    WorkerBuilder::new(worker_name(queue))
+                        .backend(
+                            jobs.storage::<Vec<u8>>(queue, n)
+                                .with_codec(RawBytes)
+                                .poll_with_interval(poll),
+                        )
+                        .data(h.clone())
+                        .concurrency(n)
+                        .build(sqlite_job)
+                });
+            }
             monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(QueueName::Persist))
-                        .backend(
-                            j1.storage::<WriteBatch>(QueueName::Persist, n)
-                                .poll_with_interval(poll),
-                        )
-                        .data(d1.clone())
-                        .concurrency(n)
-                        .build(sqlite_batch)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(QueueName::Prs))
-                        .backend(
-                            j2.storage::<RefreshPrsJob>(QueueName::Prs, n)
-                                .poll_with_interval(poll),
-                        )
-                        .data(d2.clone())
-                        .concurrency(n)
-                        .build(sqlite_refresh)
-                })
         }
         WorkerSource::Redis(redis) => {
             let handler = RedisHandler {
