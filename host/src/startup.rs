@@ -9,7 +9,7 @@ use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
-use crate::store::{SqliteStore, WorkoutStore};
+use crate::store::{MongoStore, SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,10 +18,9 @@ use tokio::net::TcpListener;
 
 /// Opens the configured store: MongoDB when `MONGODB_URI` is set, else the SQLite file.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>> {
-    if config.mongodb_uri.is_some() {
-        bail!(
-            "MONGODB_URI is set, but the MongoDB store is not built yet: unset MONGODB_URI to use the embedded SQLite store"
-        );
+    if let Some(uri) = &config.mongodb_uri {
+        let store = MongoStore::connect(uri).await?;
+        return Ok(Arc::new(store));
     }
     let store = SqliteStore::open(&config.sqlite_path).await?;
     tracing::info!(path = %config.sqlite_path.display(), "using the embedded SQLite store");

@@ -1,8 +1,10 @@
 //! Storage: one trait, one implementation per back end.
 //!
 //! Both stores must behave identically; the behaviour suite in
-//! `tests/api/store_suite.rs` runs against each one that is reachable.
+//! `tests/store/` runs against SQLite always and against MongoDB when
+//! `MONGODB_URI` is set.
 
+pub mod mongo;
 pub mod sqlite;
 
 use crate::domain::cursor::CursorPosition;
@@ -12,6 +14,7 @@ use crate::prs::PrCalculator;
 use async_trait::async_trait;
 use everfit_pr::PersonalRecords;
 
+pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

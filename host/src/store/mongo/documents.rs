@@ -1,0 +1,342 @@
+//! The BSON shape of what the MongoDB store keeps, and the conversions to and
+//! from the domain types. Pure: no I/O.
+//!
+//! `workouts`: `{ _id, userId, exerciseName, exerciseNameLower, date, sets:
+//! [{reps, weight, unit, weightKg}], idempotencyKey?, createdAt, updatedAt }`.
+//! `idempotencyKey` is absent (not null) when the entry has none, so the
+//! partial unique index only sees keyed entries.
+//!
+//! `personal_records`: `{ userId, exerciseNameLower, heaviestSet,
+//! highestVolumeSet, bestOneRepMax, version, updatedAt }`, each record
+//! `{entryId, date, setIndex, reps, weightKg}` or null.
+
+use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
+use anyhow::{Context, anyhow};
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use everfit_pr::{PersonalRecords, SetRecord};
+
+/// Field names, written once.
+pub mod field {
+    pub const ID: &str = "_id";
+    pub const USER_ID: &str = "userId";
+    pub const EXERCISE_NAME: &str = "exerciseName";
+    pub const EXERCISE_NAME_LOWER: &str = "exerciseNameLower";
+    pub const DATE: &str = "date";
+    pub const SETS: &str = "sets";
+    pub const IDEMPOTENCY_KEY: &str = "idempotencyKey";
+    pub const CREATED_AT: &str = "createdAt";
+    pub const UPDATED_AT: &str = "updatedAt";
+    pub const REPS: &str = "reps";
+    pub const WEIGHT: &str = "weight";
+    pub const UNIT: &str = "unit";
+    pub const WEIGHT_KG: &str = "weightKg";
+    pub const VERSION: &str = "version";
+    pub const ENTRY_ID: &str = "entryId";
+    pub const SET_INDEX: &str = "setIndex";
+    pub const HEAVIEST_SET: &str = "heaviestSet";
+    pub const HIGHEST_VOLUME_SET: &str = "highestVolumeSet";
+    pub const BEST_ONE_REP_MAX: &str = "bestOneRepMax";
+}
+
+pub fn bson_date(t: DateTime<Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(t.timestamp_millis())
+}
+
+pub fn bson_date_ms(ms: i64) -> bson::DateTime {
+    bson::DateTime::from_millis(ms)
+}
+
+fn chrono_date(d: bson::DateTime) -> anyhow::Result<DateTime<Utc>> {
+    let ms = d.timestamp_millis();
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| anyhow!("date out of range: {ms} ms"))
+}
+
+/// Reads an integer stored as int32 or int64 (the server may hand back either).
+fn get_int(doc: &Document, key: &str) -> anyhow::Result<i64> {
+    match doc.get(key) {
+        Some(Bson::Int32(v)) => Ok(i64::from(*v)),
+        Some(Bson::Int64(v)) => Ok(*v),
+        other => Err(anyhow!("field {key}: expected an integer, found {other:?}")),
+    }
+}
+
+fn get_u32(doc: &Document, key: &str) -> anyhow::Result<u32> {
+    let v = get_int(doc, key)?;
+    u32::try_from(v).with_context(|| format!("field {key}: {v} is out of range"))
+}
+
+/// The document stored for an entry.
+pub fn entry_to_document(e: &WorkoutEntry) -> Document {
+    let sets: Vec<Bson> = e
+        .sets
+        .iter()
+        .map(|s| {
+            Bson::Document(doc! {
+                field::REPS: i64::from(s.reps),
+                field::WEIGHT: s.weight,
+                field::UNIT: s.unit.code(),
+                field::WEIGHT_KG: s.weight_kg,
+            })
+        })
+        .collect();
+    let mut d = doc! {
+        field::ID: e.id.0,
+        field::USER_ID: e.user_id.0,
+        field::EXERCISE_NAME: &e.exercise_name,
+        field::EXERCISE_NAME_LOWER: &e.exercise_name_lower,
+        field::DATE: bson_date(e.date),
+        field::SETS: sets,
+    };
+    if let Some(key) = &e.idempotency_key {
+        d.insert(field::IDEMPOTENCY_KEY, key.as_str());
+    }
+    d.insert(field::CREATED_AT, bson_date(e.created_at));
+    d.insert(field::UPDATED_AT, bson_date(e.updated_at));
+    d
+}
+
+/// The entry a stored document holds.
+pub fn entry_from_document(d: &Document) -> anyhow::Result<WorkoutEntry> {
+    let sets = d
+        .get_array(field::SETS)?
+        .iter()
+        .map(|s| {
+            let s = s
+                .as_document()
+                .ok_or_else(|| anyhow!("a set is not a document"))?;
+            let code = s.get_str(field::UNIT)?;
+            Ok(WorkoutSet {
+                reps: get_u32(s, field::REPS)?,
+                weight: s.get_f64(field::WEIGHT)?,
+                unit: Unit::parse(code).ok_or_else(|| anyhow!("unknown unit {code:?}"))?,
+                weight_kg: s.get_f64(field::WEIGHT_KG)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let idempotency_key = match d.get(field::IDEMPOTENCY_KEY) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::String(k)) => Some(k.clone()),
+        Some(other) => {
+            return Err(anyhow!(
+                "idempotencyKey: expected a string, found {other:?}"
+            ));
+        }
+    };
+    Ok(WorkoutEntry {
+        id: EntryId(d.get_object_id(field::ID)?),
+        user_id: UserId(d.get_object_id(field::USER_ID)?),
+        exercise_name: d.get_str(field::EXERCISE_NAME)?.to_string(),
+        exercise_name_lower: d.get_str(field::EXERCISE_NAME_LOWER)?.to_string(),
+        date: chrono_date(*d.get_datetime(field::DATE)?)?,
+        sets,
+        idempotency_key,
+        created_at: chrono_date(*d.get_datetime(field::CREATED_AT)?)?,
+        updated_at: chrono_date(*d.get_datetime(field::UPDATED_AT)?)?,
+    })
+}
+
+/// One record (a set that holds a PR) as stored in the read model and as the
+/// live `$facet` projects it.
+pub fn set_record_to_document(s: &SetRecord) -> anyhow::Result<Document> {
+    let entry_id = ObjectId::parse_str(&s.entry_id)
+        .with_context(|| format!("record entry id {:?} is not an ObjectId", s.entry_id))?;
+    Ok(doc! {
+        field::ENTRY_ID: entry_id,
+        field::DATE: bson_date_ms(s.date_ms),
+        field::SET_INDEX: i64::from(s.set_index),
+        field::REPS: i64::from(s.reps),
+        field::WEIGHT_KG: s.weight_kg,
+    })
+}
+
+pub fn set_record_from_document(d: &Document) -> anyhow::Result<SetRecord> {
+    Ok(SetRecord {
+        entry_id: d.get_object_id(field::ENTRY_ID)?.to_hex(),
+        date_ms: d.get_datetime(field::DATE)?.timestamp_millis(),
+        set_index: get_u32(d, field::SET_INDEX)?,
+        reps: get_u32(d, field::REPS)?,
+        weight_kg: d.get_f64(field::WEIGHT_KG)?,
+    })
+}
+
+fn optional_record(r: Option<&SetRecord>) -> anyhow::Result<Bson> {
+    Ok(match r {
+        Some(s) => Bson::Document(set_record_to_document(s)?),
+        None => Bson::Null,
+    })
+}
+
+/// The three record fields of a read-model row (what a CAS write `$set`s).
+pub fn records_to_document(r: &PersonalRecords) -> anyhow::Result<Document> {
+    Ok(doc! {
+        field::HEAVIEST_SET: optional_record(r.heaviest_set.as_ref())?,
+        field::HIGHEST_VOLUME_SET: optional_record(r.highest_volume_set.as_ref())?,
+        field::BEST_ONE_REP_MAX: optional_record(r.best_one_rep_max.as_ref())?,
+    })
+}
+
+fn record_field(d: &Document, key: &str) -> anyhow::Result<Option<SetRecord>> {
+    match d.get(key) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::Document(r)) => set_record_from_document(r)
+            .map(Some)
+            .with_context(|| format!("field {key}")),
+        // The `$facet` result holds each record as a 0- or 1-element array.
+        Some(Bson::Array(a)) => match a.first() {
+            None => Ok(None),
+            Some(Bson::Document(r)) => set_record_from_document(r)
+                .map(Some)
+                .with_context(|| format!("field {key}")),
+            Some(other) => Err(anyhow!("field {key}: unexpected {other:?}")),
+        },
+        Some(other) => Err(anyhow!("field {key}: unexpected {other:?}")),
+    }
+}
+
+/// Records from a read-model row or from the live `$facet` result.
+pub fn records_from_document(d: &Document) -> anyhow::Result<PersonalRecords> {
+    Ok(PersonalRecords {
+        heaviest_set: record_field(d, field::HEAVIEST_SET)?,
+        highest_volume_set: record_field(d, field::HIGHEST_VOLUME_SET)?,
+        best_one_rep_max: record_field(d, field::BEST_ONE_REP_MAX)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry(key: Option<&str>) -> WorkoutEntry {
+        let user: UserId = "665f1c2b8a1e4d0012345678".parse().unwrap();
+        let date = Utc.with_ymd_and_hms(2026, 6, 9, 10, 30, 0).unwrap();
+        WorkoutEntry {
+            id: "665f1c2b8a1e4d00000000aa".parse().unwrap(),
+            user_id: user,
+            exercise_name: "Bench Press".into(),
+            exercise_name_lower: "bench press".into(),
+            date,
+            sets: vec![
+                WorkoutSet::new(5, 100.0, Unit::KG),
+                WorkoutSet::new(8, 225.0, Unit::parse("lb").unwrap()),
+            ],
+            idempotency_key: key.map(Into::into),
+            created_at: date,
+            updated_at: date + chrono::Duration::milliseconds(7),
+        }
+    }
+
+    #[test]
+    fn entry_document_has_the_documented_shape() {
+        let e = entry(Some("k-1"));
+        let d = entry_to_document(&e);
+        let expected = doc! {
+            "_id": e.id.0,
+            "userId": e.user_id.0,
+            "exerciseName": "Bench Press",
+            "exerciseNameLower": "bench press",
+            "date": bson::DateTime::from_millis(e.date.timestamp_millis()),
+            "sets": [
+                { "reps": 5_i64, "weight": 100.0, "unit": "kg", "weightKg": 100.0 },
+                { "reps": 8_i64, "weight": 225.0, "unit": "lb", "weightKg": 225.0 * 0.453_592_37 },
+            ],
+            "idempotencyKey": "k-1",
+            "createdAt": bson::DateTime::from_millis(e.created_at.timestamp_millis()),
+            "updatedAt": bson::DateTime::from_millis(e.updated_at.timestamp_millis()),
+        };
+        assert_eq!(d, expected);
+        // Same key order as written (equality above ignores order).
+        assert_eq!(format!("{d:?}"), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn an_entry_without_key_has_no_key_field() {
+        let d = entry_to_document(&entry(None));
+        assert!(!d.contains_key("idempotencyKey"), "{d}");
+    }
+
+    #[test]
+    fn entries_round_trip() {
+        for e in [entry(None), entry(Some("k"))] {
+            assert_eq!(entry_from_document(&entry_to_document(&e)).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn int32_reps_are_read_too() {
+        let mut d = entry_to_document(&entry(None));
+        d.insert(
+            "sets",
+            vec![Bson::Document(
+                doc! { "reps": 5_i32, "weight": 1.5, "unit": "kg", "weightKg": 1.5 },
+            )],
+        );
+        assert_eq!(entry_from_document(&d).unwrap().sets[0].reps, 5);
+    }
+
+    #[test]
+    fn corrupt_documents_are_errors_not_panics() {
+        let mut d = entry_to_document(&entry(None));
+        d.insert("sets", vec![Bson::Document(doc! { "reps": -1_i64 })]);
+        assert!(entry_from_document(&d).is_err());
+        let mut d = entry_to_document(&entry(None));
+        d.insert("idempotencyKey", 5_i32);
+        assert!(entry_from_document(&d).is_err());
+    }
+
+    fn record(id: &str, set_index: u32) -> SetRecord {
+        SetRecord {
+            entry_id: id.into(),
+            date_ms: -86_400_000, // before 1970 is fine
+            set_index,
+            reps: 3,
+            weight_kg: 110.5,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_with_nulls() {
+        let r = PersonalRecords {
+            heaviest_set: Some(record("665f1c2b8a1e4d00000000aa", 2)),
+            highest_volume_set: None,
+            best_one_rep_max: Some(record("665f1c2b8a1e4d00000000ab", 0)),
+        };
+        let d = records_to_document(&r).unwrap();
+        assert_eq!(
+            d,
+            doc! {
+                "heaviestSet": {
+                    "entryId": ObjectId::parse_str("665f1c2b8a1e4d00000000aa").unwrap(),
+                    "date": bson::DateTime::from_millis(-86_400_000),
+                    "setIndex": 2_i64, "reps": 3_i64, "weightKg": 110.5,
+                },
+                "highestVolumeSet": Bson::Null,
+                "bestOneRepMax": {
+                    "entryId": ObjectId::parse_str("665f1c2b8a1e4d00000000ab").unwrap(),
+                    "date": bson::DateTime::from_millis(-86_400_000),
+                    "setIndex": 0_i64, "reps": 3_i64, "weightKg": 110.5,
+                },
+            }
+        );
+        assert_eq!(records_from_document(&d).unwrap(), r);
+    }
+
+    #[test]
+    fn facet_results_are_read_from_single_element_arrays() {
+        let r = record("665f1c2b8a1e4d00000000aa", 1);
+        let one = set_record_to_document(&r).unwrap();
+        let d =
+            doc! { "heaviestSet": [one.clone()], "highestVolumeSet": [one], "bestOneRepMax": [] };
+        let got = records_from_document(&d).unwrap();
+        assert_eq!(got.heaviest_set.as_ref(), Some(&r));
+        assert_eq!(got.highest_volume_set.as_ref(), Some(&r));
+        assert_eq!(got.best_one_rep_max, None);
+    }
+
+    #[test]
+    fn a_record_with_a_non_object_id_entry_is_refused() {
+        assert!(set_record_to_document(&record("not-hex", 0)).is_err());
+    }
+}

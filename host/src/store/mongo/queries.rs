@@ -1,0 +1,554 @@
+//! Every filter, update, pipeline and index the MongoDB store sends, built by
+//! pure functions so that tests can assert on the exact documents.
+
+use super::documents::{bson_date, field, records_to_document};
+use crate::domain::dates::TimeRange;
+use crate::domain::{EntryId, UserId};
+use crate::store::HistoryQuery;
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use everfit_pr::PersonalRecords;
+
+pub const WORKOUTS: &str = "workouts";
+pub const PERSONAL_RECORDS: &str = "personal_records";
+
+/// An index to create at start-up: collection, name, keys, unique, partial filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSpec {
+    pub collection: &'static str,
+    pub name: &'static str,
+    pub keys: Document,
+    pub unique: bool,
+    pub partial_filter: Option<Document>,
+}
+
+/// The indexes the store needs; every one leads with `userId` (the shard key).
+///
+/// A separate `{userId, date: -1}` index would be a prefix of
+/// `user_date_id` and serve nothing it does not, so it is not created.
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        // History pages (date desc, _id desc) and date ranges.
+        IndexSpec {
+            collection: WORKOUTS,
+            name: "user_date_id",
+            keys: doc! { "userId": 1, "date": -1, "_id": -1 },
+            unique: false,
+            partial_filter: None,
+        },
+        // Live PRs and ranges of one exercise; exact-name, muscle-group ($in)
+        // and prefix history. The trailing _id lets an $in merge-sort give
+        // the keyset order without a blocking sort.
+        IndexSpec {
+            collection: WORKOUTS,
+            name: "user_exercise_date_id",
+            keys: doc! { "userId": 1, "exerciseNameLower": 1, "date": -1, "_id": -1 },
+            unique: false,
+            partial_filter: None,
+        },
+        // Idempotency: a key is stored once per user. Only documents that
+        // carry a key are indexed ($type string implies $exists).
+        IndexSpec {
+            collection: WORKOUTS,
+            name: "user_idempotency_key_unique",
+            keys: doc! { "userId": 1, "idempotencyKey": 1 },
+            unique: true,
+            partial_filter: Some(doc! { "idempotencyKey": { "$type": "string" } }),
+        },
+        // The read model: one row per (user, exercise), O(1) all-time PRs.
+        IndexSpec {
+            collection: PERSONAL_RECORDS,
+            name: "user_exercise_unique",
+            keys: doc! { "userId": 1, "exerciseNameLower": 1 },
+            unique: true,
+            partial_filter: None,
+        },
+    ]
+}
+
+/// Escapes `text` so that a PCRE pattern matches it literally.
+///
+/// ASCII punctuation is escaped with a backslash (always literal in PCRE);
+/// control characters become `\x{..}` so no raw NUL or newline reaches the
+/// pattern; letters, digits and non-ASCII characters stand for themselves.
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || !c.is_ascii() {
+            out.push(c);
+        } else if c.is_ascii_control() {
+            out.push_str(&format!("\\x{{{:02x}}}", c as u32));
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An anchored, case-sensitive pattern for a literal prefix: the index on
+/// `exerciseNameLower` turns it into a tight range scan.
+pub fn prefix_pattern(prefix: &str) -> String {
+    format!("^{}", regex_escape(prefix))
+}
+
+/// `{ $gte: start, $lt: end }` for the sides the range has, or None.
+fn date_bounds(range: TimeRange) -> Option<Document> {
+    let mut d = Document::new();
+    if let Some(start) = range.start {
+        d.insert("$gte", bson_date(start));
+    }
+    if let Some(end) = range.end {
+        d.insert("$lt", bson_date(end));
+    }
+    (!d.is_empty()).then_some(d)
+}
+
+/// The filter of a history page. None when the page is empty by construction
+/// (an empty `exercise_in`).
+pub fn history_filter(q: &HistoryQuery) -> Option<Document> {
+    let mut filter = doc! { field::USER_ID: q.user_id.0 };
+    let mut name = Document::new();
+    if let Some(prefix) = &q.exercise_prefix {
+        name.insert("$regex", prefix_pattern(prefix));
+    }
+    if let Some(names) = &q.exercise_in {
+        if names.is_empty() {
+            return None;
+        }
+        name.insert("$in", names.clone());
+    }
+    if !name.is_empty() {
+        filter.insert(field::EXERCISE_NAME_LOWER, name);
+    }
+    let mut date = date_bounds(q.range).unwrap_or_default();
+    if let Some(after) = &q.after {
+        // (date, _id) < (after.date, after.id). The `$lte` bounds the index
+        // scan; the `$or` settles ties on the boundary date by _id.
+        date.insert("$lte", bson_date(after.date));
+        filter.insert(
+            "$or",
+            vec![
+                Bson::Document(doc! { field::DATE: { "$lt": bson_date(after.date) } }),
+                Bson::Document(doc! {
+                    field::DATE: bson_date(after.date),
+                    field::ID: { "$lt": after.id.0 },
+                }),
+            ],
+        );
+    }
+    if !date.is_empty() {
+        filter.insert(field::DATE, date);
+    }
+    Some(filter)
+}
+
+/// Newest first, then highest id: the keyset order, identical to SQLite's
+/// `ORDER BY date_ms DESC, id DESC` (ObjectIds compare by their bytes, as
+/// their hex text does).
+pub fn history_sort() -> Document {
+    doc! { field::DATE: -1, field::ID: -1 }
+}
+
+pub fn entry_filter(user: UserId, id: EntryId) -> Document {
+    doc! { field::ID: id.0, field::USER_ID: user.0 }
+}
+
+pub fn entries_filter(user: UserId, ids: &[EntryId]) -> Document {
+    let ids: Vec<Bson> = ids.iter().map(|id| Bson::ObjectId(id.0)).collect();
+    doc! { field::USER_ID: user.0, field::ID: { "$in": ids } }
+}
+
+/// Sort keys of one record kind: its metric (highest first), then the tie
+/// rules of `everfit-pr`: earliest date, lowest entry id, earliest set.
+fn record_sort(metric: &str) -> Document {
+    doc! { metric: -1, field::DATE: 1, field::ENTRY_ID: 1, field::SET_INDEX: 1 }
+}
+
+/// The live PRs of one user's exercise over a range, as ONE aggregation: an
+/// index-led `$match` (user_exercise_date_id), one row per set with its
+/// position, the two derived metrics computed once, then one `$facet` branch
+/// per record kind, each a top-1 sort.
+///
+/// The metrics use the same IEEE operations, in the same order, as
+/// `everfit-pr` (`reps * weightKg`; `weightKg * (1 + reps / 30)`), so the
+/// results are bit-identical to the native computation.
+pub fn live_records_pipeline(
+    user: UserId,
+    exercise_lower: &str,
+    range: TimeRange,
+) -> Vec<Document> {
+    let mut matcher = doc! {
+        field::USER_ID: user.0,
+        field::EXERCISE_NAME_LOWER: exercise_lower,
+    };
+    if let Some(bounds) = date_bounds(range) {
+        matcher.insert(field::DATE, bounds);
+    }
+    let projection = doc! {
+        "_id": 0,
+        field::ENTRY_ID: "$_id",
+        field::DATE: 1,
+        field::SET_INDEX: 1,
+        field::REPS: "$sets.reps",
+        field::WEIGHT_KG: "$sets.weightKg",
+        "volume": { "$multiply": ["$sets.reps", "$sets.weightKg"] },
+        "oneRepMax": {
+            "$multiply": ["$sets.weightKg", { "$add": [1.0, { "$divide": ["$sets.reps", 30.0] }] }]
+        },
+    };
+    let branch = |metric: &str| -> Vec<Bson> {
+        vec![
+            Bson::Document(doc! { "$sort": record_sort(metric) }),
+            Bson::Document(doc! { "$limit": 1 }),
+        ]
+    };
+    vec![
+        doc! { "$match": matcher },
+        doc! { "$project": { field::DATE: 1, "sets.reps": 1, "sets.weightKg": 1 } },
+        doc! { "$unwind": { "path": "$sets", "includeArrayIndex": field::SET_INDEX } },
+        doc! { "$project": projection },
+        doc! { "$facet": {
+            field::HEAVIEST_SET: branch(field::WEIGHT_KG),
+            field::HIGHEST_VOLUME_SET: branch("volume"),
+            field::BEST_ONE_REP_MAX: branch("oneRepMax"),
+        } },
+    ]
+}
+
+/// The read-model row of one (user, exercise).
+pub fn records_filter(user: UserId, exercise_lower: &str) -> Document {
+    doc! { field::USER_ID: user.0, field::EXERCISE_NAME_LOWER: exercise_lower }
+}
+
+/// The compare-and-swap filter of a read-model write: the row at
+/// `expected_version`, or (None) no row yet. For None the write is an upsert:
+/// if a row exists, the filter misses it and the insert hits the unique
+/// index (E11000), which is a lost race, not an error.
+pub fn records_cas_filter(
+    user: UserId,
+    exercise_lower: &str,
+    expected_version: Option<i64>,
+) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    match expected_version {
+        Some(v) => filter.insert(field::VERSION, v),
+        None => filter.insert(field::VERSION, doc! { "$exists": false }),
+    };
+    filter
+}
+
+/// The update of a CAS write: new records, version + 1 (an upserted row
+/// starts at 1, as in SQLite).
+pub fn records_cas_update(
+    records: &PersonalRecords,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Document> {
+    let mut set = records_to_document(records)?;
+    set.insert(field::UPDATED_AT, bson_date(now));
+    Ok(doc! { "$set": set, "$inc": { field::VERSION: 1_i64 } })
+}
+
+/// Every (user, exercise) with entries, sorted like SQLite's
+/// `ORDER BY user_id, exercise_name_lower` (binary string order).
+pub fn exercise_keys_pipeline(user: Option<UserId>) -> Vec<Document> {
+    let mut pipeline = Vec::new();
+    if let Some(user) = user {
+        pipeline.push(doc! { "$match": { field::USER_ID: user.0 } });
+    }
+    pipeline.push(doc! { "$group": { "_id": {
+        "u": format!("${}", field::USER_ID),
+        "e": format!("${}", field::EXERCISE_NAME_LOWER),
+    } } });
+    pipeline.push(doc! { "$sort": { "_id.u": 1, "_id.e": 1 } });
+    pipeline
+}
+
+/// Reads one `{_id: {u, e}}` row of [`exercise_keys_pipeline`].
+pub fn exercise_key_from_document(d: &Document) -> anyhow::Result<(UserId, String)> {
+    let id = d.get_document("_id")?;
+    Ok((UserId(id.get_object_id("u")?), id.get_str("e")?.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cursor::CursorPosition;
+    use bson::oid::ObjectId;
+    use chrono::TimeZone;
+
+    /// bson documents compare equal whatever their key order; sort specs
+    /// and pipelines depend on it, so compare the ordered text as well.
+    macro_rules! assert_doc_eq {
+        ($left:expr, $right:expr $(,)?) => {{
+            assert_eq!(format!("{:?}", &$left), format!("{:?}", &$right));
+        }};
+    }
+
+    fn user() -> UserId {
+        "665f1c2b8a1e4d0012345678".parse().unwrap()
+    }
+
+    fn oid(hex: &str) -> ObjectId {
+        ObjectId::parse_str(hex).unwrap()
+    }
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    fn ms(t: DateTime<Utc>) -> bson::DateTime {
+        bson::DateTime::from_millis(t.timestamp_millis())
+    }
+
+    fn query() -> HistoryQuery {
+        HistoryQuery {
+            user_id: user(),
+            exercise_prefix: None,
+            exercise_in: None,
+            range: TimeRange::ALL_TIME,
+            after: None,
+            limit: 20,
+        }
+    }
+
+    #[test]
+    fn escapes_every_regex_metacharacter() {
+        assert_eq!(regex_escape("a.b"), r"a\.b");
+        assert_eq!(regex_escape("("), r"\(");
+        assert_doc_eq!(
+            regex_escape(r"^$.|?*+()[]{}\/-#"),
+            r"\^\$\.\|\?\*\+\(\)\[\]\{\}\\\/\-\#"
+        );
+        assert_eq!(regex_escape("bench press"), r"bench\ press");
+        assert_eq!(regex_escape("übung 2"), r"übung\ 2");
+        assert_eq!(regex_escape("a\0b\n"), r"a\x{00}b\x{0a}");
+        assert_eq!(prefix_pattern("a.b"), r"^a\.b");
+        assert_eq!(prefix_pattern(""), "^");
+    }
+
+    #[test]
+    fn history_filter_without_options_is_user_only() {
+        assert_doc_eq!(
+            history_filter(&query()),
+            Some(doc! { "userId": oid("665f1c2b8a1e4d0012345678") })
+        );
+        assert_doc_eq!(history_sort(), doc! { "date": -1, "_id": -1 });
+    }
+
+    #[test]
+    fn history_filter_with_every_option() {
+        let q = HistoryQuery {
+            exercise_prefix: Some("b(".into()),
+            exercise_in: Some(vec!["b(ench".into(), "b(ack".into()]),
+            range: TimeRange {
+                start: Some(at(2026, 1, 1)),
+                end: Some(at(2026, 7, 1)),
+            },
+            after: Some(CursorPosition {
+                date: at(2026, 6, 9),
+                id: "665f1c2b8a1e4d00000000aa".parse().unwrap(),
+            }),
+            ..query()
+        };
+        assert_doc_eq!(
+            history_filter(&q).unwrap(),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": { "$regex": r"^b\(", "$in": ["b(ench", "b(ack"] },
+                "$or": [
+                    { "date": { "$lt": ms(at(2026, 6, 9)) } },
+                    { "date": ms(at(2026, 6, 9)), "_id": { "$lt": oid("665f1c2b8a1e4d00000000aa") } },
+                ],
+                "date": {
+                    "$gte": ms(at(2026, 1, 1)),
+                    "$lt": ms(at(2026, 7, 1)),
+                    "$lte": ms(at(2026, 6, 9)),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn history_filter_with_an_open_range() {
+        let q = HistoryQuery {
+            range: TimeRange {
+                start: None,
+                end: Some(at(2026, 7, 1)),
+            },
+            ..query()
+        };
+        assert_doc_eq!(
+            history_filter(&q).unwrap(),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "date": { "$lt": ms(at(2026, 7, 1)) },
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_muscle_group_matches_nothing_without_a_query() {
+        let q = HistoryQuery {
+            exercise_in: Some(vec![]),
+            ..query()
+        };
+        assert_eq!(history_filter(&q), None);
+    }
+
+    #[test]
+    fn entry_filters_are_user_scoped() {
+        let id: EntryId = "665f1c2b8a1e4d00000000aa".parse().unwrap();
+        assert_doc_eq!(
+            entry_filter(user(), id),
+            doc! { "_id": oid("665f1c2b8a1e4d00000000aa"), "userId": oid("665f1c2b8a1e4d0012345678") }
+        );
+        assert_doc_eq!(
+            entries_filter(user(), &[id]),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "_id": { "$in": [oid("665f1c2b8a1e4d00000000aa")] },
+            }
+        );
+    }
+
+    #[test]
+    fn live_records_is_one_facet_aggregation() {
+        let range = TimeRange {
+            start: Some(at(2026, 1, 1)),
+            end: None,
+        };
+        let pipeline = live_records_pipeline(user(), "bench press", range);
+        let top1 = |metric: &str| {
+            vec![
+                Bson::Document(
+                    doc! { "$sort": { metric: -1, "date": 1, "entryId": 1, "setIndex": 1 } },
+                ),
+                Bson::Document(doc! { "$limit": 1 }),
+            ]
+        };
+        assert_doc_eq!(
+            pipeline,
+            vec![
+                doc! { "$match": {
+                    "userId": oid("665f1c2b8a1e4d0012345678"),
+                    "exerciseNameLower": "bench press",
+                    "date": { "$gte": ms(at(2026, 1, 1)) },
+                } },
+                doc! { "$project": { "date": 1, "sets.reps": 1, "sets.weightKg": 1 } },
+                doc! { "$unwind": { "path": "$sets", "includeArrayIndex": "setIndex" } },
+                doc! { "$project": {
+                    "_id": 0,
+                    "entryId": "$_id",
+                    "date": 1,
+                    "setIndex": 1,
+                    "reps": "$sets.reps",
+                    "weightKg": "$sets.weightKg",
+                    "volume": { "$multiply": ["$sets.reps", "$sets.weightKg"] },
+                    "oneRepMax": { "$multiply": [
+                        "$sets.weightKg",
+                        { "$add": [1.0, { "$divide": ["$sets.reps", 30.0] }] },
+                    ] },
+                } },
+                doc! { "$facet": {
+                    "heaviestSet": top1("weightKg"),
+                    "highestVolumeSet": top1("volume"),
+                    "bestOneRepMax": top1("oneRepMax"),
+                } },
+            ]
+        );
+    }
+
+    #[test]
+    fn all_time_live_records_match_without_dates() {
+        let pipeline = live_records_pipeline(user(), "squat", TimeRange::ALL_TIME);
+        assert_doc_eq!(
+            pipeline[0],
+            doc! { "$match": {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+            } }
+        );
+    }
+
+    #[test]
+    fn read_model_cas_filters() {
+        assert_doc_eq!(
+            records_cas_filter(user(), "squat", None),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "version": { "$exists": false },
+            }
+        );
+        assert_doc_eq!(
+            records_cas_filter(user(), "squat", Some(7)),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "version": 7_i64,
+            }
+        );
+        assert_doc_eq!(
+            records_filter(user(), "squat"),
+            doc! { "userId": oid("665f1c2b8a1e4d0012345678"), "exerciseNameLower": "squat" }
+        );
+    }
+
+    #[test]
+    fn read_model_cas_update_sets_records_and_bumps_the_version() {
+        let now = at(2026, 6, 9);
+        let update = records_cas_update(&PersonalRecords::default(), now).unwrap();
+        assert_doc_eq!(
+            update,
+            doc! {
+                "$set": {
+                    "heaviestSet": Bson::Null,
+                    "highestVolumeSet": Bson::Null,
+                    "bestOneRepMax": Bson::Null,
+                    "updatedAt": ms(now),
+                },
+                "$inc": { "version": 1_i64 },
+            }
+        );
+    }
+
+    #[test]
+    fn exercise_keys_group_and_sort() {
+        assert_doc_eq!(
+            exercise_keys_pipeline(None),
+            vec![
+                doc! { "$group": { "_id": { "u": "$userId", "e": "$exerciseNameLower" } } },
+                doc! { "$sort": { "_id.u": 1, "_id.e": 1 } },
+            ]
+        );
+        assert_doc_eq!(
+            exercise_keys_pipeline(Some(user()))[0],
+            doc! { "$match": { "userId": oid("665f1c2b8a1e4d0012345678") } }
+        );
+        let row = doc! { "_id": { "u": oid("665f1c2b8a1e4d0012345678"), "e": "squat" } };
+        assert_doc_eq!(
+            exercise_key_from_document(&row).unwrap(),
+            (user(), "squat".to_string())
+        );
+    }
+
+    #[test]
+    fn every_index_leads_with_user_id() {
+        let specs = indexes();
+        assert_eq!(specs.len(), 4);
+        for spec in &specs {
+            assert_eq!(spec.keys.keys().next().map(String::as_str), Some("userId"));
+        }
+        let key = specs
+            .iter()
+            .find(|s| s.name == "user_idempotency_key_unique")
+            .unwrap();
+        assert!(key.unique);
+        assert_doc_eq!(
+            key.partial_filter,
+            Some(doc! { "idempotencyKey": { "$type": "string" } })
+        );
+        assert_doc_eq!(specs[0].keys, doc! { "userId": 1, "date": -1, "_id": -1 });
+    }
+}

@@ -1,0 +1,741 @@
+//! What every `WorkoutStore` must do. Each behaviour takes the store as a
+//! trait object and asserts exact results, so a back end that differs fails.
+
+use crate::fixtures::*;
+use everfit::domain::cursor::CursorPosition;
+use everfit::domain::dates::TimeRange;
+use everfit::domain::{EntryId, WorkoutEntry};
+use everfit::prs::{NativePrCalculator, read_model};
+use everfit::store::{HistoryQuery, WorkoutStore};
+use everfit_pr::{PersonalRecords, SetRecord};
+use futures::future::join_all;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+
+fn query() -> HistoryQuery {
+    HistoryQuery {
+        user_id: user(),
+        exercise_prefix: None,
+        exercise_in: None,
+        range: TimeRange::ALL_TIME,
+        after: None,
+        limit: 100,
+    }
+}
+
+async fn history(store: &dyn WorkoutStore, q: HistoryQuery) -> Vec<WorkoutEntry> {
+    store.history(&q).await.expect("history")
+}
+
+async fn names_with_prefix(store: &dyn WorkoutStore, prefix: &str) -> Vec<String> {
+    let q = HistoryQuery {
+        exercise_prefix: Some(prefix.to_string()),
+        ..query()
+    };
+    let mut names: Vec<String> = history(store, q)
+        .await
+        .into_iter()
+        .map(|e| e.exercise_name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every page of a query, following the keyset.
+async fn all_pages(store: &dyn WorkoutStore, base: HistoryQuery) -> Vec<WorkoutEntry> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = history(
+            store,
+            HistoryQuery {
+                after,
+                ..base.clone()
+            },
+        )
+        .await;
+        let Some(last) = page.last() else { break };
+        after = Some(CursorPosition {
+            date: last.date,
+            id: last.id,
+        });
+        let short = page.len() < base.limit as usize;
+        out.extend(page);
+        if short {
+            break;
+        }
+    }
+    out
+}
+
+fn oracle(entries: &[WorkoutEntry], exercise: &str, range: TimeRange) -> PersonalRecords {
+    let sets: Vec<SetRecord> = entries
+        .iter()
+        .filter(|e| {
+            e.user_id == user() && e.exercise_name_lower == exercise && range.contains(e.date)
+        })
+        .flat_map(|e| e.set_records().collect::<Vec<_>>())
+        .collect();
+    PersonalRecords::compute(&sets)
+}
+
+async fn live(store: &dyn WorkoutStore, exercise: &str, range: TimeRange) -> PersonalRecords {
+    store
+        .live_personal_records(user(), exercise, range, &NativePrCalculator)
+        .await
+        .expect("live PRs")
+}
+
+pub async fn insert_collapses_replays_and_duplicate_keys(store: &dyn WorkoutStore) {
+    assert_eq!(store.insert_entries(&[]).await.unwrap(), 0);
+    let a = entry(1, "Squat", day(1), &[(5, 100.0)]);
+    let b = entry(2, "Squat", day(2), &[(5, 110.0)]);
+    assert_eq!(
+        store.insert_entries(&[a.clone(), b.clone()]).await.unwrap(),
+        2
+    );
+    // A replayed batch stores nothing new and changes nothing.
+    assert_eq!(
+        store.insert_entries(&[a.clone(), b.clone()]).await.unwrap(),
+        0
+    );
+    // A mixed batch stores only what is new.
+    let c = entry(3, "Squat", day(3), &[(5, 120.0)]);
+    assert_eq!(
+        store.insert_entries(&[a.clone(), c.clone()]).await.unwrap(),
+        1
+    );
+
+    // Same (user, key) under another id: the first stored entry wins.
+    let first = keyed(user(), "key-1", "Bench Press", day(4));
+    assert_eq!(
+        store
+            .insert_entries(std::slice::from_ref(&first))
+            .await
+            .unwrap(),
+        1
+    );
+    let mut other_id = keyed(user(), "key-1", "Deadlift", day(5));
+    other_id.id = id(99);
+    assert_eq!(store.insert_entries(&[other_id]).await.unwrap(), 0);
+    assert_eq!(store.get_entry(user(), id(99)).await.unwrap(), None);
+    assert_eq!(
+        store.get_entry(user(), first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // The same key of another user is another entry.
+    let theirs = keyed(other_user(), "key-1", "Bench Press", day(4));
+    assert_eq!(store.insert_entries(&[theirs]).await.unwrap(), 1);
+    // Entries without a key never collide on the key index.
+    let unkeyed: Vec<WorkoutEntry> = (10..15)
+        .map(|n| entry(n, "Squat", day(1), &[(1, 1.0)]))
+        .collect();
+    assert_eq!(store.insert_entries(&unkeyed).await.unwrap(), 5);
+
+    let all = history(store, query()).await;
+    assert_eq!(all.len(), 3 + 1 + 5);
+}
+
+pub async fn concurrent_identical_submits_store_one_entry(store: &dyn WorkoutStore) {
+    let e = keyed(user(), "retry-me", "Bench Press", day(7));
+    let results = join_all((0..16).map(|_| {
+        let batch = vec![e.clone()];
+        async move { store.insert_entries(&batch).await }
+    }))
+    .await;
+    let inserted: u64 = results.into_iter().map(|r| r.expect("insert")).sum();
+    assert_eq!(inserted, 1);
+    assert_eq!(history(store, query()).await, vec![e]);
+}
+
+pub async fn get_is_user_scoped_and_round_trips(store: &dyn WorkoutStore) {
+    let mut e = entry_of(
+        user(),
+        id(1),
+        "  Bench   Press ",
+        day(3) + chrono::Duration::milliseconds(987),
+        &[(5, 100.0, kg()), (8, 225.0, lb()), (1, 0.0, kg())],
+    );
+    e.idempotency_key = Some("ключ (key) .*".into());
+    let theirs = entry_of(other_user(), id(2), "Squat", day(3), &[(5, 100.0, kg())]);
+    store
+        .insert_entries(&[e.clone(), theirs.clone()])
+        .await
+        .unwrap();
+
+    let got = store
+        .get_entry(user(), e.id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(got, e);
+    assert_eq!(got.exercise_name, "Bench Press");
+    assert_eq!(got.sets[1].weight_kg, 225.0 * 0.453_592_37);
+    assert_eq!(store.get_entry(user(), theirs.id).await.unwrap(), None);
+    assert_eq!(store.get_entry(user(), id(77)).await.unwrap(), None);
+
+    let mut many = store
+        .get_entries(user(), &[e.id, theirs.id, id(77)])
+        .await
+        .unwrap();
+    many.sort_by_key(|x| x.id);
+    assert_eq!(many, vec![e]);
+    assert!(store.get_entries(user(), &[]).await.unwrap().is_empty());
+}
+
+pub async fn history_is_newest_first_then_highest_id(store: &dyn WorkoutStore) {
+    // Ids deliberately not in date order.
+    let entries = vec![
+        entry(5, "Squat", day(1), &[(1, 1.0)]),
+        entry(1, "Squat", day(3), &[(1, 1.0)]),
+        entry(9, "Squat", day(3), &[(1, 1.0)]),
+        entry(3, "Squat", day(2), &[(1, 1.0)]),
+        entry(7, "Squat", day(3), &[(1, 1.0)]),
+        entry_of(other_user(), id(8), "Squat", day(9), &[(1, 1.0, kg())]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let got = ids(&history(store, query()).await);
+    assert_eq!(got, vec![id(9), id(7), id(1), id(3), id(5)]);
+    let limited = ids(&history(
+        store,
+        HistoryQuery {
+            limit: 2,
+            ..query()
+        },
+    )
+    .await);
+    assert_eq!(limited, vec![id(9), id(7)]);
+}
+
+pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
+    // 40 entries over 4 dates: many share a date.
+    let mut entries: Vec<WorkoutEntry> = (0..40)
+        .map(|n| entry(100 + n * 7 % 40, "Squat", day(10 + n % 4), &[(5, 100.0)]))
+        .collect();
+    store.insert_entries(&entries).await.unwrap();
+
+    let base = HistoryQuery {
+        limit: 7,
+        ..query()
+    };
+    let mut seen: Vec<WorkoutEntry> = Vec::new();
+    let mut after = None;
+    let mut page_no = 0;
+    loop {
+        let page = history(
+            store,
+            HistoryQuery {
+                after,
+                ..base.clone()
+            },
+        )
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some(CursorPosition {
+            date: last.date,
+            id: last.id,
+        });
+        seen.extend(page);
+        page_no += 1;
+        // Between pages: entries newer than the cursor (must not appear),
+        // on the cursor's date with ids on both sides, and older ones (must).
+        let pos = after.unwrap();
+        let n = 1000 + page_no * 10;
+        let added = vec![
+            entry(n, "Squat", day(30), &[(1, 1.0)]),
+            entry_of(
+                user(),
+                beside(pos.id, 0xf0, page_no),
+                "Squat",
+                pos.date,
+                &[(1, 1.0, kg())],
+            ),
+            entry_of(
+                user(),
+                beside(pos.id, 0x01, page_no),
+                "Squat",
+                pos.date,
+                &[(1, 1.0, kg())],
+            ),
+            entry(n + 2, "Squat", day(0), &[(1, 1.0)]),
+        ];
+        entries.extend(
+            added
+                .iter()
+                .filter(|e| (e.date, e.id) < (pos.date, pos.id))
+                .cloned(),
+        );
+        store.insert_entries(&added).await.unwrap();
+    }
+    let unique: HashSet<EntryId> = seen.iter().map(|e| e.id).collect();
+    assert_eq!(unique.len(), seen.len(), "a page repeated an entry");
+    // Exactly the first entries plus those added below the cursor, in order.
+    assert_eq!(ids(&seen), ids(&newest_first(&entries)));
+}
+
+/// An id above (`high` 0xf0) or below (0x01) every fixture id, unique per page.
+fn beside(id: EntryId, high: u8, page: u32) -> EntryId {
+    let mut bytes = id.bytes();
+    bytes[0] = high;
+    bytes[1] = page as u8;
+    EntryId::from_bytes(bytes)
+}
+
+pub async fn prefix_search_is_literal_and_anchored(store: &dyn WorkoutStore) {
+    let names = [
+        "A.B Curl",
+        "AxB Curl",
+        "(Odd) Press",
+        "Bench Press",
+        "Bench Dips",
+        "Übung",
+        "a+b",
+        "aab",
+        "back*squat",
+        "[x] row",
+        "x",
+    ];
+    let entries: Vec<WorkoutEntry> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| entry(i as u32 + 1, n, day(1), &[(1, 1.0)]))
+        .collect();
+    store.insert_entries(&entries).await.unwrap();
+
+    assert_eq!(names_with_prefix(store, "a.b").await, vec!["A.B Curl"]);
+    assert_eq!(names_with_prefix(store, "(").await, vec!["(Odd) Press"]);
+    assert_eq!(names_with_prefix(store, "a+").await, vec!["a+b"]);
+    assert_eq!(names_with_prefix(store, "back*").await, vec!["back*squat"]);
+    assert_eq!(names_with_prefix(store, "[x]").await, vec!["[x] row"]);
+    assert_eq!(
+        names_with_prefix(store, "bench").await,
+        vec!["Bench Dips", "Bench Press"]
+    );
+    assert_eq!(names_with_prefix(store, "übung").await, vec!["Übung"]);
+    assert_eq!(
+        names_with_prefix(store, "bench press").await,
+        vec!["Bench Press"]
+    );
+    // Regex syntax has no power, and the match is a prefix, not a substring.
+    for nothing in [
+        ".*", "a.c", "[y", "*", "press", "^b", "b$", "\\", "x|b", "?",
+    ] {
+        assert!(
+            names_with_prefix(store, nothing).await.is_empty(),
+            "prefix {nothing:?} matched"
+        );
+    }
+    assert_eq!(names_with_prefix(store, "").await.len(), names.len());
+}
+
+pub async fn exercise_in_filters_and_combines_with_prefix(store: &dyn WorkoutStore) {
+    let entries = vec![
+        entry(1, "Bench Press", day(1), &[(1, 1.0)]),
+        entry(2, "Squat", day(2), &[(1, 1.0)]),
+        entry(3, "Deadlift", day(3), &[(1, 1.0)]),
+        entry(4, "Bench Press", day(4), &[(1, 1.0)]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let q = |names: &[&str], prefix: Option<&str>| HistoryQuery {
+        exercise_in: Some(names.iter().map(|s| s.to_string()).collect()),
+        exercise_prefix: prefix.map(Into::into),
+        ..query()
+    };
+    assert_eq!(
+        ids(&history(store, q(&["bench press", "squat"], None)).await),
+        vec![id(4), id(2), id(1)]
+    );
+    assert_eq!(
+        ids(&history(store, q(&["bench press", "squat"], Some("s"))).await),
+        vec![id(2)]
+    );
+    assert!(history(store, q(&[], None)).await.is_empty());
+    assert!(
+        history(store, q(&["Bench Press"], None)).await.is_empty(),
+        "keys are lower case"
+    );
+}
+
+pub async fn ranges_are_half_open(store: &dyn WorkoutStore) {
+    let ms = chrono::Duration::milliseconds(1);
+    let entries = vec![
+        entry(1, "Squat", day(1) - ms, &[(1, 1.0)]),
+        entry(2, "Squat", day(1), &[(1, 1.0)]),
+        entry(3, "Squat", day(2) - ms, &[(1, 1.0)]),
+        entry(4, "Squat", day(2), &[(1, 1.0)]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let range = |start, end| HistoryQuery {
+        range: TimeRange { start, end },
+        ..query()
+    };
+    assert_eq!(
+        ids(&history(store, range(Some(day(1)), Some(day(2)))).await),
+        vec![id(3), id(2)]
+    );
+    assert_eq!(
+        ids(&history(store, range(Some(day(1)), None)).await),
+        vec![id(4), id(3), id(2)]
+    );
+    assert_eq!(
+        ids(&history(store, range(None, Some(day(1)))).await),
+        vec![id(1)]
+    );
+    // The range composes with the keyset.
+    let q = HistoryQuery {
+        after: Some(CursorPosition {
+            date: day(2) - ms,
+            id: id(3),
+        }),
+        ..range(Some(day(1)), None)
+    };
+    assert_eq!(ids(&history(store, q).await), vec![id(2)]);
+}
+
+pub async fn live_records_follow_the_tie_rules(store: &dyn WorkoutStore) {
+    // Every set below ties on every metric (5 x 100 kg) except where noted.
+    let entries = vec![
+        // Later date: loses every tie.
+        entry(1, "Bench Press", day(5), &[(5, 100.0)]),
+        // Same date, higher id: loses to id 3.
+        entry(9, "Bench Press", day(2), &[(5, 100.0)]),
+        // The winner of every tie: earliest date, lowest id, earlier set.
+        entry(
+            3,
+            "Bench Press",
+            day(2),
+            &[(4, 90.0), (5, 100.0), (5, 100.0)],
+        ),
+        entry(4, "Squat", day(1), &[(5, 500.0)]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let records = live(store, "bench press", TimeRange::ALL_TIME).await;
+    let winner = SetRecord {
+        entry_id: id(3).to_hex(),
+        date_ms: day(2).timestamp_millis(),
+        set_index: 1,
+        reps: 5,
+        weight_kg: 100.0,
+    };
+    assert_eq!(records.heaviest_set.as_ref(), Some(&winner));
+    assert_eq!(records.highest_volume_set.as_ref(), Some(&winner));
+    assert_eq!(records.best_one_rep_max.as_ref(), Some(&winner));
+    assert_eq!(
+        records,
+        oracle(&entries, "bench press", TimeRange::ALL_TIME)
+    );
+
+    // Each kind picks its own set; 1RM is Epley in kg, lb converted.
+    let more = vec![
+        entry_of(
+            user(),
+            id(20),
+            "Deadlift",
+            day(1),
+            &[(3, 110.0, kg()), (10, 90.0, kg())],
+        ),
+        entry_of(
+            user(),
+            id(21),
+            "Deadlift",
+            day(2),
+            &[(1, 250.0, lb()), (12, 70.0, kg())],
+        ),
+    ];
+    store.insert_entries(&more).await.unwrap();
+    let r = live(store, "deadlift", TimeRange::ALL_TIME).await;
+    assert_eq!(r, oracle(&more, "deadlift", TimeRange::ALL_TIME));
+    let heaviest = r.heaviest_set.unwrap();
+    assert_eq!(
+        (heaviest.entry_id, heaviest.set_index),
+        (id(21).to_hex(), 0)
+    );
+    let volume = r.highest_volume_set.unwrap();
+    assert_eq!((volume.entry_id, volume.set_index), (id(20).to_hex(), 1));
+    let orm = r.best_one_rep_max.unwrap();
+    assert_eq!((orm.entry_id, orm.set_index), (id(20).to_hex(), 0));
+
+    assert_eq!(
+        live(store, "nothing", TimeRange::ALL_TIME).await,
+        PersonalRecords::default()
+    );
+}
+
+pub async fn live_records_respect_the_range(store: &dyn WorkoutStore) {
+    let entries = vec![
+        entry(1, "Squat", day(1), &[(5, 150.0)]),
+        entry(2, "Squat", day(10), &[(5, 120.0)]),
+        entry(3, "Squat", day(20), &[(5, 130.0)]),
+        entry_of(other_user(), id(4), "Squat", day(10), &[(5, 300.0, kg())]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let r = |start, end| TimeRange { start, end };
+    for range in [
+        TimeRange::ALL_TIME,
+        r(Some(day(2)), Some(day(20))),
+        r(Some(day(2)), None),
+        r(None, Some(day(10))),
+        r(Some(day(10)), Some(day(21))),
+        r(Some(day(30)), None),
+    ] {
+        assert_eq!(
+            live(store, "squat", range).await,
+            oracle(&entries, "squat", range),
+            "{range:?}"
+        );
+    }
+    let in_window = live(store, "squat", r(Some(day(2)), Some(day(20)))).await;
+    assert_eq!(in_window.heaviest_set.unwrap().entry_id, id(2).to_hex());
+}
+
+pub async fn live_records_and_history_match_the_oracle_on_random_data(store: &dyn WorkoutStore) {
+    // Few distinct weights, reps and dates so ties are everywhere; lb
+    // conversions give weights that are not round numbers.
+    let mut rng = StdRng::seed_from_u64(7);
+    let exercises = ["Bench Press", "Squat", "Back Squat"];
+    let mut entries = Vec::new();
+    for n in 0..300u32 {
+        let sets: Vec<(u32, f64, everfit::domain::Unit)> = (0..rng.gen_range(1..=5))
+            .map(|_| {
+                let unit = if rng.gen_bool(0.3) { lb() } else { kg() };
+                (
+                    [1, 3, 5, 8, 10][rng.gen_range(0..5)],
+                    [60.0, 80.0, 100.0, 102.5, 225.0][rng.gen_range(0..5)],
+                    unit,
+                )
+            })
+            .collect();
+        let id_n = rng.gen_range(0..u32::MAX / 2) * 2 + (n % 2);
+        entries.push(entry_of(
+            user(),
+            id(id_n),
+            exercises[rng.gen_range(0..3)],
+            day(rng.gen_range(0..40)),
+            &sets,
+        ));
+    }
+    // Random ids could repeat: keep the first of each.
+    let mut seen = HashSet::new();
+    entries.retain(|e| seen.insert(e.id));
+    for chunk in entries.chunks(64) {
+        store.insert_entries(chunk).await.unwrap();
+    }
+    let r = |start: Option<u32>, end: Option<u32>| TimeRange {
+        start: start.map(day),
+        end: end.map(day),
+    };
+    for exercise in ["bench press", "squat", "back squat"] {
+        for range in [
+            TimeRange::ALL_TIME,
+            r(Some(5), Some(25)),
+            r(Some(13), Some(14)),
+            r(None, Some(8)),
+            r(Some(30), None),
+        ] {
+            assert_eq!(
+                live(store, exercise, range).await,
+                oracle(&entries, exercise, range),
+                "{exercise} {range:?}"
+            );
+        }
+    }
+    // History over the same data, paged, with filters.
+    let expected: Vec<WorkoutEntry> = newest_first(&entries)
+        .into_iter()
+        .filter(|e| {
+            e.exercise_name_lower.starts_with("squat") && r(Some(5), Some(25)).contains(e.date)
+        })
+        .collect();
+    let q = HistoryQuery {
+        exercise_prefix: Some("squat".into()),
+        range: r(Some(5), Some(25)),
+        limit: 9,
+        ..query()
+    };
+    let got = all_pages(store, q).await;
+    assert_eq!(ids(&got), ids(&expected));
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g, e);
+    }
+    let all = all_pages(
+        store,
+        HistoryQuery {
+            limit: 17,
+            ..query()
+        },
+    )
+    .await;
+    assert_eq!(all, newest_first(&entries));
+}
+
+fn records_with(weight: f64, entry_n: u32) -> PersonalRecords {
+    let set = SetRecord {
+        entry_id: id(entry_n).to_hex(),
+        date_ms: day(entry_n).timestamp_millis(),
+        set_index: 0,
+        reps: 5,
+        weight_kg: weight,
+    };
+    PersonalRecords::compute(&[set])
+}
+
+pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
+    assert_eq!(
+        store.read_personal_records(user(), "squat").await.unwrap(),
+        None
+    );
+    let first = records_with(100.0, 1);
+    // Create: only when no row exists.
+    assert!(
+        store
+            .write_personal_records(user(), "squat", &first, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write_personal_records(user(), "squat", &records_with(1.0, 2), None)
+            .await
+            .unwrap()
+    );
+    let row = store
+        .read_personal_records(user(), "squat")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.records.clone(), row.version), (first.clone(), 1));
+
+    // Update: only at the expected version.
+    let second = records_with(120.0, 3);
+    assert!(
+        !store
+            .write_personal_records(user(), "squat", &second, Some(7))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .write_personal_records(user(), "squat", &second, Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write_personal_records(user(), "squat", &first, Some(1))
+            .await
+            .unwrap()
+    );
+    let row = store
+        .read_personal_records(user(), "squat")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.records, row.version), (second, 2));
+
+    // Empty records are a valid row; a missing row is not updated.
+    assert!(
+        store
+            .write_personal_records(user(), "bench press", &PersonalRecords::default(), None)
+            .await
+            .unwrap()
+    );
+    let row = store
+        .read_personal_records(user(), "bench press")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.records, row.version), (PersonalRecords::default(), 1));
+    assert!(
+        !store
+            .write_personal_records(user(), "deadlift", &first, Some(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .read_personal_records(user(), "deadlift")
+            .await
+            .unwrap(),
+        None
+    );
+    // Rows are per user.
+    assert_eq!(
+        store
+            .read_personal_records(other_user(), "squat")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn read_model_never_regresses_under_concurrency(store: &dyn WorkoutStore) {
+    // 24 writers each merge one candidate; every one must survive the races.
+    let candidates: Vec<PersonalRecords> = (1..=24)
+        .map(|n| records_with(f64::from((n * 37) % 24) * 5.0, n))
+        .collect();
+    let results = join_all(
+        candidates
+            .iter()
+            .map(|c| read_model::merge(store, user(), "squat", c)),
+    )
+    .await;
+    for r in results {
+        r.expect("merge");
+    }
+    let mut expected = PersonalRecords::default();
+    for c in &candidates {
+        expected.merge(c);
+    }
+    let row = store
+        .read_personal_records(user(), "squat")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.records, expected);
+    // A weaker candidate afterwards changes nothing.
+    read_model::merge(store, user(), "squat", &records_with(1.0, 1))
+        .await
+        .unwrap();
+    let after = store
+        .read_personal_records(user(), "squat")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((after.records, after.version), (expected, row.version));
+}
+
+pub async fn exercise_keys_are_distinct_and_sorted(store: &dyn WorkoutStore) {
+    let entries = vec![
+        entry(1, "Squat", day(1), &[(1, 1.0)]),
+        entry(2, "Bench Press", day(2), &[(1, 1.0)]),
+        entry(3, "squat", day(3), &[(1, 1.0)]),
+        entry(4, "Übung", day(3), &[(1, 1.0)]),
+        entry(5, "Zercher", day(3), &[(1, 1.0)]),
+        entry_of(other_user(), id(6), "Deadlift", day(1), &[(1, 1.0, kg())]),
+    ];
+    store.insert_entries(&entries).await.unwrap();
+    let mine: Vec<(everfit::domain::UserId, String)> = ["bench press", "squat", "zercher", "übung"]
+        .iter()
+        .map(|e| (user(), e.to_string()))
+        .collect();
+    assert_eq!(store.exercise_keys(Some(user())).await.unwrap(), mine);
+    let mut all = mine.clone();
+    all.push((other_user(), "deadlift".into()));
+    all.sort();
+    assert_eq!(store.exercise_keys(None).await.unwrap(), all);
+    assert!(
+        store
+            .exercise_keys(Some(id_user(42)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn id_user(n: u32) -> everfit::domain::UserId {
+    format!("00000000000000{n:010x}").parse().unwrap()
+}
