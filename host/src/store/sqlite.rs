@@ -302,8 +302,11 @@ impl WorkoutStore for SqliteStore {
     ) -> Result<Vec<WorkoutEntry>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(INSERT_CHUNK) {
+            // `+user_id`: look the ids up by primary key. Without the `+`,
+            // SQLite prefers the (user_id, date_ms, id) index and scans every
+            // entry of the user (20 ms at 50k entries, on every keyed submit).
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
+                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE +user_id = "
             ));
             qb.push_bind(user.to_hex()).push(" AND id IN (");
             let mut list = qb.separated(", ");
