@@ -62,7 +62,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PrsCommand {
-    /// Recompute the read model from the stored entries.
+    /// Recompute the read model and the day bests from the stored entries
+    /// (run once after upgrading to build day bests for older entries).
     Rebuild {
         /// Only this user.
         #[arg(long)]
@@ -235,7 +236,7 @@ async fn run() -> anyhow::Result<()> {
             .await?;
             bar.finish();
             println!(
-                "rebuilt {rows} personal-record rows in {:.2} s",
+                "rebuilt the read model and day bests of {rows} (user, exercise) keys in {:.2} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -1,4 +1,7 @@
 use crate::helpers::*;
+use everfit::domain::dates::TimeRange;
+use everfit::prs::{NativePrCalculator, read_model};
+use everfit::store::{SqliteStore, WorkoutStore};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -69,7 +72,7 @@ async fn ranges_have_a_previous_window_and_deltas() {
             "/workouts/prs?userId={USER}&exercise=squat&from=2026-06-01&to=2026-06-30"
         ))
         .await;
-    assert_eq!(r.headers()["x-pr-source"], "live");
+    assert_eq!(r.headers()["x-pr-source"], "day-bests");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["current"]["range"]["from"], "2026-06-01T00:00:00Z");
     assert_eq!(body["current"]["heaviestSet"]["weight"], 110.0);
@@ -103,6 +106,53 @@ async fn ranges_have_a_previous_window_and_deltas() {
     }
 }
 
+#[tokio::test]
+async fn ranges_stay_live_until_day_bests_are_rebuilt_after_an_upgrade() {
+    let app = spawn_app().await;
+    app.log(
+        USER,
+        single("Deadlift", "2026-05-10T18:00:00Z", 5, 180, "kg"),
+    )
+    .await;
+    app.log(USER, single("Deadlift", "2026-05-20", 3, 190, "kg"))
+        .await;
+    let path = "/workouts/prs?userId=665f1c2b8a1e4d0012345678&exercise=deadlift&from=2026-05-10T12:00:00Z&to=2026-05-31";
+    let r = app.get(path).await;
+    assert_eq!(r.headers()["x-pr-source"], "day-bests");
+    let before: Value = r.json().await.unwrap();
+    assert_eq!(before["current"]["heaviestSet"]["weight"], 190.0);
+
+    // What the upgrade migration leaves for entries stored before day bests
+    // existed: the key is pending and its days are not built.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM personal_record_days")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO personal_record_days_pending SELECT DISTINCT user_id, exercise_name_lower FROM workouts",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let r = app.get(path).await;
+    assert_eq!(r.headers()["x-pr-source"], "live");
+    let live: Value = r.json().await.unwrap();
+    assert_eq!(live, before);
+
+    // `everfit prs rebuild` builds them.
+    let store = SqliteStore::open(&app.db_path).await.unwrap();
+    read_model::rebuild(&store, &NativePrCalculator, None, |_, _| {})
+        .await
+        .unwrap();
+    let r = app.get(path).await;
+    assert_eq!(r.headers()["x-pr-source"], "day-bests");
+    let rebuilt: Value = r.json().await.unwrap();
+    assert_eq!(rebuilt, before);
+}
+
 fn arb_entries() -> impl Strategy<Value = Vec<(u32, u32, u32, bool)>> {
     // (day, reps, weight, pounds)
     prop::collection::vec((0u32..20, 1u32..15, 0u32..200, any::<bool>()), 1..40)
@@ -126,10 +176,19 @@ proptest! {
             let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press")).await;
             assert_eq!(r.headers()["x-pr-source"], "read-model");
             let model: Value = r.json().await.unwrap();
-            // A range covering everything is always computed live.
-            let (_, live) = app.get_json(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press&from=2000-01-01")).await;
+            // A range covering everything is served from the day bests.
+            let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press&from=2000-01-01")).await;
+            assert_eq!(r.headers()["x-pr-source"], "day-bests");
+            let days: Value = r.json().await.unwrap();
+            let store = SqliteStore::open(&app.db_path).await.unwrap();
+            let live = store
+                .live_personal_records(USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME, &NativePrCalculator)
+                .await
+                .unwrap();
+            let heaviest = live.heaviest_set.unwrap();
+            assert_eq!(days["current"]["heaviestSet"]["entryId"], heaviest.entry_id.as_str());
             for k in ["heaviestSet", "highestVolumeSet", "bestOneRepMax"] {
-                assert_eq!(model["current"][k], live["current"][k], "{k}");
+                assert_eq!(model["current"][k], days["current"][k], "{k}");
             }
         });
     }

@@ -1,5 +1,6 @@
 //! GET /workouts/prs: personal records, O(1) from the read model for
-//! all-time, computed live for ranges (with the previous window and deltas).
+//! all-time, O(days in range) from the day bests for ranges (with the
+//! previous window and deltas).
 
 use super::dto::{PrResponse, PrWindowView};
 use super::envelope::ErrorEnvelope;
@@ -10,6 +11,7 @@ use crate::context::AppContext;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, Unit};
+use crate::prs::day_bests::{self, PrSource};
 use crate::prs::report::{RangeEcho, deltas};
 use axum::Json;
 use axum::extract::State;
@@ -44,13 +46,15 @@ pub struct PrParams {
 ///
 /// Without a range: all-time, served O(1) from the read model (`x-pr-source:
 /// read-model`), or computed live while the read model has no row yet
-/// (`x-pr-source: live`). With `from` and `to`: the window, the previous
+/// (`x-pr-source: live`). With `from` and/or `to`: the window, from the day
+/// bests (`x-pr-source: day-bests`; `live` for entries stored before day
+/// bests existed, until `everfit prs rebuild`); with both, also the previous
 /// window of equal length ending just before `from`, and the deltas.
 #[utoipa::path(get, path = "/workouts/prs", tag = "personal records",
     params(PrParams),
     responses(
         (status = 200, description = "Records (null records and a message when no sets match)", body = PrResponse,
-            headers(("x-pr-source" = String, description = "read-model or live"))),
+            headers(("x-pr-source" = String, description = "read-model, day-bests or live"))),
         (status = 400, description = "Invalid parameter", body = ErrorEnvelope),
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     ))]
@@ -85,29 +89,39 @@ pub async fn personal_records(
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 
-    // All-time PRs come from the read model; ranges, and users whose row
-    // does not exist yet, are computed live.
-    let stored = if range.is_all_time() {
-        ctx.store.read_personal_records(user, &key).await?
+    // All-time PRs come from the read model (live while it has no row);
+    // ranges from the day bests (live while they are not built).
+    let (current, source) = if range.is_all_time() {
+        match ctx.store.read_personal_records(user, &key).await? {
+            Some(row) => (row.records, PrSource::ReadModel),
+            None => (
+                ctx.store
+                    .live_personal_records(user, &key, range, ctx.calculator.as_ref())
+                    .await?,
+                PrSource::Live,
+            ),
+        }
     } else {
-        None
-    };
-    let (current, source) = match stored {
-        Some(row) => (row.records, "read-model"),
-        None => (
-            ctx.store
-                .live_personal_records(user, &key, range, ctx.calculator.as_ref())
-                .await?,
-            "live",
-        ),
+        day_bests::range_records(
+            ctx.store.as_ref(),
+            ctx.calculator.as_ref(),
+            user,
+            &key,
+            range,
+        )
+        .await?
     };
 
     let (previous, deltas_view) = match range.previous() {
         Some(prev_range) => {
-            let prev = ctx
-                .store
-                .live_personal_records(user, &key, prev_range, ctx.calculator.as_ref())
-                .await?;
+            let (prev, _) = day_bests::range_records(
+                ctx.store.as_ref(),
+                ctx.calculator.as_ref(),
+                user,
+                &key,
+                prev_range,
+            )
+            .await?;
             let d = deltas(&current, &prev, unit);
             (
                 Some(PrWindowView::new(
@@ -142,6 +156,6 @@ pub async fn personal_records(
     let mut response = Json(body).into_response();
     response
         .headers_mut()
-        .insert(PR_SOURCE_HEADER, HeaderValue::from_static(source));
+        .insert(PR_SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
     Ok(response)
 }

@@ -1,7 +1,8 @@
 //! Personal records: the calculator seam (native or WASM), the read model's
-//! maintenance, and the PR report served by the API.
+//! maintenance (all-time rows and day bests), and the PR report served by the API.
 
 pub mod calculator;
+pub mod day_bests;
 pub mod read_model;
 pub mod report;
 

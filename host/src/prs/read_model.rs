@@ -2,34 +2,38 @@
 //! never lose a concurrent update (compare-and-swap on the row's version).
 
 use crate::domain::{UserId, WorkoutEntry};
-use crate::prs::PrCalculator;
+use crate::prs::{PrCalculator, day_bests};
 use crate::store::{StoreError, WorkoutStore};
 use anyhow::anyhow;
-use everfit_pr::{PersonalRecords, SetRecord};
-use std::collections::BTreeMap;
+use everfit_pr::PersonalRecords;
 
 /// How often a compare-and-swap is retried before giving up (each retry means
 /// another writer made progress, so this only trips under pathological contention).
 const MAX_CAS_ATTEMPTS: usize = 64;
 
 /// Folds the given (stored) entries into the read model, one row per
-/// (user, exercise) they touch. Idempotent: folding an entry twice is harmless.
+/// (user, exercise) they touch, and into the day bests of each (user,
+/// exercise, UTC day). Idempotent: folding an entry twice is harmless.
 pub async fn fold_entries(
     store: &dyn WorkoutStore,
     calculator: &dyn PrCalculator,
     entries: &[WorkoutEntry],
 ) -> Result<(), StoreError> {
-    let mut by_key: BTreeMap<(UserId, &str), Vec<SetRecord>> = BTreeMap::new();
-    for entry in entries {
-        by_key
-            .entry((entry.user_id, entry.exercise_name_lower.as_str()))
-            .or_default()
-            .extend(entry.set_records());
-    }
-    for ((user, exercise), sets) in by_key {
-        let candidate = calculator
-            .compute(&sets)
-            .map_err(|e| StoreError::Internal(e.into()))?;
+    for ((user, exercise), days) in day_bests::sets_by_key_and_day(entries) {
+        // One calculation per day; the all-time candidate is their merge
+        // (merging is associative, so this equals computing over all sets).
+        let mut day_records = Vec::with_capacity(days.len());
+        let mut candidate = PersonalRecords::default();
+        for (day, sets) in days {
+            let records = calculator
+                .compute(&sets)
+                .map_err(|e| StoreError::Internal(e.into()))?;
+            candidate.merge(&records);
+            day_records.push((day, records));
+        }
+        store
+            .merge_day_records(user, exercise, &day_records)
+            .await?;
         merge(store, user, exercise, &candidate).await?;
     }
     Ok(())
@@ -64,8 +68,9 @@ pub async fn merge(
     )))
 }
 
-/// Recomputes the read model from the stored entries (heals any drift).
-/// Returns the number of rows rebuilt.
+/// Recomputes the read model and the day bests from the stored entries (heals
+/// any drift, and builds the day bests of entries stored before they
+/// existed). Returns the number of (user, exercise) keys rebuilt.
 pub async fn rebuild(
     store: &dyn WorkoutStore,
     calculator: &dyn PrCalculator,
@@ -102,6 +107,9 @@ pub async fn rebuild(
                 )));
             }
         }
+        store
+            .rebuild_day_records(user, &exercise, calculator)
+            .await?;
         progress(done + 1, total);
     }
     Ok(total)

@@ -42,6 +42,20 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
+/// A span of UTC days `[first, end)` (day = `floor(ms / 86_400_000)`); an
+/// open side is unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DaySpan {
+    pub first: Option<i64>,
+    pub end: Option<i64>,
+}
+
+impl DaySpan {
+    pub fn contains(&self, day: i64) -> bool {
+        self.first.is_none_or(|f| day >= f) && self.end.is_none_or(|e| day < e)
+    }
+}
+
 /// The stored PR read model row for one (user, exercise).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoredRecords {
@@ -113,4 +127,43 @@ pub trait WorkoutStore: Send + Sync + 'static {
         &self,
         user: Option<UserId>,
     ) -> Result<Vec<(UserId, String)>, StoreError>;
+
+    // Day bests: one `PersonalRecords` per (user, exercise, UTC day), folded
+    // together with the read model (see `prs::day_bests`). A store keeps them
+    // by overriding all three methods below; the defaults keep none, which
+    // stays correct: ranged PRs are then computed live.
+
+    /// The merged day bests of the days in `days`, or `None` when this store
+    /// does not keep them or they are not built yet for this (user, exercise)
+    /// (entries stored before the upgrade, until `everfit prs rebuild`).
+    async fn day_records(
+        &self,
+        _user: UserId,
+        _exercise_lower: &str,
+        _days: DaySpan,
+    ) -> Result<Option<PersonalRecords>, StoreError> {
+        Ok(None)
+    }
+
+    /// Merges each `(day, candidate)` into that day's stored summary
+    /// (commutative and idempotent, like the read model: replays are harmless).
+    async fn merge_day_records(
+        &self,
+        _user: UserId,
+        _exercise_lower: &str,
+        _days: &[(i64, PersonalRecords)],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Recomputes every day summary of (user, exercise) from its stored
+    /// entries, without losing a concurrent merge, and marks them built.
+    async fn rebuild_day_records(
+        &self,
+        _user: UserId,
+        _exercise_lower: &str,
+        _calculator: &dyn PrCalculator,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
-use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use super::{DaySpan, HistoryQuery, StoreError, StoredRecords, WorkoutStore};
 use crate::domain::dates::TimeRange;
 use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use crate::prs::PrCalculator;
@@ -146,6 +146,46 @@ fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
     })
 }
 
+/// Reads the sets of one exercise of a user in `range`, as the PR calculations see them.
+async fn exercise_sets<'c, E>(
+    executor: E,
+    user: UserId,
+    exercise_lower: &str,
+    range: TimeRange,
+) -> Result<Vec<SetRecord>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT id, date_ms, sets FROM workouts WHERE user_id = ");
+    qb.push_bind(user.to_hex())
+        .push(" AND exercise_name_lower = ")
+        .push_bind(exercise_lower.to_string());
+    if let Some(start) = range.start {
+        qb.push(" AND date_ms >= ")
+            .push_bind(start.timestamp_millis());
+    }
+    if let Some(end) = range.end {
+        qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
+    }
+    let rows = qb.build().fetch_all(executor).await.map_err(db_error)?;
+    let mut sets = Vec::with_capacity(rows.len() * 4);
+    for row in &rows {
+        let id: String = row.get("id");
+        let date_ms: i64 = row.get("date_ms");
+        let stored: Vec<StoredSet> =
+            serde_json::from_str(row.get("sets")).context("corrupt workouts.sets")?;
+        sets.extend(stored.into_iter().enumerate().map(|(i, s)| SetRecord {
+            entry_id: id.clone(),
+            date_ms,
+            set_index: i as u32,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        }));
+    }
+    Ok(sets)
+}
+
 fn millis_to_datetime(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
@@ -262,8 +302,11 @@ impl WorkoutStore for SqliteStore {
     ) -> Result<Vec<WorkoutEntry>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(INSERT_CHUNK) {
+            // `+user_id`: look the ids up by primary key. Without the `+`,
+            // SQLite prefers the (user_id, date_ms, id) index and scans every
+            // entry of the user (20 ms at 50k entries, on every keyed submit).
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
+                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE +user_id = "
             ));
             qb.push_bind(user.to_hex()).push(" AND id IN (");
             let mut list = qb.separated(", ");
@@ -329,33 +372,7 @@ impl WorkoutStore for SqliteStore {
         range: TimeRange,
         calculator: &dyn PrCalculator,
     ) -> Result<PersonalRecords, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT id, date_ms, sets FROM workouts WHERE user_id = ");
-        qb.push_bind(user.to_hex())
-            .push(" AND exercise_name_lower = ")
-            .push_bind(exercise_lower.to_string());
-        if let Some(start) = range.start {
-            qb.push(" AND date_ms >= ")
-                .push_bind(start.timestamp_millis());
-        }
-        if let Some(end) = range.end {
-            qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
-        }
-        let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
-        let mut sets = Vec::with_capacity(rows.len() * 4);
-        for row in &rows {
-            let id: String = row.get("id");
-            let date_ms: i64 = row.get("date_ms");
-            let stored: Vec<StoredSet> =
-                serde_json::from_str(row.get("sets")).context("corrupt workouts.sets")?;
-            sets.extend(stored.into_iter().enumerate().map(|(i, s)| SetRecord {
-                entry_id: id.clone(),
-                date_ms,
-                set_index: i as u32,
-                reps: s.reps,
-                weight_kg: s.weight_kg,
-            }));
-        }
+        let sets = exercise_sets(&self.reader, user, exercise_lower, range).await?;
         calculator
             .compute(&sets)
             .map_err(|e| StoreError::Internal(e.into()))
@@ -436,5 +453,175 @@ impl WorkoutStore for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    async fn day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        days: DaySpan,
+    ) -> Result<Option<PersonalRecords>, StoreError> {
+        let user_hex = user.to_hex();
+        let pending = sqlx::query(
+            "SELECT 1 FROM personal_record_days_pending WHERE user_id = ? AND exercise_name_lower = ?",
+        )
+        .bind(&user_hex)
+        .bind(exercise_lower)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        if pending.is_some() {
+            return Ok(None);
+        }
+        let mut records = PersonalRecords::default();
+        if let (Some(first), Some(end)) = (days.first, days.end)
+            && first >= end
+        {
+            return Ok(Some(records));
+        }
+        let rows = sqlx::query(
+            "SELECT records FROM personal_record_days
+             WHERE user_id = ?1 AND exercise_name_lower = ?2
+               AND (?3 IS NULL OR day >= ?3) AND (?4 IS NULL OR day < ?4)",
+        )
+        .bind(&user_hex)
+        .bind(exercise_lower)
+        .bind(days.first)
+        .bind(days.end)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        for row in &rows {
+            records.merge(&records_from_json(row.get("records"))?);
+        }
+        Ok(Some(records))
+    }
+
+    async fn merge_day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        days: &[(i64, PersonalRecords)],
+    ) -> Result<(), StoreError> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let user_hex = user.to_hex();
+        // IMMEDIATE: take the write lock before reading, so the read-merge-write
+        // cannot interleave with another process's merge of the same days.
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        for chunk in days.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT day, records FROM personal_record_days WHERE user_id = ");
+            qb.push_bind(&user_hex)
+                .push(" AND exercise_name_lower = ")
+                .push_bind(exercise_lower)
+                .push(" AND day IN (");
+            let mut list = qb.separated(", ");
+            for (day, _) in chunk {
+                list.push_bind(*day);
+            }
+            qb.push(")");
+            let rows = qb.build().fetch_all(&mut *tx).await.map_err(db_error)?;
+            let mut stored = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                stored.insert(
+                    row.get::<i64, _>("day"),
+                    records_from_json(row.get("records"))?,
+                );
+            }
+            let mut changed = Vec::with_capacity(chunk.len());
+            for (day, candidate) in chunk {
+                let current = stored.remove(day);
+                let mut merged = current.clone().unwrap_or_default();
+                merged.merge(candidate);
+                if current.as_ref() != Some(&merged) {
+                    changed.push((*day, records_to_json(&merged)));
+                }
+            }
+            if changed.is_empty() {
+                continue;
+            }
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records) ",
+            );
+            qb.push_values(&changed, |mut b, (day, json)| {
+                b.push_bind(&user_hex)
+                    .push_bind(exercise_lower)
+                    .push_bind(*day)
+                    .push_bind(json);
+            });
+            qb.push(
+                " ON CONFLICT (user_id, exercise_name_lower, day) DO UPDATE SET records = excluded.records",
+            );
+            qb.build().execute(&mut *tx).await.map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn rebuild_day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        calculator: &dyn PrCalculator,
+    ) -> Result<(), StoreError> {
+        let user_hex = user.to_hex();
+        // One IMMEDIATE transaction: entries stored before it are read here,
+        // entries stored after it are folded after it, so no merge is lost.
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        let sets = exercise_sets(&mut *tx, user, exercise_lower, TimeRange::ALL_TIME).await?;
+        let mut by_day: std::collections::BTreeMap<i64, Vec<SetRecord>> = Default::default();
+        for set in sets {
+            by_day
+                .entry(crate::prs::day_bests::day_of(set.date_ms))
+                .or_default()
+                .push(set);
+        }
+        let mut rows = Vec::with_capacity(by_day.len());
+        for (day, sets) in by_day {
+            let records = calculator
+                .compute(&sets)
+                .map_err(|e| StoreError::Internal(e.into()))?;
+            rows.push((day, records_to_json(&records)));
+        }
+        sqlx::query(
+            "DELETE FROM personal_record_days WHERE user_id = ? AND exercise_name_lower = ?",
+        )
+        .bind(&user_hex)
+        .bind(exercise_lower)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records) ",
+            );
+            qb.push_values(chunk, |mut b, (day, json)| {
+                b.push_bind(&user_hex)
+                    .push_bind(exercise_lower)
+                    .push_bind(*day)
+                    .push_bind(json);
+            });
+            qb.build().execute(&mut *tx).await.map_err(db_error)?;
+        }
+        sqlx::query(
+            "DELETE FROM personal_record_days_pending WHERE user_id = ? AND exercise_name_lower = ?",
+        )
+        .bind(&user_hex)
+        .bind(exercise_lower)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 }
