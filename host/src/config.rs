@@ -45,6 +45,11 @@ pub struct Config {
     /// Whether the cursor secret is the built-in development default.
     pub cursor_secret_is_default: bool,
     pub request_timeout: Duration,
+    /// Folder of third-party insight plugins (`*.wasm`), watched for changes.
+    /// Unset (the default): only the built-in plugins run.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached (default: `plugin-cache` next to the SQLite file).
+    pub plugin_cache_dir: PathBuf,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -55,7 +60,6 @@ impl Config {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
-            sqlite_path,
             queue: QueueKind::Inline,
             redis_url: None,
             mongodb_uri: None,
@@ -63,6 +67,9 @@ impl Config {
             cursor_secret: DEFAULT_CURSOR_SECRET.into(),
             cursor_secret_is_default: true,
             request_timeout: Duration::from_secs(30),
+            plugins_dir: None,
+            plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
+            sqlite_path,
         }
     }
 
@@ -93,6 +100,11 @@ impl Config {
         }
         if let Some(v) = get("SQLITE_PATH") {
             config.sqlite_path = PathBuf::from(v);
+            config.plugin_cache_dir = default_plugin_cache_dir(&config.sqlite_path);
+        }
+        config.plugins_dir = get("PLUGINS_DIR").map(PathBuf::from);
+        if let Some(v) = get("PLUGIN_CACHE_DIR") {
+            config.plugin_cache_dir = PathBuf::from(v);
         }
         config.redis_url = get("REDIS_URL");
         if let Some(url) = &config.redis_url
@@ -153,6 +165,14 @@ impl Config {
             Err(ConfigError(problems))
         }
     }
+}
+
+/// The compiled-plugin cache lives in the data directory, next to the SQLite file.
+pub fn default_plugin_cache_dir(sqlite_path: &std::path::Path) -> PathBuf {
+    sqlite_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("plugin-cache")
 }
 
 /// Every problem found in the configuration.

@@ -4,7 +4,8 @@ use crate::config::{Config, QueueKind};
 use crate::context::AppContext;
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
-use crate::prs::{NativePrCalculator, PrCalculator};
+use crate::plugins::{PluginEngine, PluginHost, WasmPrCalculator};
+use crate::prs::PrCalculator;
 use crate::queue::{InlineQueue, Persister, WriteQueue};
 use crate::store::{SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
@@ -25,9 +26,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>
     Ok(Arc::new(store))
 }
 
-/// The PR calculator used by the worker and the live path.
-pub fn pr_calculator(_config: &Config) -> anyhow::Result<Arc<dyn PrCalculator>> {
-    Ok(Arc::new(NativePrCalculator))
+/// The WebAssembly side (issue 4): the PR calculator used by the worker and
+/// the live path (the built-in PR component; `NativePrCalculator` stays for
+/// tests and comparison), and the insight plugins. Compiling is CPU work, so
+/// it runs on a blocking thread; compiled components are cached on disk.
+pub async fn plugin_runtime(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn PrCalculator>, Arc<PluginHost>)> {
+    let cache_dir = config.plugin_cache_dir.clone();
+    let plugins_dir = config.plugins_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let engine = PluginEngine::new(Some(cache_dir))?;
+        let calculator: Arc<dyn PrCalculator> = Arc::new(WasmPrCalculator::builtin(&engine)?);
+        let plugins = PluginHost::start(engine, plugins_dir)?;
+        Ok((calculator, plugins))
+    })
+    .await?
 }
 
 /// Builds everything a request or command needs.
@@ -45,7 +59,7 @@ pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
         );
     }
     let store = open_store(config).await?;
-    let calculator = pr_calculator(config)?;
+    let (calculator, plugins) = plugin_runtime(config).await?;
     let persister = Persister::new(store.clone(), calculator.clone());
     let queue: Arc<dyn WriteQueue> = Arc::new(InlineQueue::new(persister));
     Ok(AppContext {
@@ -54,6 +68,7 @@ pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
         calculator,
         catalogue: Arc::new(Catalogue::builtin()),
         cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
+        plugins,
     })
 }
 
@@ -92,9 +107,18 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = crate::http::router(self.ctx.clone(), self.config.request_timeout);
         tracing::info!(addr = %self.local_addr(), queue = self.config.queue.as_str(), "everfit listening");
-        axum::serve(self.listener, router)
+        // Hot reload of PLUGINS_DIR while serving.
+        let plugin_watch = self
+            .ctx
+            .plugins
+            .watch(crate::plugins::registry::POLL_INTERVAL);
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        if let Some(watch) = plugin_watch {
+            watch.abort();
+        }
+        served?;
         tracing::info!("server stopped; in-flight requests finished");
         Ok(())
     }

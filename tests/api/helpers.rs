@@ -28,9 +28,23 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on an existing (or new) SQLite file.
 pub async fn spawn_app_at(db_path: PathBuf) -> TestApp {
+    spawn_app_configured(db_path, |_| {}).await
+}
+
+/// Starts the app on a fresh SQLite file, with `configure` applied to the configuration.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("everfit.db");
+    let mut app = spawn_app_configured(path, configure).await;
+    app._dir = Some(dir);
+    app
+}
+
+async fn spawn_app_configured(db_path: PathBuf, configure: impl FnOnce(&mut Config)) -> TestApp {
     everfit::telemetry::init(everfit::config::LogFormat::Pretty, "warn");
     let mut config = Config::embedded(db_path.clone());
     config.port = 0;
+    configure(&mut config);
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();

@@ -4,5 +4,7 @@
 mod errors;
 mod helpers;
 mod history;
+mod insights;
+mod plugins;
 mod prs;
 mod workouts;

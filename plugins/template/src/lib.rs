@@ -66,7 +66,11 @@ impl Guest for Plugin {
 /// The plugin's logic, kept free of the sandbox so `cargo test` can run it.
 pub fn volume_report(entries: &[Entry], days: i64) -> InsightResult {
     let newest = entries.iter().map(|e| e.date_ms).max().unwrap_or(0);
-    let since = if days > 0 { newest - days * MS_PER_DAY } else { i64::MIN };
+    let since = if days > 0 {
+        newest - days * MS_PER_DAY
+    } else {
+        i64::MIN
+    };
     // exercise -> (volume kg, sets)
     let mut per_exercise: BTreeMap<String, (f64, u32)> = BTreeMap::new();
     for entry in entries.iter().filter(|e| e.date_ms > since) {
@@ -87,7 +91,11 @@ pub fn volume_report(entries: &[Entry], days: i64) -> InsightResult {
         series: Vec::new(),
         tables: vec![Table {
             name: "per-exercise".into(),
-            columns: vec!["exercise".into(), "volume (kg x reps)".into(), "sets".into()],
+            columns: vec![
+                "exercise".into(),
+                "volume (kg x reps)".into(),
+                "sets".into(),
+            ],
             rows: per_exercise
                 .iter()
                 .map(|(name, (volume, sets))| {
@@ -133,7 +141,11 @@ pub unsafe extern "C" fn cabi_realloc(
         if old_len == 0 {
             alloc(Layout::from_size_align_unchecked(new_len, align))
         } else {
-            realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len)
+            realloc(
+                old_ptr,
+                Layout::from_size_align_unchecked(old_len, align),
+                new_len,
+            )
         }
     };
     if ptr.is_null() {
@@ -180,7 +192,12 @@ mod tests {
             date_ms: day * MS_PER_DAY,
             sets: sets
                 .iter()
-                .map(|&(reps, kg)| LoggedSet { reps, weight: kg, unit: "kg".into(), weight_kg: kg })
+                .map(|&(reps, kg)| LoggedSet {
+                    reps,
+                    weight: kg,
+                    unit: "kg".into(),
+                    weight_kg: kg,
+                })
                 .collect(),
         }
     }

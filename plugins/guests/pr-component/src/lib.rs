@@ -16,8 +16,8 @@ wit_bindgen::generate!({
     world: "pr-plugin",
 });
 
-use exports::everfit::insights::pr::{Guest, PersonalRecords as WitRecords};
 use everfit::insights::types::SetRecord as WitSet;
+use exports::everfit::insights::pr::{Guest, PersonalRecords as WitRecords};
 
 struct PrPlugin;
 

@@ -44,7 +44,10 @@ pub fn week_of(ms: i64) -> (i64, String) {
 /// Start (the 1st, 00:00 UTC) and label ("2026-06") of the month of `ms`.
 pub fn month_of(ms: i64) -> (i64, String) {
     let (y, m, _) = civil_from_days(ms.div_euclid(MS_PER_DAY));
-    (days_from_civil(y, m, 1) * MS_PER_DAY, format!("{y:04}-{m:02}"))
+    (
+        days_from_civil(y, m, 1) * MS_PER_DAY,
+        format!("{y:04}-{m:02}"),
+    )
 }
 
 #[cfg(test)]

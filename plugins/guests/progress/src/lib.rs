@@ -221,7 +221,12 @@ fn report(
     ];
     let trend_points: Vec<(f64, f64)> = buckets
         .iter()
-        .map(|b| (b.start_ms as f64 / MS_PER_WEEK, b.best_e1rm_kg / kg_per_unit))
+        .map(|b| {
+            (
+                b.start_ms as f64 / MS_PER_WEEK,
+                b.best_e1rm_kg / kg_per_unit,
+            )
+        })
         .collect();
     let trend = slope(&trend_points);
     let mut metrics = Vec::new();
