@@ -55,6 +55,11 @@ pub struct Config {
     pub claim_after: Duration,
     /// Deliveries (Redis) before a failing job goes to the dead-letter list.
     pub max_deliveries: u64,
+    /// Folder of third-party insight plugins (`*.wasm`), watched for changes.
+    /// Unset (the default): only the built-in plugins run.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached (default: `plugin-cache` next to the SQLite file).
+    pub plugin_cache_dir: PathBuf,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -65,7 +70,6 @@ impl Config {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
-            sqlite_path,
             queue: QueueKind::Sqlite,
             redis_url: None,
             mongodb_uri: None,
@@ -78,6 +82,9 @@ impl Config {
             worker_concurrency: 4,
             claim_after: Duration::from_secs(30),
             max_deliveries: 5,
+            plugins_dir: None,
+            plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
+            sqlite_path,
         }
     }
 
@@ -108,6 +115,11 @@ impl Config {
         }
         if let Some(v) = get("SQLITE_PATH") {
             config.sqlite_path = PathBuf::from(v);
+            config.plugin_cache_dir = default_plugin_cache_dir(&config.sqlite_path);
+        }
+        config.plugins_dir = get("PLUGINS_DIR").map(PathBuf::from);
+        if let Some(v) = get("PLUGIN_CACHE_DIR") {
+            config.plugin_cache_dir = PathBuf::from(v);
         }
         config.redis_url = get("REDIS_URL");
         if let Some(url) = &config.redis_url
@@ -202,6 +214,14 @@ impl Config {
             Err(ConfigError(problems))
         }
     }
+}
+
+/// The compiled-plugin cache lives in the data directory, next to the SQLite file.
+pub fn default_plugin_cache_dir(sqlite_path: &std::path::Path) -> PathBuf {
+    sqlite_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("plugin-cache")
 }
 
 /// Every problem found in the configuration.

@@ -3,6 +3,7 @@
 
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
+use crate::plugins::PluginHost;
 use crate::prs::PrCalculator;
 use crate::queue::WriteQueue;
 use crate::store::WorkoutStore;
@@ -15,4 +16,6 @@ pub struct AppContext {
     pub calculator: Arc<dyn PrCalculator>,
     pub catalogue: Arc<Catalogue>,
     pub cursor_key: CursorKey,
+    /// Insight plugins (built-in and PLUGINS_DIR), hot-reloaded.
+    pub plugins: Arc<PluginHost>,
 }

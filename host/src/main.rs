@@ -58,6 +58,34 @@ enum Command {
         #[command(subcommand)]
         command: PrsCommand,
     },
+    /// Check or try out a WebAssembly insight plugin.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Validate a plugin: world, interface version, describe(). Exit 1 on failure.
+    Check {
+        /// The component (.wasm).
+        file: std::path::PathBuf,
+    },
+    /// Run a plugin and print its result as JSON.
+    Run {
+        /// The component (.wasm).
+        file: std::path::PathBuf,
+        /// Use this user's stored entries (from the configured store).
+        #[arg(long, conflicts_with = "sample")]
+        user: Option<String>,
+        /// Use a year of generated sample logs (the default).
+        #[arg(long)]
+        sample: bool,
+        /// A plugin parameter, name=value (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -177,9 +205,16 @@ async fn run() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_format, "info,sqlx=warn");
+    // Plugin commands print JSON on stdout: keep the logs to warnings.
+    let log_filter = if matches!(cli.command, Some(Command::Plugins { .. })) {
+        "warn"
+    } else {
+        "info,sqlx=warn"
+    };
+    telemetry::init(config.log_format, log_filter);
 
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Plugins { command } => plugins_command(&config, command).await,
         Command::Serve => {
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
@@ -238,6 +273,76 @@ async fn run() -> anyhow::Result<()> {
             println!(
                 "rebuilt the read model and day bests of {rows} (user, exercise) keys in {:.2} s",
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `everfit plugins check|run` (issue 4).
+async fn plugins_command(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
+    use everfit::plugins::cli;
+    let engine = everfit::plugins::PluginEngine::new(Some(config.plugin_cache_dir.clone()))?;
+    match command {
+        PluginsCommand::Check { file } => match cli::check(&engine, &file)? {
+            cli::Checked::Insight(plugin) => {
+                let d = plugin.descriptor();
+                println!(
+                    "ok: insight plugin {} {} ({}), {}",
+                    d.name, d.version, d.interface, d.title
+                );
+                for p in &d.params {
+                    println!(
+                        "  param {}{}: {:?}{} - {}",
+                        p.name,
+                        if p.required { " (required)" } else { "" },
+                        p.kind,
+                        p.default
+                            .as_deref()
+                            .map(|v| format!(", default {v}"))
+                            .unwrap_or_default(),
+                        p.description
+                    );
+                }
+                Ok(())
+            }
+            cli::Checked::Pr(describe) => {
+                println!("ok: PR component, {describe}");
+                Ok(())
+            }
+        },
+        PluginsCommand::Run {
+            file,
+            user,
+            sample: _,
+            params,
+        } => {
+            let cli::Checked::Insight(plugin) = cli::check(&engine, &file)? else {
+                anyhow::bail!(
+                    "{} is a PR component, not an insight plugin",
+                    file.display()
+                );
+            };
+            let params = cli::validate(&plugin, &cli::parse_params(&params)?)?;
+            let exercise = cli::exercise_key(&plugin, &params);
+            let entries = match user {
+                Some(raw) => {
+                    let user = parse_user(&raw)?;
+                    let ctx = build_context(config).await?;
+                    everfit::plugins::entries::user_entries(ctx.store.as_ref(), user, exercise)
+                        .await?
+                }
+                None => cli::sample_entries(exercise.as_deref()),
+            };
+            let result = tokio::task::spawn_blocking({
+                let params = params.clone();
+                move || plugin.compute(&entries, &params).map(|r| (plugin, r))
+            })
+            .await?;
+            let (plugin, result) = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&cli::output(&plugin, &params, &result))?
             );
             Ok(())
         }

@@ -4,7 +4,8 @@ use crate::config::{Config, QueueKind};
 use crate::context::AppContext;
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
-use crate::prs::{NativePrCalculator, PrCalculator};
+use crate::plugins::{PluginEngine, PluginHost, WasmPrCalculator};
+use crate::prs::PrCalculator;
 use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
@@ -27,9 +28,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>
     Ok(Arc::new(store))
 }
 
-/// The PR calculator used by the worker and the live path.
-pub fn pr_calculator(_config: &Config) -> anyhow::Result<Arc<dyn PrCalculator>> {
-    Ok(Arc::new(NativePrCalculator))
+/// The WebAssembly side (issue 4): the PR calculator used by the worker and
+/// the live path (the built-in PR component; `NativePrCalculator` stays for
+/// tests and comparison), and the insight plugins. Compiling is CPU work, so
+/// it runs on a blocking thread; compiled components are cached on disk.
+pub async fn plugin_runtime(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn PrCalculator>, Arc<PluginHost>)> {
+    let cache_dir = config.plugin_cache_dir.clone();
+    let plugins_dir = config.plugins_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let engine = PluginEngine::new(Some(cache_dir))?;
+        let calculator: Arc<dyn PrCalculator> = Arc::new(WasmPrCalculator::builtin(&engine)?);
+        let plugins = PluginHost::start(engine, plugins_dir)?;
+        Ok((calculator, plugins))
+    })
+    .await?
 }
 
 /// Opens the configured job queue (None for `inline`, which has no queue).
@@ -88,7 +102,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     // The queue first: a bad queue setting should not leave a data file behind.
     let jobs = open_job_source(config).await?;
     let store = open_store(config).await?;
-    let calculator = pr_calculator(config)?;
+    let (calculator, plugins) = plugin_runtime(config).await?;
     let queue: Arc<dyn WriteQueue> = match &jobs {
         None => Arc::new(InlineQueue::new(Persister::new(
             store.clone(),
@@ -103,6 +117,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
             calculator,
             catalogue: Arc::new(Catalogue::builtin()),
             cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
+            plugins,
         },
         jobs,
     })
@@ -197,9 +212,17 @@ impl Application {
             embedded_workers = workers.is_some(),
             "everfit listening"
         );
+        // Hot reload of PLUGINS_DIR while serving.
+        let plugin_watch = self
+            .ctx
+            .plugins
+            .watch(crate::plugins::registry::POLL_INTERVAL);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Some(watch) = plugin_watch {
+            watch.abort();
+        }
         tracing::info!("server stopped; in-flight requests finished");
         let _ = stop_workers.send(());
         if let Some(workers) = workers {

@@ -28,7 +28,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on an existing (or new) SQLite file, persisting inline.
 pub async fn spawn_app_at(db_path: PathBuf) -> TestApp {
-    spawn_app_at_with(db_path, |c| c.queue = QueueKind::Inline).await
+    spawn_app_at_with(db_path, |_| {}).await
 }
 
 /// Starts the app on a fresh SQLite file with the configuration adjusted.
@@ -40,11 +40,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     app
 }
 
-/// The configuration tests start from: the embedded setup on `db_path`, port 0.
+/// The configuration tests start from: the embedded setup on `db_path`,
+/// port 0, persisting inline (queue tests choose their queue).
 pub fn test_config(db_path: PathBuf) -> Config {
     everfit::telemetry::init(everfit::config::LogFormat::Pretty, "warn");
     let mut config = Config::embedded(db_path);
     config.port = 0;
+    config.queue = QueueKind::Inline;
     config
 }
 

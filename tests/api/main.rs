@@ -4,6 +4,8 @@
 mod errors;
 mod helpers;
 mod history;
+mod insights;
+mod plugins;
 mod prs;
 mod queue;
 mod workouts;

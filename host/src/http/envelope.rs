@@ -25,6 +25,12 @@ pub struct ErrorEnvelope {
     pub details: Vec<FieldError>,
     pub timestamp: String,
     pub path: String,
+    /// A stable code where the status alone is ambiguous (plugin failures:
+    /// `plugin_timeout`, `plugin_trapped`, `plugin_memory_limit`,
+    /// `plugin_failed`, `plugin_invalid_param`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "plugin_timeout")]
+    pub code: Option<&'static str>,
 }
 
 fn default_message(status: StatusCode) -> &'static str {
@@ -63,6 +69,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             ErrorBody {
                 message: default_message(status).to_string(),
                 details: Vec::new(),
+                code: None,
             }
         }
     };
@@ -73,6 +80,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         details: error_body.details,
         timestamp: crate::domain::dates::format_instant(chrono::Utc::now()),
         path,
+        code: error_body.code,
     };
     let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
     parts.headers.insert(

@@ -6,6 +6,7 @@
 //! Internal errors are logged here and never shown to the client.
 
 use crate::domain::FieldError;
+use crate::plugins::PluginError;
 use crate::queue::QueueError;
 use crate::store::StoreError;
 use axum::http::StatusCode;
@@ -35,6 +36,9 @@ pub enum ApiError {
     ServiceUnavailable(String),
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
+    /// An insight plugin did not produce a result (its own fault, not the host's).
+    #[error("Plugin {plugin}: {error}")]
+    Plugin { plugin: String, error: PluginError },
 }
 
 /// The status of every error kind, in one place.
@@ -48,6 +52,29 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Plugin { error, .. } => match error {
+                PluginError::InvalidParam { .. } => StatusCode::BAD_REQUEST,
+                PluginError::Failed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                PluginError::Trapped(_) | PluginError::MemoryLimit(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                PluginError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            },
+        }
+    }
+
+    /// A stable machine-readable code, for errors the status alone does not
+    /// tell apart (rendered as the envelope's `code`).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Plugin { error, .. } => Some(match error {
+                PluginError::InvalidParam { .. } => "plugin_invalid_param",
+                PluginError::Failed(_) => "plugin_failed",
+                PluginError::Trapped(_) => "plugin_trapped",
+                PluginError::MemoryLimit(_) => "plugin_memory_limit",
+                PluginError::Timeout(_) => "plugin_timeout",
+            }),
+            _ => None,
         }
     }
 
@@ -70,9 +97,20 @@ impl ApiError {
                 (message.clone(), details.clone())
             }
             ApiError::Internal(_) => ("Internal server error".to_string(), Vec::new()),
+            ApiError::Plugin {
+                error: PluginError::InvalidParam { param, message },
+                ..
+            } => (
+                "Validation failed".to_string(),
+                vec![FieldError::new(param, message)],
+            ),
             other => (other.to_string(), Vec::new()),
         };
-        ErrorBody { message, details }
+        ErrorBody {
+            message,
+            details,
+            code: self.code(),
+        }
     }
 }
 
@@ -81,6 +119,7 @@ impl ApiError {
 pub struct ErrorBody {
     pub message: String,
     pub details: Vec<FieldError>,
+    pub code: Option<&'static str>,
 }
 
 impl IntoResponse for ApiError {
@@ -88,6 +127,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             ApiError::ServiceUnavailable(msg) => tracing::warn!(%msg, "dependency unavailable"),
+            ApiError::Plugin { plugin, error } => {
+                tracing::warn!(plugin = %plugin, error = %error, "plugin call failed")
+            }
             _ => {}
         }
         let mut response = self.status().into_response();
@@ -172,6 +214,53 @@ mod tests {
             assert_eq!(body.message, message);
             assert!(!body.message.contains("secret"));
         }
+    }
+
+    #[test]
+    fn plugin_failures_have_stable_codes_and_say_what_happened() {
+        use std::time::Duration;
+        let plugin = |error| ApiError::Plugin {
+            plugin: "progress".into(),
+            error,
+        };
+        let cases = [
+            (
+                plugin(PluginError::Timeout(Duration::from_secs(1))),
+                504,
+                "plugin_timeout",
+            ),
+            (
+                plugin(PluginError::Trapped("unreachable".into())),
+                500,
+                "plugin_trapped",
+            ),
+            (
+                plugin(PluginError::MemoryLimit(64 << 20)),
+                500,
+                "plugin_memory_limit",
+            ),
+            (
+                plugin(PluginError::Failed("no".into())),
+                422,
+                "plugin_failed",
+            ),
+            (
+                plugin(PluginError::InvalidParam {
+                    param: "period".into(),
+                    message: "bad".into(),
+                }),
+                400,
+                "plugin_invalid_param",
+            ),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            assert_eq!(err.code(), Some(code));
+            let body = err.public_body();
+            assert_eq!(body.code, Some(code));
+            assert_ne!(body.message, "Internal server error", "{code}");
+        }
+        assert_eq!(ApiError::NotFound("x".into()).code(), None);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub struct ComponentHealth {
         (status = 200, description = "Store up", body = HealthResponse, example = json!({
             "status": "ok", "info": { "store": { "status": "up", "backend": "sqlite" },
             "queue": { "status": "up", "kind": "inline", "depth": null },
-            "plugins": { "status": "up", "backend": "native everfit-pr 0.1.0" } } })),
+            "plugins": { "status": "up", "backend": "wasm component everfit:insights/pr@0.1.0 (sha256 8891bc3b6dfd); insights: progress" } } })),
         (status = 503, description = "Store down (same shape)", body = HealthResponse),
     ))]
 pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthResponse>) {
@@ -60,10 +60,22 @@ pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthRe
         },
     };
     let queue = ctx.queue.status().await;
+    let registry = ctx.plugins.registry();
+    let insights: Vec<&str> = registry.plugins().map(|p| p.name()).collect();
     let plugins = ComponentHealth {
         status: "up",
-        backend: Some(ctx.calculator.describe()),
-        error: None,
+        backend: Some(format!(
+            "{}; insights: {}",
+            ctx.calculator.describe(),
+            insights.join(", ")
+        )),
+        // Refused PLUGINS_DIR files do not make the service unhealthy, but are worth seeing.
+        error: (!registry.problems().is_empty()).then(|| {
+            format!(
+                "{} plugin file(s) refused (GET /insights lists why)",
+                registry.problems().len()
+            )
+        }),
     };
     let up = store.status == "up";
     let status = if up {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod history;
+pub mod insights;
 pub mod openapi;
 pub mod params;
 pub mod prs;
@@ -39,6 +40,9 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .route("/workouts/prs", get(prs::personal_records))
         .route("/workouts/{id}", get(workouts::get_workout))
         .route("/health", get(health::health))
+        .route("/insights", get(insights::list_insights))
+        .route("/insights/{plugin}", get(insights::run_insight))
+        .route("/insights/{plugin}/chart.svg", get(insights::insight_chart))
         .with_state(ctx);
 
     Router::new()

@@ -1,6 +1,6 @@
 //! The OpenAPI document, served at /openapi.json and browsed at /docs.
 
-use super::{dto, envelope, health, history, prs, workouts};
+use super::{dto, envelope, health, history, insights, prs, workouts};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -17,6 +17,9 @@ use utoipa::OpenApi;
         history::history,
         prs::personal_records,
         health::health,
+        insights::list_insights,
+        insights::run_insight,
+        insights::insight_chart,
     ),
     components(schemas(
         dto::SubmitWorkoutsRequest, dto::NewEntryRequest, dto::NewSetRequest, dto::UnitCode,
@@ -24,11 +27,18 @@ use utoipa::OpenApi;
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
         envelope::ErrorEnvelope, crate::domain::FieldError,
+        insights::InsightListResponse, insights::InsightResponse,
+        crate::plugins::insight::Descriptor, crate::plugins::insight::ParamSpec,
+        crate::plugins::insight::ParamKind, crate::plugins::insight::InsightResult,
+        crate::plugins::insight::Metric, crate::plugins::insight::Series,
+        crate::plugins::insight::Point, crate::plugins::insight::Table,
+        crate::plugins::registry::LoadProblem,
         health::HealthResponse, health::HealthInfo, health::ComponentHealth, crate::queue::QueueStatus,
     )),
     tags(
         (name = "workouts", description = "Log and read workouts"),
         (name = "personal records", description = "Heaviest set, highest-volume set, best estimated 1RM"),
+        (name = "insights", description = "Insight plugins (WebAssembly components): list, run, chart"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -1,0 +1,224 @@
+//! Insight plugins over HTTP: `GET /insights` lists them, `GET
+//! /insights/{plugin}` runs one for a user, `GET /insights/{plugin}/chart.svg`
+//! draws its time series.
+
+use super::envelope::ErrorEnvelope;
+use super::error::ApiError;
+use super::extract::Query;
+use super::params::parse_user_id;
+use crate::context::AppContext;
+use crate::domain::exercise::{name_key, normalize_name};
+use crate::domain::{FieldError, UserId};
+use crate::plugins::InsightPlugin;
+use crate::plugins::entries::user_entries;
+use crate::plugins::insight::{Descriptor, InsightResult, Params};
+use crate::plugins::registry::LoadProblem;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InsightListResponse {
+    /// The plugins in service, by name.
+    pub plugins: Vec<Descriptor>,
+    /// Files in PLUGINS_DIR that were refused, with the reason.
+    pub refused: Vec<LoadProblem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InsightResponse {
+    pub plugin: String,
+    pub version: String,
+    #[schema(example = "665f1c2b8a1e4d0012345678")]
+    pub user_id: String,
+    /// The parameters the plugin ran with (defaults filled in).
+    pub params: BTreeMap<String, String>,
+    pub result: InsightResult,
+}
+
+/// List the insight plugins with their descriptions and parameters.
+#[utoipa::path(get, path = "/insights", tag = "insights",
+    responses((status = 200, description = "Plugins in service", body = InsightListResponse)))]
+pub async fn list_insights(State(ctx): State<AppContext>) -> Json<InsightListResponse> {
+    let registry = ctx.plugins.registry();
+    Json(InsightListResponse {
+        plugins: registry.plugins().map(|p| p.descriptor().clone()).collect(),
+        refused: registry.problems().to_vec(),
+    })
+}
+
+/// Run an insight plugin for a user.
+///
+/// Every query parameter other than `userId` is passed to the plugin and
+/// validated against the parameters it declares (`GET /insights`): an
+/// unknown, missing or ill-typed one is a 400 naming it. The parameters
+/// below are those of the built-in `progress` plugin.
+#[utoipa::path(get, path = "/insights/{plugin}", tag = "insights",
+    params(
+        ("plugin" = String, Path, description = "Plugin name", example = "progress"),
+        ("userId" = String, Query, description = "The user", example = "665f1c2b8a1e4d0012345678"),
+        ("exercise" = Option<String>, Query, description = "progress: the exercise", example = "Bench Press"),
+        ("period" = Option<String>, Query, description = "progress: week (default) or month", example = "week"),
+        ("unit" = Option<String>, Query, description = "progress: kg (default) or lb", example = "kg"),
+    ),
+    responses(
+        (status = 200, description = "The plugin's typed result", body = InsightResponse),
+        (status = 400, description = "Invalid parameter (details name it)", body = ErrorEnvelope),
+        (status = 404, description = "No such plugin", body = ErrorEnvelope),
+        (status = 422, description = "The plugin reported a failure (code plugin_failed)", body = ErrorEnvelope),
+        (status = 500, description = "The plugin trapped or hit its memory limit (code plugin_trapped, plugin_memory_limit)", body = ErrorEnvelope),
+        (status = 504, description = "The plugin ran past its deadline (code plugin_timeout)", body = ErrorEnvelope),
+    ))]
+pub async fn run_insight(
+    State(ctx): State<AppContext>,
+    Path(name): Path<String>,
+    Query(raw): Query<BTreeMap<String, String>>,
+) -> Result<Json<InsightResponse>, ApiError> {
+    let (plugin, user, params, result) = run(&ctx, &name, raw).await?;
+    Ok(Json(InsightResponse {
+        plugin: plugin.name().to_string(),
+        version: plugin.descriptor().version.clone(),
+        user_id: user.to_hex(),
+        params: params.0,
+        result,
+    }))
+}
+
+/// Draw an insight's time series as SVG.
+///
+/// Same parameters as `GET /insights/{plugin}`, plus `series`: a
+/// comma-separated list of series names to draw (default: the series that
+/// share the first one's unit).
+#[utoipa::path(get, path = "/insights/{plugin}/chart.svg", tag = "insights",
+    params(
+        ("plugin" = String, Path, description = "Plugin name", example = "progress"),
+        ("userId" = String, Query, description = "The user", example = "665f1c2b8a1e4d0012345678"),
+        ("series" = Option<String>, Query, description = "Series to draw, comma-separated", example = "best-e1rm,top-set-weight"),
+        ("exercise" = Option<String>, Query, description = "progress: the exercise", example = "Bench Press"),
+        ("period" = Option<String>, Query, description = "progress: week (default) or month"),
+    ),
+    responses(
+        (status = 200, description = "An SVG line chart", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "Invalid parameter", body = ErrorEnvelope),
+        (status = 404, description = "No such plugin", body = ErrorEnvelope),
+        (status = 504, description = "The plugin ran past its deadline", body = ErrorEnvelope),
+    ))]
+pub async fn insight_chart(
+    State(ctx): State<AppContext>,
+    Path(name): Path<String>,
+    Query(mut raw): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let wanted: Option<Vec<String>> = raw.remove("series").map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    });
+    let (plugin, _user, params, result) = run(&ctx, &name, raw).await?;
+    let series = match wanted {
+        Some(names) if !names.is_empty() => {
+            let missing: Vec<&String> = names
+                .iter()
+                .filter(|n| !result.series.iter().any(|s| &s.name == *n))
+                .collect();
+            if !missing.is_empty() {
+                let known: Vec<&str> = result.series.iter().map(|s| s.name.as_str()).collect();
+                return Err(ApiError::field(
+                    "series",
+                    format!(
+                        "unknown series {missing:?}; this result has: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            result
+                .series
+                .into_iter()
+                .filter(|s| names.contains(&s.name))
+                .collect()
+        }
+        _ => {
+            let unit = result.series.first().map(|s| s.unit.clone());
+            result
+                .series
+                .into_iter()
+                .filter(|s| Some(&s.unit) == unit.as_ref())
+                .collect::<Vec<_>>()
+        }
+    };
+    let title = match plugin.exercise_param().and_then(|p| params.get(p)) {
+        Some(exercise) => format!(
+            "{}: {}",
+            plugin.descriptor().title,
+            normalize_name(exercise)
+        ),
+        None => plugin.descriptor().title.clone(),
+    };
+    let svg = crate::plugins::chart::render(&title, &series);
+    let mut response = svg.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// Validates the request, reads the user's entries and runs the plugin off the runtime.
+async fn run(
+    ctx: &AppContext,
+    name: &str,
+    mut raw: BTreeMap<String, String>,
+) -> Result<(Arc<InsightPlugin>, UserId, Params, InsightResult), ApiError> {
+    let plugin = ctx.plugins.registry().get(name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "Insight plugin {name:?} not found (GET /insights lists them)"
+        ))
+    })?;
+    let user_raw = raw.remove("userId");
+    let mut errors: Vec<FieldError> = Vec::new();
+    let user = match parse_user_id(user_raw.as_deref()) {
+        Ok(u) => Some(u),
+        Err(ApiError::Validation(d)) => {
+            errors.extend(d);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let params = match plugin.validate_params(&raw) {
+        Ok(p) => Some(p),
+        Err(d) => {
+            errors.extend(d);
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (user, params) = (user.expect("checked"), params.expect("checked"));
+    let exercise_key = plugin
+        .exercise_param()
+        .and_then(|p| params.get(p))
+        .map(|e| name_key(&normalize_name(e)));
+    let entries = user_entries(ctx.store.as_ref(), user, exercise_key).await?;
+    let runner = plugin.clone();
+    let call_params = params.clone();
+    let result = tokio::task::spawn_blocking(move || runner.compute(&entries, &call_params))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?
+        .map_err(|error| ApiError::Plugin {
+            plugin: plugin.name().to_string(),
+            error,
+        })?;
+    Ok((plugin, user, params, result))
+}

@@ -1,0 +1,387 @@
+//! Insight plugins over HTTP: listing, the progress plugin end to end, the
+//! chart, parameter validation, hostile plugins and hot reload.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn dist(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/dist")
+        .join(file)
+}
+
+async fn log_three_weeks(app: &TestApp) {
+    // Mondays 2026-06-01, 06-08, 06-15 (and a Sunday that belongs to the first week).
+    app.log(USER, json!([
+        entry("Bench Press", "2026-06-01", json!([ { "reps": 5, "weight": 100, "unit": "kg" }, { "reps": 10, "weight": 80, "unit": "kg" } ])),
+        entry("bench press", "2026-06-07", json!([ { "reps": 1, "weight": 95, "unit": "kg" } ])),
+        entry("Bench Press", "2026-06-09", json!([ { "reps": 5, "weight": 105, "unit": "kg" } ])),
+        entry("Bench Press", "2026-06-16", json!([ { "reps": 3, "weight": 110, "unit": "kg" } ])),
+        entry("Squat", "2026-06-16", json!([ { "reps": 5, "weight": 200, "unit": "kg" } ])),
+    ])).await;
+}
+
+#[tokio::test]
+async fn lists_the_built_in_progress_plugin_with_its_parameters() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/insights").await;
+    assert_eq!(status, 200, "{body}");
+    let plugins = body["plugins"].as_array().unwrap();
+    let progress = plugins
+        .iter()
+        .find(|p| p["name"] == "progress")
+        .expect("progress listed");
+    assert_eq!(progress["interface"], "everfit:insights@0.1.0");
+    assert_eq!(progress["source"], "built-in");
+    let params: Vec<&str> = progress["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["exercise", "period", "unit"]);
+    assert_eq!(progress["params"][0]["kind"]["type"], "exercise");
+    assert_eq!(
+        progress["params"][1]["kind"]["values"],
+        json!(["week", "month"])
+    );
+    assert_eq!(body["refused"], json!([]));
+
+    let (_, doc) = app.get_json("/openapi.json").await;
+    for path in [
+        "/insights",
+        "/insights/{plugin}",
+        "/insights/{plugin}/chart.svg",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    let (_, health) = app.get_json("/health").await;
+    let backend = health["info"]["plugins"]["backend"].as_str().unwrap();
+    assert!(
+        backend.starts_with("wasm component everfit:insights/pr@0.1.0"),
+        "{backend}"
+    );
+    assert!(backend.contains("progress"), "{backend}");
+}
+
+#[tokio::test]
+async fn progress_gives_weekly_best_e1rm_top_set_and_trend() {
+    let app = spawn_app().await;
+    log_three_weeks(&app).await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress?userId={USER}&exercise=BENCH%20%20press"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plugin"], "progress");
+    assert_eq!(body["userId"], USER);
+    assert_eq!(
+        body["params"],
+        json!({ "exercise": "BENCH  press", "period": "week", "unit": "kg" })
+    );
+    let result = &body["result"];
+    let series = |name: &str| -> Vec<(String, f64)> {
+        result["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("series {name} in {result}"))["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["label"].as_str().unwrap().to_string(),
+                    p["value"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // Epley: 100 x 5 = 116.67 (beats 80 x 10 = 106.67 and 95 x 1 = 98.17); 105 x 5 = 122.5; 110 x 3 = 121.
+    assert_eq!(
+        series("best-e1rm"),
+        [
+            ("2026-06-01".into(), 116.67),
+            ("2026-06-08".into(), 122.5),
+            ("2026-06-15".into(), 121.0)
+        ]
+    );
+    assert_eq!(
+        series("top-set-weight"),
+        [
+            ("2026-06-01".into(), 100.0),
+            ("2026-06-08".into(), 105.0),
+            ("2026-06-15".into(), 110.0)
+        ]
+    );
+    assert_eq!(series("volume")[0].1, 500.0 + 800.0 + 95.0);
+    let first_point = &result["series"][0]["points"][0];
+    assert_eq!(first_point["at"], "2026-06-01T00:00:00Z");
+    let metric = |name: &str| {
+        result["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("metric {name}"))
+            .clone()
+    };
+    // Least squares over (0, 116.667), (1, 122.5), (2, 121): slope 2.1667 kg/week.
+    assert_eq!(metric("e1rm-trend-per-week")["value"], 2.17);
+    assert_eq!(metric("e1rm-trend-per-week")["unit"], "kg/week");
+    assert_eq!(metric("best-e1rm")["value"], 122.5);
+    assert_eq!(
+        result["tables"][0]["rows"][2],
+        json!(["2026-06-15", "121", "110 x 3", "330", "1"])
+    );
+
+    // Monthly, in pounds: one bucket.
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress?userId={USER}&exercise=Bench%20Press&period=month&unit=lb"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let points = body["result"]["series"][0]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0]["label"], "2026-06");
+    assert_eq!(points[0]["value"], 270.07); // 122.5 kg / 0.45359237
+
+    // Another user has nothing: 200 with empty series and a summary saying so.
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress?userId={OTHER_USER}&exercise=Bench%20Press"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["series"][0]["points"], json!([]));
+    assert!(
+        body["result"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("No sets")
+    );
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400s_naming_them_and_unknown_plugins_404() {
+    let app = spawn_app().await;
+    let fields = |body: &Value| -> Vec<String> {
+        body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress?userId={USER}&exercise=Squat&period=year"
+        ))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_envelope(&body, 400, "/insights/progress");
+    assert_eq!(fields(&body), ["period"]);
+    assert!(
+        body["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("week, month")
+    );
+
+    let (status, body) = app
+        .get_json("/insights/progress?userId=nope&colour=red")
+        .await;
+    assert_eq!(status, 400);
+    let mut f = fields(&body);
+    f.sort();
+    assert_eq!(f, ["colour", "exercise", "userId"]);
+
+    let (status, body) = app
+        .get_json(&format!("/insights/nosuch?userId={USER}"))
+        .await;
+    assert_eq!(status, 404);
+    assert_envelope(&body, 404, "/insights/nosuch");
+    assert!(body["message"].as_str().unwrap().contains("nosuch"));
+}
+
+#[tokio::test]
+async fn chart_is_an_svg_of_the_series() {
+    let app = spawn_app().await;
+    log_three_weeks(&app).await;
+    let r = app
+        .get(&format!(
+            "/insights/progress/chart.svg?userId={USER}&exercise=Bench%20Press"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    // best-e1rm and top-set-weight share kg; volume (kg*reps) is left out by default.
+    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    assert!(svg.contains("Progress over time: Bench Press"));
+    assert!(!svg.contains("<script"));
+
+    let svg = app
+        .get(&format!(
+            "/insights/progress/chart.svg?userId={USER}&exercise=Bench%20Press&series=volume"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 1);
+
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress/chart.svg?userId={USER}&exercise=Bench%20Press&series=nope"
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["details"][0]["field"], "series");
+}
+
+#[tokio::test]
+async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(dist("hostile.wasm"), plugins.path().join("hostile.wasm")).unwrap();
+    // Wrong world: the PR component is not an insight plugin.
+    std::fs::copy(dist("pr.wasm"), plugins.path().join("pr-as-insight.wasm")).unwrap();
+    std::fs::write(
+        plugins.path().join("garbage.wasm"),
+        b"this is not wasm at all",
+    )
+    .unwrap();
+    // A valid, empty core module: WebAssembly, but not a component.
+    std::fs::write(plugins.path().join("core-module.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // The same name as a built-in: refused.
+    std::fs::copy(
+        dist("progress.wasm"),
+        plugins.path().join("progress-copy.wasm"),
+    )
+    .unwrap();
+    std::fs::write(plugins.path().join("notes.txt"), b"ignored: not *.wasm").unwrap();
+    let dir = plugins.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+
+    let (_, body) = app.get_json("/insights").await;
+    let names: Vec<&str> = body["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["hostile", "progress"]);
+    let refused: Vec<(String, String)> = body["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["file"].as_str().unwrap().into(),
+                p["error"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let reason = |file: &str| {
+        refused
+            .iter()
+            .find(|(f, _)| f == file)
+            .unwrap_or_else(|| panic!("{file} refused: {refused:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(refused.len(), 4, "{refused:?}");
+    assert!(reason("garbage.wasm").contains("not a valid WebAssembly component"));
+    assert!(reason("core-module.wasm").contains("not a valid WebAssembly component"));
+    assert!(
+        reason("pr-as-insight.wasm").contains("not an insight plugin"),
+        "{}",
+        reason("pr-as-insight.wasm")
+    );
+    assert!(reason("progress-copy.wasm").contains("already taken"));
+
+    let run = |mode: &str| format!("/insights/hostile?userId={USER}&mode={mode}");
+    let cases = [
+        ("loop", 504, "plugin_timeout"),
+        ("bomb", 500, "plugin_memory_limit"),
+        ("trap", 500, "plugin_trapped"),
+        ("fail", 422, "plugin_failed"),
+    ];
+    for (mode, status, code) in cases {
+        let (got, body) = app.get_json(&run(mode)).await;
+        assert_eq!(got, status, "{mode}: {body}");
+        assert_envelope(&body, status, "/insights/hostile");
+        assert_eq!(body["code"], code, "{mode}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Plugin hostile: "),
+            "{body}"
+        );
+    }
+    // Still serving, plugins and everything else alike.
+    let (status, body) = app.get_json(&run("ok")).await;
+    assert_eq!(status, 200, "{body}");
+    app.log(USER, single("Bench Press", "2026-06-01", 5, 100, "kg"))
+        .await;
+    let (status, _) = app
+        .get_json(&format!(
+            "/insights/progress?userId={USER}&exercise=Bench%20Press"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_json("/health").await;
+    assert_eq!(status, 200);
+}
+
+/// Polls `/insights` until `want` holds (the folder is checked every 2 s).
+async fn wait_for_plugins(app: &TestApp, want: impl Fn(&[&str]) -> bool) -> Vec<String> {
+    let mut names = Vec::new();
+    for _ in 0..150 {
+        let (_, body) = app.get_json("/insights").await;
+        names = body["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        if want(&refs) {
+            return names;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("plugins never became as expected; last: {names:?}");
+}
+
+#[tokio::test]
+async fn plugins_dropped_into_the_folder_are_hot_reloaded() {
+    let plugins = tempfile::tempdir().unwrap();
+    let dir = plugins.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+    assert_eq!(
+        wait_for_plugins(&app, |n| n == ["progress"]).await,
+        ["progress"]
+    );
+
+    std::fs::copy(dist("hostile.wasm"), plugins.path().join("hostile.wasm")).unwrap();
+    wait_for_plugins(&app, |n| n == ["hostile", "progress"]).await;
+    let (status, _) = app
+        .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
+        .await;
+    assert_eq!(status, 200);
+
+    std::fs::remove_file(plugins.path().join("hostile.wasm")).unwrap();
+    wait_for_plugins(&app, |n| n == ["progress"]).await;
+    let (status, _) = app
+        .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
+        .await;
+    assert_eq!(status, 404);
+}
