@@ -352,23 +352,17 @@ async fn a_50k_job_redis_backlog_drains() {
     jobs.delete_all().await.unwrap();
 }
 
-#[tokio::test]
-async fn poison_jobs_go_to_the_dead_letter_list_and_can_be_replayed() {
-    let prefix = redis_prefix();
-    let jobs = redis_jobs(&prefix).await;
-    jobs.ensure_groups().await.unwrap();
-    jobs.push(QueueName::Persist, b"not a batch".to_vec())
-        .await
-        .unwrap();
-    let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
-    // The poison job does not block the queue behind it.
+/// A poison job pushed before a good batch: the good batch is stored, the
+/// poison job is listed as failed with its error and payload, and replayed it
+/// fails again and comes back to the list (nothing is lost).
+async fn poison_is_listed_and_replayable(app: &TestApp, jobs: &dyn JobBackend) {
     let accepted: HashSet<String> = app.log(USER, batch_of(3, 1)).await.into_iter().collect();
     eventually("the good batch", Duration::from_secs(30), || async {
-        stored_ids(&app).await.len() == accepted.len()
+        stored_ids(app).await.len() == accepted.len()
     })
     .await;
     eventually(
-        "the poison job in the dead-letter list",
+        "the poison job in the failed list",
         Duration::from_secs(30),
         || async { jobs.failed(QueueName::Persist).await.unwrap().len() == 1 },
     )
@@ -376,13 +370,12 @@ async fn poison_jobs_go_to_the_dead_letter_list_and_can_be_replayed() {
     let dead = jobs.failed(QueueName::Persist).await.unwrap();
     assert!(dead[0].error.contains("undecodable"), "{:?}", dead[0]);
     assert_eq!(dead[0].payload, "not a batch");
-    // Replayed, it fails again and comes back to the list (nothing is lost).
-    assert_eq!(
-        jobs.retry_failed(QueueName::Persist, None).await.unwrap(),
-        1
-    );
+    let replayed = jobs
+        .retry_failed(QueueName::Persist, Some(&dead[0].id))
+        .await;
+    assert_eq!(replayed.unwrap(), 1);
     eventually(
-        "the replayed job to be buried again",
+        "the replayed job to fail again",
         Duration::from_secs(30),
         || async {
             jobs.failed(QueueName::Persist).await.unwrap().len() == 1
@@ -390,6 +383,18 @@ async fn poison_jobs_go_to_the_dead_letter_list_and_can_be_replayed() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn poison_jobs_go_to_the_redis_dead_letter_list_and_can_be_replayed() {
+    let prefix = redis_prefix();
+    let jobs = redis_jobs(&prefix).await;
+    jobs.ensure_groups().await.unwrap();
+    jobs.push(QueueName::Persist, b"not a batch".to_vec())
+        .await
+        .unwrap();
+    let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
+    poison_is_listed_and_replayable(&app, &jobs).await;
     app.stop().await;
     jobs.delete_all().await.unwrap();
 }
@@ -402,34 +407,6 @@ async fn poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed() {
     jobs.push(QueueName::Persist, b"not a batch".to_vec())
         .await
         .unwrap();
-    let accepted: HashSet<String> = app.log(USER, batch_of(3, 1)).await.into_iter().collect();
-    eventually("the good batch", Duration::from_secs(30), || async {
-        stored_ids(&app).await.len() == accepted.len()
-    })
-    .await;
-    eventually(
-        "the poison job in the failed list",
-        Duration::from_secs(30),
-        || async { jobs.failed(QueueName::Persist).await.unwrap().len() == 1 },
-    )
-    .await;
-    let dead = jobs.failed(QueueName::Persist).await.unwrap();
-    assert!(dead[0].error.contains("undecodable"), "{:?}", dead[0]);
-    assert_eq!(dead[0].payload, "not a batch");
-    assert_eq!(
-        jobs.retry_failed(QueueName::Persist, Some(&dead[0].id))
-            .await
-            .unwrap(),
-        1
-    );
-    eventually(
-        "the replayed job to fail again",
-        Duration::from_secs(30),
-        || async {
-            jobs.failed(QueueName::Persist).await.unwrap().len() == 1
-                && jobs.depth(QueueName::Persist).await.unwrap() == 0
-        },
-    )
-    .await;
+    poison_is_listed_and_replayable(&app, &jobs).await;
     app.stop().await;
 }

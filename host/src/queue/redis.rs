@@ -118,30 +118,15 @@ impl RedisJobs {
 
     /// Acknowledges and deletes a finished job, atomically.
     pub async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        let key = self.key(delivery.queue);
-        let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
-            .cmd("XACK")
-            .arg(&key)
-            .arg(GROUP)
-            .arg(&delivery.id)
-            .ignore()
-            .cmd("XDEL")
-            .arg(&key)
-            .arg(&delivery.id)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.finish(&mut pipe, delivery).await
     }
 
     /// Moves a job to the dead-letter stream, atomically with its removal.
     pub async fn bury(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError> {
-        let key = self.key(delivery.queue);
-        let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("XADD")
             .arg(self.dead_key(delivery.queue))
             .arg("*")
@@ -153,8 +138,18 @@ impl RedisJobs {
             .arg(delivery.deliveries)
             .arg("source")
             .arg(&delivery.id)
-            .ignore()
-            .cmd("XACK")
+            .ignore();
+        self.finish(&mut pipe, delivery).await
+    }
+
+    /// Ends `pipe` with the delivery's acknowledgement and deletion, and runs it.
+    async fn finish(
+        &self,
+        pipe: &mut redis::Pipeline,
+        delivery: &Delivery,
+    ) -> Result<(), QueueError> {
+        let key = self.key(delivery.queue);
+        pipe.cmd("XACK")
             .arg(&key)
             .arg(GROUP)
             .arg(&delivery.id)
@@ -162,10 +157,9 @@ impl RedisJobs {
             .cmd("XDEL")
             .arg(&key)
             .arg(&delivery.id)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)
+            .ignore();
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
 
     /// The apalis backend of one worker (connects when first polled).

@@ -71,6 +71,18 @@ impl SqliteJobs {
         &self.path
     }
 
+    /// Deletes finished jobs older than `age` (failed ones stay for
+    /// `jobs failed`); returns how many. Keeps the queue file small.
+    pub async fn prune_done(&self, age: Duration) -> Result<u64, QueueError> {
+        let cutoff = chrono::Utc::now().timestamp() - age.as_secs() as i64;
+        let done = sqlx::query("DELETE FROM Jobs WHERE status = 'Done' AND done_at < ?1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await
+            .map_err(internal)?;
+        Ok(done.rows_affected())
+    }
+
     /// The apalis queue name of one of our queues.
     pub fn apalis_queue(queue: QueueName) -> String {
         format!("everfit.{}", queue.as_str())
@@ -177,6 +189,26 @@ fn failure_message(stored: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pruning_deletes_only_old_finished_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = SqliteJobs::open(&dir.path().join("q.db")).await.unwrap();
+        let old = jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
+        let failed = jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
+        jobs.push(QueueName::Prs, b"{}".to_vec()).await.unwrap();
+        for (id, status) in [(&old, "Done"), (&failed, "Failed")] {
+            sqlx::query("UPDATE Jobs SET status = ?1, done_at = 1 WHERE id = ?2")
+                .bind(status)
+                .bind(id)
+                .execute(&jobs.pool)
+                .await
+                .unwrap();
+        }
+        assert_eq!(jobs.prune_done(Duration::from_secs(60)).await.unwrap(), 1);
+        assert_eq!(jobs.depth(QueueName::Prs).await.unwrap(), 1);
+        assert_eq!(jobs.failed(QueueName::Persist).await.unwrap().len(), 1);
+    }
 
     #[test]
     fn failure_messages_are_unwrapped() {

@@ -243,6 +243,10 @@ pub async fn run_workers(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let n = settings.concurrency.max(1);
+    let pruner = match &source {
+        WorkerSource::Sqlite(jobs) => Some(jobs.clone()),
+        WorkerSource::Redis(_) => None,
+    };
     let monitor = Monitor::new()
         .should_restart(|worker, error| {
             tracing::warn!(worker = worker.name(), %error, "worker stopped; restarting it");
@@ -294,13 +298,30 @@ pub async fn run_workers(
         }
     };
     tracing::info!(concurrency = n, "workers started");
-    monitor
+    let pruner = pruner.map(|jobs| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                match jobs.prune_done(Duration::from_secs(3600)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(jobs = n, "pruned finished jobs"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune finished jobs"),
+                }
+            }
+        })
+    });
+    let ran = monitor
         .run_with_signal(async move {
             shutdown.await;
             tracing::info!("workers draining in-flight jobs");
             Ok(())
         })
-        .await?;
+        .await;
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
+    ran?;
     tracing::info!("workers stopped");
     Ok(())
 }
