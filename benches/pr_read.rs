@@ -3,13 +3,16 @@
 //! from day bests against the same range computed live.
 //!
 //! `cargo bench --bench pr_read`; prints a ratio table after each group.
+//! With `MONGODB_URI` set, the same reads run on MongoDB too (group
+//! `pr_read_mongodb`, a fresh database per size, dropped afterwards).
 
 #[path = "common/mod.rs"]
 mod common;
 
 use chrono::Duration;
 use common::*;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use everfit::domain::dates::TimeRange;
 use everfit::prs::NativePrCalculator;
 use everfit::prs::day_bests::{self, PrSource};
@@ -27,83 +30,108 @@ fn one_year() -> TimeRange {
     }
 }
 
-fn pr_read(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+/// The four reads of one store at one size, named `read_model`, `live`
+/// (`live_sqlite` / `live_mongo_facet`), `range_day_bests`, `range_live`.
+fn bench_store(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    store: &dyn WorkoutStore,
+    live_name: &str,
+    n: u64,
+) {
     let exercise = hot_exercise_key();
     let calc = NativePrCalculator;
     let user = user();
-    if std::env::var_os("MONGODB_URI").is_some() {
-        // HOOK(mongo): the MongoDB store (host/src/store/mongo*) is being
-        // written in parallel and is not in this tree yet. When it lands,
-        // seed it like `seeded_store` and add `live_mongo_facet` beside
-        // `live_sqlite` below (its live_personal_records runs one $facet).
-        eprintln!("MONGODB_URI is set, but this tree has no MongoDB store: SQLite only");
-    }
+    // The summaries must be there, or the comparison is meaningless.
+    let (_, source) = rt
+        .block_on(day_bests::range_records(
+            store,
+            &calc,
+            user,
+            &exercise,
+            one_year(),
+        ))
+        .expect("range");
+    assert_eq!(source, PrSource::DayBests);
 
-    let mut group = c.benchmark_group("pr_read");
+    group.bench_with_input(BenchmarkId::new("read_model", n), &n, |b, _| {
+        b.to_async(rt).iter(|| async {
+            black_box(
+                store
+                    .read_personal_records(user, &exercise)
+                    .await
+                    .expect("read model")
+                    .expect("row exists"),
+            )
+        })
+    });
+    group.bench_with_input(BenchmarkId::new(live_name, n), &n, |b, _| {
+        b.to_async(rt).iter(|| async {
+            black_box(
+                store
+                    .live_personal_records(user, &exercise, TimeRange::ALL_TIME, &calc)
+                    .await
+                    .expect("live"),
+            )
+        })
+    });
+    group.bench_with_input(BenchmarkId::new("range_day_bests", n), &n, |b, _| {
+        b.to_async(rt).iter(|| async {
+            black_box(
+                day_bests::range_records(store, &calc, user, &exercise, one_year())
+                    .await
+                    .expect("range"),
+            )
+        })
+    });
+    group.bench_with_input(BenchmarkId::new("range_live", n), &n, |b, _| {
+        b.to_async(rt).iter(|| async {
+            black_box(
+                store
+                    .live_personal_records(user, &exercise, one_year(), &calc)
+                    .await
+                    .expect("live range"),
+            )
+        })
+    });
+}
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: u64) {
     group
         .warm_up_time(StdDuration::from_millis(500))
-        .measurement_time(StdDuration::from_secs(3));
-    for n in SIZES {
+        .measurement_time(StdDuration::from_secs(3))
         // The live computation at 200k takes ~0.2 s a call: fewer samples.
-        group.sample_size(if n >= 200_000 { 10 } else { 20 });
-        let store = rt.block_on(seeded_store(n));
-        // The summaries must be there, or the comparison is meaningless.
-        let (_, source) = rt
-            .block_on(day_bests::range_records(
-                &store,
-                &calc,
-                user,
-                &exercise,
-                one_year(),
-            ))
-            .expect("range");
-        assert_eq!(source, PrSource::DayBests);
+        .sample_size(if n >= 200_000 { 10 } else { 20 });
+}
 
-        group.bench_with_input(BenchmarkId::new("read_model", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                black_box(
-                    store
-                        .read_personal_records(user, &exercise)
-                        .await
-                        .expect("read model")
-                        .expect("row exists"),
-                )
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("live_sqlite", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                black_box(
-                    store
-                        .live_personal_records(user, &exercise, TimeRange::ALL_TIME, &calc)
-                        .await
-                        .expect("live"),
-                )
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("range_day_bests", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                black_box(
-                    day_bests::range_records(&store, &calc, user, &exercise, one_year())
-                        .await
-                        .expect("range"),
-                )
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("range_live", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                black_box(
-                    store
-                        .live_personal_records(user, &exercise, one_year(), &calc)
-                        .await
-                        .expect("live range"),
-                )
-            })
-        });
+fn pr_read(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mongodb_uri = mongodb_uri("pr_read");
+
+    let mut group = c.benchmark_group("pr_read");
+    for n in SIZES {
+        configure(&mut group, n);
+        let store = rt.block_on(seeded_store(n));
+        bench_store(&mut group, &rt, &store, "live_sqlite", n);
     }
     group.finish();
     print_ratio_table("pr_read", "read_model", "live_sqlite", &SIZES);
     print_ratio_table("pr_read", "range_day_bests", "range_live", &SIZES);
+
+    // The same reads on MongoDB: the live computation is one $facet
+    // aggregation; ranges read day summaries. A fresh database per size,
+    // seeded with the same data, dropped afterwards.
+    let Some(uri) = mongodb_uri else { return };
+    let mut group = c.benchmark_group("pr_read_mongodb");
+    for n in SIZES {
+        configure(&mut group, n);
+        let store = rt.block_on(seeded_mongo_store(&uri, n));
+        bench_store(&mut group, &rt, &store, "live_mongo_facet", n);
+        rt.block_on(drop_mongo_store(&store));
+    }
+    group.finish();
+    print_ratio_table("pr_read_mongodb", "read_model", "live_mongo_facet", &SIZES);
+    print_ratio_table("pr_read_mongodb", "range_day_bests", "range_live", &SIZES);
 }
 
 criterion_group!(benches, pr_read);

@@ -8,7 +8,7 @@ use everfit::domain::UserId;
 use everfit::domain::exercise::{name_key, normalize_name};
 use everfit::prs::{NativePrCalculator, read_model};
 use everfit::seed::{SeedOptions, generated_entries};
-use everfit::store::{SqliteStore, WorkoutStore};
+use everfit::store::{MongoStore, SqliteStore, WorkoutStore};
 use everfit_seeds::{CatalogueData, Generator};
 use std::path::PathBuf;
 
@@ -79,25 +79,7 @@ pub async fn seeded_store(count: u64) -> SqliteStore {
         }
         let started = std::time::Instant::now();
         let store = SqliteStore::open(&path).await.expect("open bench store");
-        let opts = SeedOptions {
-            user: user(),
-            count,
-            batch_size: 2000,
-            rng_seed: SEED,
-            span_days: SPAN_DAYS,
-            until: until(),
-        };
-        let mut generator = Generator::new(SEED, &CatalogueData::builtin(), SPAN_DAYS);
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(2000) as usize;
-            let entries = generated_entries(&mut generator, &opts, n, until());
-            store.insert_entries(&entries).await.expect("insert");
-            read_model::fold_entries(&store, &NativePrCalculator, &entries)
-                .await
-                .expect("fold");
-            left -= n as u64;
-        }
+        seed_into(&store, count).await;
         drop(store);
         // Fold the write-ahead log into the file, so every run reads the same layout.
         let pool = sqlx::SqlitePool::connect_with(
@@ -118,6 +100,76 @@ pub async fn seeded_store(count: u64) -> SqliteStore {
         std::fs::write(&done, b"ok").expect("marker");
     }
     SqliteStore::open(&path).await.expect("open bench store")
+}
+
+/// Stores `count` generated entries of the bench user (the same data for
+/// every back end) and folds the read model and day bests in, as the write
+/// path does, in batches of 2,000.
+pub async fn seed_into(store: &dyn WorkoutStore, count: u64) {
+    let opts = SeedOptions {
+        user: user(),
+        count,
+        batch_size: 2000,
+        rng_seed: SEED,
+        span_days: SPAN_DAYS,
+        until: until(),
+    };
+    let mut generator = Generator::new(SEED, &CatalogueData::builtin(), SPAN_DAYS);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(2000) as usize;
+        let entries = generated_entries(&mut generator, &opts, n, until());
+        store.insert_entries(&entries).await.expect("insert");
+        read_model::fold_entries(store, &NativePrCalculator, &entries)
+            .await
+            .expect("fold");
+        left -= n as u64;
+    }
+}
+
+/// `MONGODB_URI` when set (and not blank): the MongoDB rows run against it.
+/// Otherwise says, once per bench, that they were skipped.
+pub fn mongodb_uri(bench: &str) -> Option<String> {
+    let uri = std::env::var("MONGODB_URI")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    if uri.is_none() {
+        eprintln!(
+            "SKIPPED: {bench} MongoDB rows (MONGODB_URI not set); SQLite rows only. \
+             Run with MONGODB_URI=mongodb://localhost:27017 to measure MongoDB too."
+        );
+    }
+    uri
+}
+
+/// A fresh MongoDB database (`everfit_bench_<random>`) holding `count`
+/// generated entries with the read model and day bests folded in. Seeded on
+/// every run (never cached); the caller drops it with `drop_database`.
+pub async fn seeded_mongo_store(uri: &str, count: u64) -> MongoStore {
+    let name = format!(
+        "everfit_bench_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..20]
+    );
+    let store = MongoStore::connect_to(uri, Some(&name))
+        .await
+        .unwrap_or_else(|e| panic!("MONGODB_URI is set but MongoDB is not usable: {e:#}"));
+    let started = std::time::Instant::now();
+    seed_into(&store, count).await;
+    eprintln!(
+        "seeded {count} entries into MongoDB database {name} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    store
+}
+
+/// Drops a bench database, warning (not failing) when that does not work.
+pub async fn drop_mongo_store(store: &MongoStore) {
+    if let Err(e) = store.drop_database().await {
+        eprintln!(
+            "warning: could not drop bench database {}: {e}",
+            store.database_name()
+        );
+    }
 }
 
 /// The median estimate (ns) criterion stored for `group/function/parameter`.

@@ -26,6 +26,15 @@ pub async fn on_mongodb<F>(test: &str, behaviour: F)
 where
     F: for<'a> FnOnce(&'a dyn WorkoutStore) -> BoxFuture<'a, ()>,
 {
+    on_mongo_store(test, |store| behaviour(store)).await;
+}
+
+/// Like [`on_mongodb`], with the `MongoStore` itself (for MongoDB-only tests
+/// that need its database).
+pub async fn on_mongo_store<F>(test: &str, behaviour: F)
+where
+    F: for<'a> FnOnce(&'a MongoStore) -> BoxFuture<'a, ()>,
+{
     let Some(uri) = std::env::var("MONGODB_URI")
         .ok()
         .filter(|u| !u.trim().is_empty())

@@ -5,8 +5,9 @@ use crate::fixtures::*;
 use everfit::domain::cursor::CursorPosition;
 use everfit::domain::dates::TimeRange;
 use everfit::domain::{EntryId, WorkoutEntry};
+use everfit::prs::day_bests::{self, PrSource, day_of};
 use everfit::prs::{NativePrCalculator, read_model};
-use everfit::store::{HistoryQuery, WorkoutStore};
+use everfit::store::{DaySpan, HistoryQuery, WorkoutStore};
 use everfit_pr::{PersonalRecords, SetRecord};
 use futures::future::join_all;
 use rand::rngs::StdRng;
@@ -738,4 +739,230 @@ pub async fn exercise_keys_are_distinct_and_sorted(store: &dyn WorkoutStore) {
 
 fn id_user(n: u32) -> everfit::domain::UserId {
     format!("00000000000000{n:010x}").parse().unwrap()
+}
+
+// Day bests: one summary per (user, exercise, UTC day), folded with the read
+// model; ranged PRs merge the whole days' summaries with the partial edges.
+
+fn span_of(first: u32, end: u32) -> DaySpan {
+    DaySpan {
+        first: Some(day_of(day(first).timestamp_millis())),
+        end: Some(day_of(day(end).timestamp_millis())),
+    }
+}
+
+async fn day_records(store: &dyn WorkoutStore, days: DaySpan) -> PersonalRecords {
+    store
+        .day_records(user(), "squat", days)
+        .await
+        .expect("day records")
+        .expect("a key stored after day bests existed is never pending")
+}
+
+/// The ranges every day-bests behaviour checks: whole days, partial edges on
+/// either side, inside one day, open sides, empty.
+fn day_ranges() -> Vec<TimeRange> {
+    let h = |d: u32, hours: i64| day(d) + chrono::Duration::hours(hours);
+    let r = |start, end| TimeRange { start, end };
+    vec![
+        TimeRange::ALL_TIME,
+        r(Some(day(1)), Some(day(4))),
+        r(Some(h(1, 9)), Some(h(4, 15))),
+        r(Some(h(2, 1)), Some(h(2, 23))),
+        r(Some(h(2, 12)), Some(h(3, 12))),
+        r(None, Some(h(3, 7))),
+        r(Some(h(3, 7)), None),
+        r(Some(day(30)), None),
+        r(Some(day(2)), Some(day(2))),
+    ]
+}
+
+async fn assert_ranges_served_from_day_bests(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) {
+    for range in day_ranges() {
+        let (records, source) =
+            day_bests::range_records(store, &NativePrCalculator, user(), "squat", range)
+                .await
+                .expect("range");
+        assert_eq!(source, PrSource::DayBests, "{range:?}");
+        assert_eq!(records, oracle(entries, "squat", range), "{range:?}");
+    }
+}
+
+/// Several entries a day, mid-day times, a heavier other user and exercise.
+fn day_bests_entries() -> Vec<WorkoutEntry> {
+    let h = |d: u32, hours: i64| day(d) + chrono::Duration::hours(hours);
+    vec![
+        entry(1, "Squat", h(1, 8), &[(5, 100.0), (3, 110.0)]),
+        entry(2, "Squat", h(1, 20), &[(8, 90.0)]),
+        entry(3, "Squat", h(2, 0), &[(5, 105.0)]),
+        entry(4, "Squat", h(2, 13), &[(5, 105.0), (1, 130.0)]),
+        entry(5, "Squat", h(3, 6), &[(10, 80.0)]),
+        entry(6, "Squat", h(3, 18), &[(2, 125.0)]),
+        entry(7, "Squat", h(4, 10), &[(5, 100.0)]),
+        entry(
+            8,
+            "Squat",
+            day(5) - chrono::Duration::milliseconds(1),
+            &[(6, 100.0)],
+        ),
+        entry(9, "Bench Press", h(2, 9), &[(5, 400.0)]),
+        entry_of(other_user(), id(10), "Squat", h(2, 9), &[(5, 300.0, kg())]),
+    ]
+}
+
+pub async fn day_bests_merge_and_serve_ranges(store: &dyn WorkoutStore) {
+    let entries = day_bests_entries();
+    // Stored and folded as the write path does, in batches, one replayed.
+    for batch in entries.chunks(3) {
+        store.insert_entries(batch).await.unwrap();
+        read_model::fold_entries(store, &NativePrCalculator, batch)
+            .await
+            .unwrap();
+    }
+    read_model::fold_entries(store, &NativePrCalculator, &entries[..3])
+        .await
+        .unwrap();
+    assert_ranges_served_from_day_bests(store, &entries).await;
+
+    // The summaries themselves: whole days only, per user and exercise.
+    let whole = |a, b| TimeRange {
+        start: Some(day(a)),
+        end: Some(day(b)),
+    };
+    assert_eq!(
+        day_records(store, span_of(2, 4)).await,
+        oracle(&entries, "squat", whole(2, 4))
+    );
+    assert_eq!(
+        day_records(store, DaySpan::default()).await,
+        oracle(&entries, "squat", TimeRange::ALL_TIME)
+    );
+    assert_eq!(
+        day_records(store, span_of(3, 3)).await,
+        PersonalRecords::default()
+    );
+    assert_eq!(
+        day_records(store, span_of(4, 2)).await,
+        PersonalRecords::default()
+    );
+    assert_eq!(
+        day_records(store, span_of(20, 30)).await,
+        PersonalRecords::default()
+    );
+    let theirs = store
+        .day_records(other_user(), "squat", DaySpan::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs.heaviest_set.unwrap().entry_id, id(10).to_hex());
+
+    // A weaker candidate changes nothing; a stronger one wins its day only.
+    let d2 = day_of(day(2).timestamp_millis());
+    let before = day_records(store, span_of(2, 3)).await;
+    store
+        .merge_day_records(user(), "squat", &[(d2, records_with(1.0, 2))])
+        .await
+        .unwrap();
+    assert_eq!(day_records(store, span_of(2, 3)).await, before);
+    let stronger = records_with(500.0, 2);
+    store
+        .merge_day_records(user(), "squat", &[(d2, stronger.clone())])
+        .await
+        .unwrap();
+    let mut expected = before;
+    expected.merge(&stronger);
+    assert_eq!(day_records(store, span_of(2, 3)).await, expected);
+    assert_eq!(
+        day_records(store, span_of(3, 5)).await,
+        oracle(&entries, "squat", whole(3, 5))
+    );
+}
+
+pub async fn day_bests_never_regress_under_concurrency(store: &dyn WorkoutStore) {
+    // 24 writers each merge candidates for the same three days (in
+    // different orders); every candidate must survive the races.
+    let days: Vec<i64> = (1..=3).map(|d| day_of(day(d).timestamp_millis())).collect();
+    let batches: Vec<Vec<(i64, PersonalRecords)>> = (1..=24u32)
+        .map(|n| {
+            let mut batch: Vec<(i64, PersonalRecords)> = days
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let weight = f64::from((n * 37 + i as u32 * 11) % 24) * 5.0;
+                    (*d, records_with(weight, n))
+                })
+                .collect();
+            batch.rotate_left(n as usize % 3);
+            batch
+        })
+        .collect();
+    let results = join_all(
+        batches
+            .iter()
+            .map(|b| store.merge_day_records(user(), "squat", b)),
+    )
+    .await;
+    for r in results {
+        r.expect("merge day records");
+    }
+    for (i, d) in days.iter().enumerate() {
+        let mut expected = PersonalRecords::default();
+        for batch in &batches {
+            for (day, records) in batch {
+                if day == d {
+                    expected.merge(records);
+                }
+            }
+        }
+        let one = DaySpan {
+            first: Some(*d),
+            end: Some(*d + 1),
+        };
+        assert_eq!(day_records(store, one).await, expected, "day {i}");
+    }
+}
+
+pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore) {
+    let entries = day_bests_entries();
+    let (first, later) = entries.split_at(6);
+    store.insert_entries(first).await.unwrap();
+    // Drift to heal: a summary far too strong for day 1, one for day 30
+    // (no entries that day), and days 2-3 never folded at all.
+    let d1 = day_of(day(1).timestamp_millis());
+    let d30 = day_of(day(30).timestamp_millis());
+    store
+        .merge_day_records(
+            user(),
+            "squat",
+            &[(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))],
+        )
+        .await
+        .unwrap();
+
+    // The rebuild races with entries being stored and folded: none is lost.
+    let write_later = async {
+        for e in later {
+            store.insert_entries(std::slice::from_ref(e)).await.unwrap();
+            read_model::fold_entries(store, &NativePrCalculator, std::slice::from_ref(e))
+                .await
+                .unwrap();
+        }
+    };
+    let (rebuilt, ()) = tokio::join!(
+        store.rebuild_day_records(user(), "squat", &NativePrCalculator),
+        write_later
+    );
+    rebuilt.expect("rebuild");
+    assert_ranges_served_from_day_bests(store, &entries).await;
+    assert_eq!(
+        day_records(store, span_of(30, 31)).await,
+        PersonalRecords::default()
+    );
+
+    // A second rebuild changes nothing.
+    store
+        .rebuild_day_records(user(), "squat", &NativePrCalculator)
+        .await
+        .unwrap();
+    assert_ranges_served_from_day_bests(store, &entries).await;
 }

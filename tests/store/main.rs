@@ -53,4 +53,7 @@ store_suite!(
     read_model_compare_and_swap,
     read_model_never_regresses_under_concurrency,
     exercise_keys_are_distinct_and_sorted,
+    day_bests_merge_and_serve_ranges,
+    day_bests_never_regress_under_concurrency,
+    day_bests_rebuild_recomputes_from_entries,
 );

@@ -39,3 +39,90 @@ async fn a_malformed_uri_is_refused_before_connecting() {
         .expect_err("malformed");
     assert!(format!("{err:#}").contains("not a valid MongoDB connection string"));
 }
+
+/// Like SQLite's migration 0002: keys stored before day bests existed are
+/// pending (ranges served live) until a rebuild; keys stored afterwards are
+/// not. Needs a server: runs when `MONGODB_URI` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
+    use crate::fixtures::*;
+    use everfit::domain::dates::TimeRange;
+    use everfit::prs::NativePrCalculator;
+    use everfit::prs::day_bests::{self, PrSource};
+    use everfit::store::mongo::queries;
+    use everfit::store::{DaySpan, WorkoutStore};
+
+    crate::backends::on_mongo_store(
+        "keys_stored_before_day_bests_are_pending_until_rebuilt",
+        |store| {
+            Box::pin(async move {
+                let entries = vec![
+                    entry(1, "Squat", day(1), &[(5, 100.0)]),
+                    entry(2, "Squat", day(3), &[(5, 120.0)]),
+                ];
+                // Stored by a version without day bests: no summaries folded.
+                store.insert_entries(&entries).await.unwrap();
+                // The first start of a version with day bests runs the marking.
+                let uri = std::env::var("MONGODB_URI").unwrap();
+                let name = store.database_name().to_string();
+                store
+                    .client()
+                    .database(&name)
+                    .collection::<bson::Document>(queries::MIGRATIONS)
+                    .delete_one(queries::migration_filter(
+                        queries::DAY_BESTS_PENDING_MIGRATION,
+                    ))
+                    .await
+                    .unwrap();
+                let upgraded = MongoStore::connect_to(&uri, Some(&name)).await.unwrap();
+                let calc = NativePrCalculator;
+                let range = TimeRange {
+                    start: Some(day(0)),
+                    end: Some(day(2)),
+                };
+                assert_eq!(
+                    upgraded
+                        .day_records(user(), "squat", DaySpan::default())
+                        .await
+                        .unwrap(),
+                    None
+                );
+                let (live, source) =
+                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
+                        .await
+                        .unwrap();
+                assert_eq!(source, PrSource::Live);
+                // A key first stored now is folded from its first entry: not pending.
+                let bench = vec![entry(3, "Bench Press", day(1), &[(5, 80.0)])];
+                upgraded.insert_entries(&bench).await.unwrap();
+                everfit::prs::read_model::fold_entries(&upgraded, &calc, &bench)
+                    .await
+                    .unwrap();
+                let (_, source) =
+                    day_bests::range_records(&upgraded, &calc, user(), "bench press", range)
+                        .await
+                        .unwrap();
+                assert_eq!(source, PrSource::DayBests);
+                // The rebuild builds the days and clears the mark.
+                everfit::prs::read_model::rebuild(&upgraded, &calc, Some(user()), |_, _| {})
+                    .await
+                    .unwrap();
+                let (built, source) =
+                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
+                        .await
+                        .unwrap();
+                assert_eq!((built, source), (live, PrSource::DayBests));
+                // A later start does not mark the key again.
+                let again = MongoStore::connect_to(&uri, Some(&name)).await.unwrap();
+                assert!(
+                    again
+                        .day_records(user(), "squat", DaySpan::default())
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            })
+        },
+    )
+    .await;
+}

@@ -9,6 +9,16 @@
 //! `personal_records`: `{ userId, exerciseNameLower, heaviestSet,
 //! highestVolumeSet, bestOneRepMax, version, updatedAt }`, each record
 //! `{entryId, date, setIndex, reps, weightKg}` or null.
+//!
+//! `personal_record_days` (day bests): `{ userId, exerciseNameLower, day,
+//! heaviestSet, highestVolumeSet, bestOneRepMax, version, updatedAt }`, one
+//! per (user, exercise, UTC day); `day` is `floor(date_ms / 86_400_000)` as an
+//! int64, the records as in `personal_records`.
+//!
+//! `personal_record_days_pending`: `{ userId, exerciseNameLower }`, the keys
+//! whose entries were stored before day bests existed (see
+//! `queries::pending_backfill_pipeline`). `migrations`: `{ _id: name,
+//! appliedAt }`, one per one-time data migration that has run.
 
 use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use anyhow::{Context, anyhow};
@@ -38,6 +48,8 @@ pub mod field {
     pub const HEAVIEST_SET: &str = "heaviestSet";
     pub const HIGHEST_VOLUME_SET: &str = "highestVolumeSet";
     pub const BEST_ONE_REP_MAX: &str = "bestOneRepMax";
+    pub const DAY: &str = "day";
+    pub const APPLIED_AT: &str = "appliedAt";
 }
 
 pub fn bson_date(t: DateTime<Utc>) -> bson::DateTime {
@@ -204,6 +216,15 @@ pub fn records_from_document(d: &Document) -> anyhow::Result<PersonalRecords> {
     })
 }
 
+/// A stored day summary: its day, records and version.
+pub fn day_records_from_document(d: &Document) -> anyhow::Result<(i64, PersonalRecords, i64)> {
+    Ok((
+        get_int(d, field::DAY)?,
+        records_from_document(d)?,
+        get_int(d, field::VERSION)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +359,24 @@ mod tests {
     #[test]
     fn a_record_with_a_non_object_id_entry_is_refused() {
         assert!(set_record_to_document(&record("not-hex", 0)).is_err());
+    }
+
+    #[test]
+    fn day_summaries_are_read_with_their_day_and_version() {
+        let r = PersonalRecords {
+            heaviest_set: Some(record("665f1c2b8a1e4d00000000aa", 1)),
+            highest_volume_set: None,
+            best_one_rep_max: None,
+        };
+        let mut d = records_to_document(&r).unwrap();
+        d.insert(
+            "userId",
+            ObjectId::parse_str("665f1c2b8a1e4d0012345678").unwrap(),
+        );
+        d.insert("day", -3_i64);
+        d.insert("version", 4_i32);
+        assert_eq!(day_records_from_document(&d).unwrap(), (-3, r, 4));
+        d.remove("version");
+        assert!(day_records_from_document(&d).is_err());
     }
 }

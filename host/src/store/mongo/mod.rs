@@ -6,19 +6,21 @@
 pub mod documents;
 pub mod queries;
 
-use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use super::{DaySpan, HistoryQuery, StoreError, StoredRecords, WorkoutStore};
 use crate::domain::dates::TimeRange;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use crate::prs::PrCalculator;
+use crate::prs::day_bests::day_of;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::Utc;
-use everfit_pr::PersonalRecords;
-use futures::TryStreamExt;
+use everfit_pr::{PersonalRecords, SetRecord};
+use futures::{StreamExt, TryStreamExt};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// The database used when the URI names none.
@@ -34,6 +36,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DUPLICATE_KEY: i32 = 11000;
 /// Ids per `$in` query when re-reading entries.
 const ID_CHUNK: usize = 1000;
+/// Days per `$in` read of a day-bests merge.
+const DAY_CHUNK: usize = 1000;
+/// Day summaries written at once (each its own compare-and-swap).
+const DAY_WRITES_IN_FLIGHT: usize = 16;
+/// Compare-and-swap rounds on one day summary before giving up (each lost
+/// round means another writer made progress on that day).
+const MAX_DAY_CAS_ATTEMPTS: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct MongoStore {
@@ -41,6 +50,8 @@ pub struct MongoStore {
     db: Database,
     workouts: Collection<Document>,
     records: Collection<Document>,
+    days: Collection<Document>,
+    days_pending: Collection<Document>,
 }
 
 impl MongoStore {
@@ -80,6 +91,8 @@ impl MongoStore {
         let store = Self {
             workouts: db.collection(queries::WORKOUTS),
             records: db.collection(queries::PERSONAL_RECORDS),
+            days: db.collection(queries::PERSONAL_RECORD_DAYS),
+            days_pending: db.collection(queries::PERSONAL_RECORD_DAYS_PENDING),
             client,
             db,
         };
@@ -87,6 +100,10 @@ impl MongoStore {
             .create_indexes()
             .await
             .with_context(|| format!("preparing MongoDB database {name:?} at {hosts}"))?;
+        store
+            .mark_pending_day_bests()
+            .await
+            .with_context(|| format!("migrating MongoDB database {name:?} at {hosts}"))?;
         tracing::info!(%hosts, database = %name, "using the MongoDB store");
         Ok(store)
     }
@@ -110,6 +127,222 @@ impl MongoStore {
                 .map_err(store_error)?;
         }
         Ok(())
+    }
+
+    /// Runs once per database (recorded in `migrations`): marks every
+    /// (user, exercise) stored so far as pending, so ranged PRs for entries
+    /// written before day bests existed are computed live until `everfit prs
+    /// rebuild` builds their days, exactly like SQLite's migration 0002.
+    /// Keys first stored afterwards are never marked: their days are folded
+    /// from their first entry on. A fresh database marks nothing.
+    ///
+    /// The mark is recorded only after the `$merge` finished; if two
+    /// instances start at once, or one dies half-way, the `$merge` runs again
+    /// and may also mark keys created in between, which is safe (they are
+    /// served live, still correct, until the next rebuild).
+    async fn mark_pending_day_bests(&self) -> Result<(), StoreError> {
+        let migrations = self.db.collection::<Document>(queries::MIGRATIONS);
+        let name = queries::DAY_BESTS_PENDING_MIGRATION;
+        if migrations
+            .find_one(queries::migration_filter(name))
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        // `$merge` writes while the cursor opens; there are no results.
+        let mut cursor = self
+            .workouts
+            .aggregate(queries::pending_backfill_pipeline())
+            .await
+            .map_err(store_error)?;
+        while cursor.try_next().await.map_err(store_error)?.is_some() {}
+        match migrations
+            .insert_one(queries::migration_document(name, Utc::now()))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate_key(&e) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Writes one day summary if its version is still `expected_version`
+    /// (`None`: it must not exist yet). False when another writer got there first.
+    async fn write_day(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        records: &PersonalRecords,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let filter = queries::day_cas_filter(user, exercise_lower, day, expected_version);
+        let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
+        cas_result(
+            self.days
+                .update_one(filter, update)
+                .upsert(expected_version.is_none())
+                .await,
+        )
+    }
+
+    /// Deletes one day summary if its version is still `version`.
+    async fn delete_day(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        version: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .days
+            .delete_one(queries::day_cas_filter(
+                user,
+                exercise_lower,
+                day,
+                Some(version),
+            ))
+            .await
+            .map_err(store_error)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    /// The stored summaries `day -> (records, version)` matching `filter`.
+    async fn stored_days(
+        &self,
+        filter: Document,
+    ) -> Result<HashMap<i64, (PersonalRecords, i64)>, StoreError> {
+        let docs: Vec<Document> = self
+            .days
+            .find(filter)
+            .projection(queries::day_records_projection())
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.iter()
+            .map(|d| {
+                let (day, records, version) =
+                    documents::day_records_from_document(d).map_err(corrupt)?;
+                Ok((day, (records, version)))
+            })
+            .collect()
+    }
+
+    /// The sets of the stored entries matching `filter`, by UTC day.
+    async fn sets_by_day(
+        &self,
+        filter: Document,
+    ) -> Result<BTreeMap<i64, Vec<SetRecord>>, StoreError> {
+        let mut cursor = self.workouts.find(filter).await.map_err(store_error)?;
+        let mut by_day: BTreeMap<i64, Vec<SetRecord>> = BTreeMap::new();
+        while let Some(d) = cursor.try_next().await.map_err(store_error)? {
+            let entry = documents::entry_from_document(&d).map_err(corrupt)?;
+            by_day
+                .entry(day_of(entry.date.timestamp_millis()))
+                .or_default()
+                .extend(entry.set_records());
+        }
+        Ok(by_day)
+    }
+
+    /// Brings one day summary to `fresh` (None: no entries that day, so no
+    /// summary), from the state `stored` read BEFORE the entries were read.
+    /// False when a concurrent merge changed the day in between: the caller
+    /// reads again, so that merge is never overwritten.
+    async fn settle_day(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        stored: Option<&(PersonalRecords, i64)>,
+        fresh: Option<&PersonalRecords>,
+    ) -> Result<bool, StoreError> {
+        match (stored, fresh) {
+            (Some((current, _)), Some(fresh)) if current == fresh => Ok(true),
+            (stored, Some(fresh)) => {
+                self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.1))
+                    .await
+            }
+            (Some((_, version)), None) => {
+                self.delete_day(user, exercise_lower, day, *version).await
+            }
+            (None, None) => Ok(true),
+        }
+    }
+
+    /// Rebuilds one day alone (after a lost race): its version first, then
+    /// its entries, then a compare-and-swap.
+    async fn rebuild_day(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        calculator: &dyn PrCalculator,
+    ) -> Result<(), StoreError> {
+        for _ in 0..MAX_DAY_CAS_ATTEMPTS {
+            let stored = self
+                .stored_days(queries::days_in_filter(user, exercise_lower, &[day]))
+                .await?;
+            let sets = self
+                .sets_by_day(queries::day_entries_filter(user, exercise_lower, day))
+                .await?;
+            let fresh = match sets.get(&day) {
+                Some(sets) => Some(
+                    calculator
+                        .compute(sets)
+                        .map_err(|e| StoreError::Internal(e.into()))?,
+                ),
+                None => None,
+            };
+            if self
+                .settle_day(user, exercise_lower, day, stored.get(&day), fresh.as_ref())
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Internal(anyhow!(
+            "day bests of {user}/{exercise_lower}, day {day}: rebuild kept losing to writers"
+        )))
+    }
+
+    /// Merges `candidate` into one day summary (read, merge, compare-and-swap,
+    /// again on a lost race). `known`: the summary already read, if any.
+    async fn merge_day(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        candidate: &PersonalRecords,
+        mut known: Option<Option<(PersonalRecords, i64)>>,
+    ) -> Result<(), StoreError> {
+        for _ in 0..MAX_DAY_CAS_ATTEMPTS {
+            let current = match known.take() {
+                Some(current) => current,
+                None => self
+                    .stored_days(queries::days_in_filter(user, exercise_lower, &[day]))
+                    .await?
+                    .remove(&day),
+            };
+            let mut merged = current.as_ref().map(|c| c.0.clone()).unwrap_or_default();
+            merged.merge(candidate);
+            if current.as_ref().is_some_and(|c| c.0 == merged) {
+                return Ok(()); // nothing new: no write
+            }
+            if self
+                .write_day(user, exercise_lower, day, &merged, current.map(|c| c.1))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Internal(anyhow!(
+            "day bests of {user}/{exercise_lower}, day {day}: gave up after {MAX_DAY_CAS_ATTEMPTS} contended attempts"
+        )))
     }
 
     /// The database this store works in.
@@ -162,6 +395,19 @@ fn is_duplicate_key(e: &MongoError) -> bool {
         ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
         ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
         _ => false,
+    }
+}
+
+/// The outcome of a compare-and-swap `update_one`: true when it matched or
+/// inserted; false when the version moved on, or when an upsert lost the
+/// race to create the document (E11000 on the unique index).
+fn cas_result(
+    result: Result<mongodb::results::UpdateResult, MongoError>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(r) => Ok(r.matched_count == 1 || r.upserted_id.is_some()),
+        Err(e) if is_duplicate_key(&e) => Ok(false),
+        Err(e) => Err(store_error(e)),
     }
 }
 
@@ -319,17 +565,12 @@ impl WorkoutStore for MongoStore {
     ) -> Result<bool, StoreError> {
         let filter = queries::records_cas_filter(user, exercise_lower, expected_version);
         let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
-        let result = self
-            .records
-            .update_one(filter, update)
-            .upsert(expected_version.is_none())
-            .await;
-        match result {
-            Ok(r) => Ok(r.matched_count == 1 || r.upserted_id.is_some()),
-            // Another writer created the row between our read and this upsert.
-            Err(e) if is_duplicate_key(&e) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        cas_result(
+            self.records
+                .update_one(filter, update)
+                .upsert(expected_version.is_none())
+                .await,
+        )
     }
 
     async fn exercise_keys(
@@ -347,5 +588,135 @@ impl WorkoutStore for MongoStore {
         docs.iter()
             .map(|d| queries::exercise_key_from_document(d).map_err(corrupt))
             .collect()
+    }
+
+    async fn day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        days: DaySpan,
+    ) -> Result<Option<PersonalRecords>, StoreError> {
+        if self
+            .days_pending
+            .find_one(queries::pending_filter(user, exercise_lower))
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let mut records = PersonalRecords::default();
+        if let (Some(first), Some(end)) = (days.first, days.end)
+            && first >= end
+        {
+            return Ok(Some(records));
+        }
+        let mut cursor = self
+            .days
+            .find(queries::day_records_filter(user, exercise_lower, days))
+            .sort(queries::day_records_sort())
+            .projection(queries::day_records_projection())
+            .await
+            .map_err(store_error)?;
+        while let Some(d) = cursor.try_next().await.map_err(store_error)? {
+            records.merge(&documents::records_from_document(&d).map_err(corrupt)?);
+        }
+        Ok(Some(records))
+    }
+
+    async fn merge_day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        days: &[(i64, PersonalRecords)],
+    ) -> Result<(), StoreError> {
+        // One candidate per day, however the caller grouped them.
+        let mut candidates: BTreeMap<i64, PersonalRecords> = BTreeMap::new();
+        for (day, records) in days {
+            candidates.entry(*day).or_default().merge(records);
+        }
+        let candidates: Vec<(i64, PersonalRecords)> = candidates.into_iter().collect();
+        for chunk in candidates.chunks(DAY_CHUNK) {
+            // One read for the whole chunk; each day is then its own
+            // compare-and-swap, re-read alone only when it loses a race.
+            let day_list: Vec<i64> = chunk.iter().map(|(day, _)| *day).collect();
+            let mut stored = self
+                .stored_days(queries::days_in_filter(user, exercise_lower, &day_list))
+                .await?;
+            // Collected first: a lazy `map` over borrowed items is not
+            // `Send` in general enough for `async_trait`.
+            let writes: Vec<_> = chunk
+                .iter()
+                .map(|(day, candidate)| {
+                    let known = Some(stored.remove(day));
+                    self.merge_day(user, exercise_lower, *day, candidate, known)
+                })
+                .collect();
+            futures::stream::iter(writes)
+                .buffer_unordered(DAY_WRITES_IN_FLIGHT)
+                .try_collect::<()>()
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn rebuild_day_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        calculator: &dyn PrCalculator,
+    ) -> Result<(), StoreError> {
+        // No transaction: every day is settled by compare-and-swap against
+        // the version read BEFORE the entries. A merge that lands in between
+        // (its entry possibly not in what we read) moves the version, our
+        // write misses, and that day is rebuilt again; a merge after our
+        // write merges into the rebuilt summary. So no merge is lost.
+        let stored = self
+            .stored_days(queries::day_records_filter(
+                user,
+                exercise_lower,
+                DaySpan::default(),
+            ))
+            .await?;
+        let sets = self
+            .sets_by_day(queries::exercise_entries_filter(user, exercise_lower))
+            .await?;
+        let mut fresh: BTreeMap<i64, PersonalRecords> = BTreeMap::new();
+        for (day, sets) in &sets {
+            let records = calculator
+                .compute(sets)
+                .map_err(|e| StoreError::Internal(e.into()))?;
+            fresh.insert(*day, records);
+        }
+        let mut all_days: Vec<i64> = stored.keys().chain(fresh.keys()).copied().collect();
+        all_days.sort_unstable();
+        all_days.dedup();
+        let settles: Vec<_> = all_days
+            .into_iter()
+            .map(|day| {
+                let (stored, fresh) = (stored.get(&day), fresh.get(&day));
+                async move {
+                    if self
+                        .settle_day(user, exercise_lower, day, stored, fresh)
+                        .await?
+                    {
+                        Ok(())
+                    } else {
+                        self.rebuild_day(user, exercise_lower, day, calculator)
+                            .await
+                    }
+                }
+            })
+            .collect();
+        futures::stream::iter(settles)
+            .buffer_unordered(DAY_WRITES_IN_FLIGHT)
+            .try_collect::<()>()
+            .await?;
+        // Every day is built: ranged PRs may use them from now on.
+        self.days_pending
+            .delete_one(queries::pending_filter(user, exercise_lower))
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 }

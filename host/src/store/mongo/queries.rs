@@ -1,16 +1,24 @@
 //! Every filter, update, pipeline and index the MongoDB store sends, built by
 //! pure functions so that tests can assert on the exact documents.
 
-use super::documents::{bson_date, field, records_to_document};
+use super::documents::{bson_date, bson_date_ms, field, records_to_document};
 use crate::domain::dates::TimeRange;
 use crate::domain::{EntryId, UserId};
-use crate::store::HistoryQuery;
+use crate::prs::day_bests::DAY_MS;
+use crate::store::{DaySpan, HistoryQuery};
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use everfit_pr::PersonalRecords;
 
 pub const WORKOUTS: &str = "workouts";
 pub const PERSONAL_RECORDS: &str = "personal_records";
+pub const PERSONAL_RECORD_DAYS: &str = "personal_record_days";
+pub const PERSONAL_RECORD_DAYS_PENDING: &str = "personal_record_days_pending";
+pub const MIGRATIONS: &str = "migrations";
+
+/// The one-time migration that marks the keys stored before day bests
+/// existed (the counterpart of SQLite's migration 0002).
+pub const DAY_BESTS_PENDING_MIGRATION: &str = "0002_personal_record_days_pending";
 
 /// An index to create at start-up: collection, name, keys, unique, partial filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +66,26 @@ pub fn indexes() -> Vec<IndexSpec> {
         // The read model: one row per (user, exercise), O(1) all-time PRs.
         IndexSpec {
             collection: PERSONAL_RECORDS,
+            name: "user_exercise_unique",
+            keys: doc! { "userId": 1, "exerciseNameLower": 1 },
+            unique: true,
+            partial_filter: None,
+        },
+        // Day bests: one summary per (user, exercise, UTC day). Ranged PRs
+        // read a day span of one key in day order; merges and rebuilds
+        // find one day; the unique key makes concurrent first merges of a
+        // day collide (E11000) instead of creating two summaries.
+        IndexSpec {
+            collection: PERSONAL_RECORD_DAYS,
+            name: "user_exercise_day_unique",
+            keys: doc! { "userId": 1, "exerciseNameLower": 1, "day": 1 },
+            unique: true,
+            partial_filter: None,
+        },
+        // Keys whose day bests await `everfit prs rebuild`; also the `on`
+        // key of the `$merge` that marks them (which requires it unique).
+        IndexSpec {
+            collection: PERSONAL_RECORD_DAYS_PENDING,
             name: "user_exercise_unique",
             keys: doc! { "userId": 1, "exerciseNameLower": 1 },
             unique: true,
@@ -262,6 +290,128 @@ pub fn exercise_keys_pipeline(user: Option<UserId>) -> Vec<Document> {
     } } });
     pipeline.push(doc! { "$sort": { "_id.u": 1, "_id.e": 1 } });
     pipeline
+}
+
+/// `{ $gte: first, $lt: end }` over `day` for the sides the span has, or None.
+fn day_bounds(days: DaySpan) -> Option<Document> {
+    let mut d = Document::new();
+    if let Some(first) = days.first {
+        d.insert("$gte", first);
+    }
+    if let Some(end) = days.end {
+        d.insert("$lt", end);
+    }
+    (!d.is_empty()).then_some(d)
+}
+
+/// The day summaries of one (user, exercise) in a span of days.
+pub fn day_records_filter(user: UserId, exercise_lower: &str, days: DaySpan) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    if let Some(bounds) = day_bounds(days) {
+        filter.insert(field::DAY, bounds);
+    }
+    filter
+}
+
+/// Day order (the unique index's order: no in-memory sort).
+pub fn day_records_sort() -> Document {
+    doc! { field::DAY: 1 }
+}
+
+/// What a day-summary read needs: the day, the records and the version.
+pub fn day_records_projection() -> Document {
+    doc! {
+        field::ID: 0,
+        field::DAY: 1,
+        field::HEAVIEST_SET: 1,
+        field::HIGHEST_VOLUME_SET: 1,
+        field::BEST_ONE_REP_MAX: 1,
+        field::VERSION: 1,
+    }
+}
+
+/// The day summaries of one (user, exercise) on the given days.
+pub fn days_in_filter(user: UserId, exercise_lower: &str, days: &[i64]) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    filter.insert(field::DAY, doc! { "$in": days.to_vec() });
+    filter
+}
+
+/// The compare-and-swap filter of one day summary: the summary at
+/// `expected_version`, or (None) no summary yet, exactly like
+/// [`records_cas_filter`]; the update is [`records_cas_update`] (an upsert
+/// for None: the equality fields `userId, exerciseNameLower, day` are copied
+/// into the inserted document, `version` starts at 1).
+pub fn day_cas_filter(
+    user: UserId,
+    exercise_lower: &str,
+    day: i64,
+    expected_version: Option<i64>,
+) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    filter.insert(field::DAY, day);
+    match expected_version {
+        Some(v) => filter.insert(field::VERSION, v),
+        None => filter.insert(field::VERSION, doc! { "$exists": false }),
+    };
+    filter
+}
+
+/// Every entry of one (user, exercise) (a day-bests rebuild reads them all).
+pub fn exercise_entries_filter(user: UserId, exercise_lower: &str) -> Document {
+    records_filter(user, exercise_lower)
+}
+
+/// The entries of one (user, exercise) on one UTC day `[day, day + 1)`.
+pub fn day_entries_filter(user: UserId, exercise_lower: &str, day: i64) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    filter.insert(
+        field::DATE,
+        doc! {
+            "$gte": bson_date_ms(day * DAY_MS),
+            "$lt": bson_date_ms((day + 1) * DAY_MS),
+        },
+    );
+    filter
+}
+
+/// The pending-backfill mark of one (user, exercise).
+pub fn pending_filter(user: UserId, exercise_lower: &str) -> Document {
+    records_filter(user, exercise_lower)
+}
+
+/// Marks every (user, exercise) that has entries as pending, run on
+/// `workouts` once (see [`DAY_BESTS_PENDING_MIGRATION`]), like SQLite's
+/// migration 0002: keys stored before day bests existed are served live
+/// until `everfit prs rebuild` builds their days. Idempotent (`$merge` keeps
+/// an existing mark), so a start-up that dies half-way simply runs it again.
+pub fn pending_backfill_pipeline() -> Vec<Document> {
+    vec![
+        doc! { "$group": { "_id": {
+            "u": format!("${}", field::USER_ID),
+            "e": format!("${}", field::EXERCISE_NAME_LOWER),
+        } } },
+        doc! { "$project": {
+            field::ID: 0,
+            field::USER_ID: "$_id.u",
+            field::EXERCISE_NAME_LOWER: "$_id.e",
+        } },
+        doc! { "$merge": {
+            "into": PERSONAL_RECORD_DAYS_PENDING,
+            "on": [field::USER_ID, field::EXERCISE_NAME_LOWER],
+            "whenMatched": "keepExisting",
+            "whenNotMatched": "insert",
+        } },
+    ]
+}
+
+/// The record of a one-time migration.
+pub fn migration_filter(name: &str) -> Document {
+    doc! { field::ID: name }
+}
+
+pub fn migration_document(name: &str, now: DateTime<Utc>) -> Document {
+    doc! { field::ID: name, field::APPLIED_AT: bson_date(now) }
 }
 
 /// Reads one `{_id: {u, e}}` row of [`exercise_keys_pipeline`].
@@ -536,7 +686,7 @@ mod tests {
     #[test]
     fn every_index_leads_with_user_id() {
         let specs = indexes();
-        assert_eq!(specs.len(), 4);
+        assert_eq!(specs.len(), 6);
         for spec in &specs {
             assert_eq!(spec.keys.keys().next().map(String::as_str), Some("userId"));
         }
@@ -550,5 +700,156 @@ mod tests {
             Some(doc! { "idempotencyKey": { "$type": "string" } })
         );
         assert_doc_eq!(specs[0].keys, doc! { "userId": 1, "date": -1, "_id": -1 });
+    }
+
+    #[test]
+    fn day_bests_indexes() {
+        let specs = indexes();
+        let days = specs
+            .iter()
+            .find(|s| s.collection == "personal_record_days")
+            .unwrap();
+        assert_eq!(days.name, "user_exercise_day_unique");
+        assert!(days.unique);
+        assert_eq!(days.partial_filter, None);
+        assert_doc_eq!(
+            days.keys,
+            doc! { "userId": 1, "exerciseNameLower": 1, "day": 1 }
+        );
+        let pending = specs
+            .iter()
+            .find(|s| s.collection == "personal_record_days_pending")
+            .unwrap();
+        assert_eq!(pending.name, "user_exercise_unique");
+        assert!(pending.unique);
+        assert_doc_eq!(pending.keys, doc! { "userId": 1, "exerciseNameLower": 1 });
+    }
+
+    #[test]
+    fn day_records_filter_bounds_the_days_half_open() {
+        let span = DaySpan {
+            first: Some(-2),
+            end: Some(20_600),
+        };
+        assert_doc_eq!(
+            day_records_filter(user(), "squat", span),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "day": { "$gte": -2_i64, "$lt": 20_600_i64 },
+            }
+        );
+        let open_start = DaySpan {
+            first: None,
+            end: Some(5),
+        };
+        assert_doc_eq!(
+            day_records_filter(user(), "squat", open_start),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "day": { "$lt": 5_i64 },
+            }
+        );
+        assert_doc_eq!(
+            day_records_filter(user(), "squat", DaySpan::default()),
+            doc! { "userId": oid("665f1c2b8a1e4d0012345678"), "exerciseNameLower": "squat" }
+        );
+        assert_doc_eq!(day_records_sort(), doc! { "day": 1 });
+        assert_doc_eq!(
+            day_records_projection(),
+            doc! {
+                "_id": 0, "day": 1, "heaviestSet": 1, "highestVolumeSet": 1,
+                "bestOneRepMax": 1, "version": 1,
+            }
+        );
+    }
+
+    #[test]
+    fn day_merges_read_their_days_and_compare_and_swap_each() {
+        assert_doc_eq!(
+            days_in_filter(user(), "squat", &[3, -1]),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "day": { "$in": [3_i64, -1_i64] },
+            }
+        );
+        assert_doc_eq!(
+            day_cas_filter(user(), "squat", 7, None),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "day": 7_i64,
+                "version": { "$exists": false },
+            }
+        );
+        assert_doc_eq!(
+            day_cas_filter(user(), "squat", 7, Some(3)),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "day": 7_i64,
+                "version": 3_i64,
+            }
+        );
+    }
+
+    #[test]
+    fn day_rebuilds_read_all_entries_or_one_utc_day() {
+        assert_doc_eq!(
+            exercise_entries_filter(user(), "squat"),
+            doc! { "userId": oid("665f1c2b8a1e4d0012345678"), "exerciseNameLower": "squat" }
+        );
+        // Day 20_613 is 2026-06-09; day -1 is 1969-12-31.
+        assert_doc_eq!(
+            day_entries_filter(user(), "squat", 20_613),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "date": { "$gte": ms(at(2026, 6, 9)), "$lt": ms(at(2026, 6, 10)) },
+            }
+        );
+        assert_doc_eq!(
+            day_entries_filter(user(), "squat", -1),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "date": {
+                    "$gte": bson::DateTime::from_millis(-86_400_000),
+                    "$lt": bson::DateTime::from_millis(0),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn pending_backfill_marks_every_stored_key_once() {
+        assert_doc_eq!(
+            pending_filter(user(), "squat"),
+            doc! { "userId": oid("665f1c2b8a1e4d0012345678"), "exerciseNameLower": "squat" }
+        );
+        assert_doc_eq!(
+            pending_backfill_pipeline(),
+            vec![
+                doc! { "$group": { "_id": { "u": "$userId", "e": "$exerciseNameLower" } } },
+                doc! { "$project": { "_id": 0, "userId": "$_id.u", "exerciseNameLower": "$_id.e" } },
+                doc! { "$merge": {
+                    "into": "personal_record_days_pending",
+                    "on": ["userId", "exerciseNameLower"],
+                    "whenMatched": "keepExisting",
+                    "whenNotMatched": "insert",
+                } },
+            ]
+        );
+        assert_doc_eq!(
+            migration_filter(DAY_BESTS_PENDING_MIGRATION),
+            doc! { "_id": "0002_personal_record_days_pending" }
+        );
+        let now = at(2026, 6, 9);
+        assert_doc_eq!(
+            migration_document(DAY_BESTS_PENDING_MIGRATION, now),
+            doc! { "_id": "0002_personal_record_days_pending", "appliedAt": ms(now) }
+        );
     }
 }
