@@ -130,7 +130,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            poll_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(20),
             drain_timeout: Duration::from_secs(30),
         }
     }
