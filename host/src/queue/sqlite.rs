@@ -57,8 +57,11 @@ impl SqliteJobs {
             SqliteStorage::setup(&setup).await?;
             setup.close().await;
         }
+        // One connection: pushes, fetches and acknowledgements all write, and
+        // waiting in the pool is fair and quick where SQLite's busy handler
+        // would sleep with backoff (long tails under load).
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(options)
             .await?;
         Ok(Self {
