@@ -204,6 +204,11 @@ fn fill_batch(batch: &mut SetBatch, current: &PersonalRecords, sets: &[SetRecord
         highest_volume_set: record(&current.highest_volume_set),
         best_one_rep_max: record(&current.best_one_rep_max),
     };
+    batch.entry.reserve(sets.len());
+    batch.date_ms.reserve(sets.len());
+    batch.set_index.reserve(sets.len());
+    batch.reps.reserve(sets.len());
+    batch.weight_kg.reserve(sets.len());
     for s in sets {
         let entry = push_id(batch, &s.entry_id);
         batch.entry.push(entry);
