@@ -280,6 +280,26 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_ids_give_the_same_records_as_owned_ones() {
+        let sets: Vec<SetRecord> = (0..40u32)
+            .map(|i| set(i % 7, i64::from(i % 3), i % 2, 1 + i % 4, f64::from(i % 5)))
+            .collect();
+        let borrowed: Vec<SetRecordOf<&str>> = sets
+            .iter()
+            .map(|s| SetRecordOf {
+                entry_id: s.entry_id.as_str(),
+                date_ms: s.date_ms,
+                set_index: s.set_index,
+                reps: s.reps,
+                weight_kg: s.weight_kg,
+            })
+            .collect();
+        let owned = PersonalRecords::compute(&sets);
+        let from_borrowed = PersonalRecordsOf::compute(&borrowed).map_ids(String::from);
+        assert_eq!(from_borrowed, owned);
+    }
+
+    #[test]
     fn empty_input_has_no_records() {
         let r = PersonalRecords::compute(&[]);
         assert!(r.is_empty());
