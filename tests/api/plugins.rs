@@ -37,8 +37,31 @@ fn arb_set() -> impl Strategy<Value = SetRecord> {
     })
 }
 
+/// Sets whose ids are any short text (empty, of different lengths, not
+/// ASCII): the component must order ids exactly as the host's strings do.
+fn arb_set_any_id() -> impl Strategy<Value = SetRecord> {
+    ("[ab\u{e9}]{0,3}", arb_set()).prop_map(|(id, set)| SetRecord {
+        entry_id: id,
+        ..set
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn pr_component_orders_any_entry_ids_like_the_host(
+        sets in prop::collection::vec(arb_set_any_id(), 0..40),
+        earlier in prop::collection::vec(arb_set_any_id(), 0..10),
+    ) {
+        let native = NativePrCalculator;
+        let wasm = calculator();
+        let current = PersonalRecords::compute(&earlier);
+        prop_assert_eq!(
+            wasm.fold(&current, &sets).unwrap(),
+            native.fold(&current, &sets).unwrap()
+        );
+    }
 
     #[test]
     fn pr_component_gives_exactly_the_native_results(

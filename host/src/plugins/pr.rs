@@ -6,18 +6,24 @@
 //! trapped is dropped, never reused. Inputs are folded in chunks, which keeps
 //! the guest's memory small whatever the number of sets (folding is
 //! associative, so chunking does not change the result).
+//!
+//! Each chunk is sent as a `set-batch`: columns of numbers, copied into the
+//! guest in one block each, and the chunk's entry ids concatenated once (sets
+//! of one entry are consecutive, so an id is sent once per entry, not per
+//! set). The column buffers live with the pooled instance and are reused.
 
 use super::bindings::v0_1_0::{PR_EXPORT, pr as wit};
 use super::engine::PluginEngine;
 use super::sandbox::{Limits, PluginError, StoreState, classify, new_store, rearm};
 use crate::prs::{PrCalculator, PrCalculatorError};
 use anyhow::{Context, bail};
-use everfit_pr::{PersonalRecords, SetRecord};
+use everfit_pr::{PersonalRecords, PersonalRecordsOf, SetRecord, SetRecordOf};
 use std::sync::Mutex;
 use wasmtime::Store;
 use wasmtime::component::Linker;
-use wit::everfit::insights::types::SetRecord as WitSet;
-use wit::exports::everfit::insights::pr::PersonalRecords as WitRecords;
+use wit::exports::everfit::insights::pr::{
+    PersonalRecords as WitRecords, SetBatch, SetRecord as WitSet,
+};
 
 /// Sets sent to the component per call.
 pub const CHUNK_SETS: usize = 8192;
@@ -30,6 +36,8 @@ const BLOCKING_THRESHOLD: usize = 2048;
 struct Warm {
     store: Store<StoreState>,
     plugin: wit::PrPlugin,
+    /// The last call's batch: its buffers are reused, not reallocated.
+    batch: SetBatch,
 }
 
 pub struct WasmPrCalculator {
@@ -85,7 +93,11 @@ impl WasmPrCalculator {
             .pre
             .instantiate(&mut store)
             .map_err(|e| classify(e, &store, self.limits))?;
-        Ok(Warm { store, plugin })
+        Ok(Warm {
+            store,
+            plugin,
+            batch: empty_batch(),
+        })
     }
 
     fn checkin(&self, warm: Warm) {
@@ -104,21 +116,29 @@ impl WasmPrCalculator {
             return Ok(current.clone());
         }
         let mut warm = self.checkout()?;
-        let mut records = records_to_wit(current);
+        let mut records = current.clone();
         for chunk in sets.chunks(CHUNK_SETS) {
-            let wit_sets: Vec<WitSet> = chunk.iter().map(set_to_wit).collect();
-            let result =
-                warm.plugin
-                    .everfit_insights_pr()
-                    .call_fold(&mut warm.store, &records, &wit_sets);
+            let wit_records = fill_batch(&mut warm.batch, &records, chunk);
+            let result = warm.plugin.everfit_insights_pr().call_fold(
+                &mut warm.store,
+                wit_records,
+                &warm.batch,
+            );
             match result {
-                Ok(next) => records = next,
+                Ok(next) => match records_from_wit(&next, &warm.batch) {
+                    Some(next) => records = next,
+                    None => {
+                        return Err(PluginError::Failed(
+                            "the PR component returned an entry index outside the batch".into(),
+                        ));
+                    }
+                },
                 // The instance is dropped: a trapped instance is never reused.
                 Err(e) => return Err(classify(e, &warm.store, self.limits)),
             }
         }
         self.checkin(warm);
-        Ok(records_from_wit(records))
+        Ok(records)
     }
 }
 
@@ -148,38 +168,106 @@ impl PrCalculator for WasmPrCalculator {
     }
 }
 
-fn set_to_wit(s: &SetRecord) -> WitSet {
-    WitSet {
-        entry_id: s.entry_id.clone(),
-        date_ms: s.date_ms,
-        set_index: s.set_index,
-        reps: s.reps,
-        weight_kg: s.weight_kg,
+fn empty_batch() -> SetBatch {
+    SetBatch {
+        entry_ids: String::new(),
+        entry_id_ends: Vec::new(),
+        entry: Vec::new(),
+        date_ms: Vec::new(),
+        set_index: Vec::new(),
+        reps: Vec::new(),
+        weight_kg: Vec::new(),
     }
 }
 
-fn set_from_wit(s: WitSet) -> SetRecord {
-    SetRecord {
-        entry_id: s.entry_id,
-        date_ms: s.date_ms,
-        set_index: s.set_index,
-        reps: s.reps,
-        weight_kg: s.weight_kg,
+/// Refills `batch` with `current`'s sets' ids and `sets` (in place, keeping
+/// the buffers) and returns `current` naming its entries by batch index.
+fn fill_batch(batch: &mut SetBatch, current: &PersonalRecords, sets: &[SetRecord]) -> WitRecords {
+    batch.entry_ids.clear();
+    batch.entry_id_ends.clear();
+    batch.entry.clear();
+    batch.date_ms.clear();
+    batch.set_index.clear();
+    batch.reps.clear();
+    batch.weight_kg.clear();
+    let mut record = |s: &Option<SetRecord>| {
+        s.as_ref().map(|s| WitSet {
+            entry: push_id(batch, &s.entry_id),
+            date_ms: s.date_ms,
+            set_index: s.set_index,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        })
+    };
+    let wit_records = WitRecords {
+        heaviest_set: record(&current.heaviest_set),
+        highest_volume_set: record(&current.highest_volume_set),
+        best_one_rep_max: record(&current.best_one_rep_max),
+    };
+    batch.entry.reserve(sets.len());
+    batch.date_ms.reserve(sets.len());
+    batch.set_index.reserve(sets.len());
+    batch.reps.reserve(sets.len());
+    batch.weight_kg.reserve(sets.len());
+    for s in sets {
+        let entry = push_id(batch, &s.entry_id);
+        batch.entry.push(entry);
+        batch.date_ms.push(s.date_ms);
+        batch.set_index.push(s.set_index);
+        batch.reps.push(s.reps);
+        batch.weight_kg.push(s.weight_kg);
     }
+    wit_records
 }
 
-fn records_to_wit(r: &PersonalRecords) -> WitRecords {
-    WitRecords {
-        heaviest_set: r.heaviest_set.as_ref().map(set_to_wit),
-        highest_volume_set: r.highest_volume_set.as_ref().map(set_to_wit),
-        best_one_rep_max: r.best_one_rep_max.as_ref().map(set_to_wit),
+/// The batch index of `id`: the last id's when they are equal (the sets of
+/// one entry are consecutive), otherwise a newly appended one.
+fn push_id(batch: &mut SetBatch, id: &str) -> u32 {
+    if let Some(last) = last_id(batch)
+        && last == id
+    {
+        return (batch.entry_id_ends.len() - 1) as u32;
     }
+    batch.entry_ids.push_str(id);
+    batch.entry_id_ends.push(batch.entry_ids.len() as u32);
+    (batch.entry_id_ends.len() - 1) as u32
 }
 
-fn records_from_wit(r: WitRecords) -> PersonalRecords {
-    PersonalRecords {
-        heaviest_set: r.heaviest_set.map(set_from_wit),
-        highest_volume_set: r.highest_volume_set.map(set_from_wit),
-        best_one_rep_max: r.best_one_rep_max.map(set_from_wit),
-    }
+fn last_id(batch: &SetBatch) -> Option<&str> {
+    let (&end, before) = batch.entry_id_ends.split_last()?;
+    let start = before.last().copied().unwrap_or(0);
+    batch.entry_ids.get(start as usize..end as usize)
+}
+
+/// The batch's id number `index`, if there is one.
+fn batch_id(batch: &SetBatch, index: u32) -> Option<&str> {
+    let index = index as usize;
+    let end = *batch.entry_id_ends.get(index)? as usize;
+    let start = match index {
+        0 => 0,
+        _ => batch.entry_id_ends[index - 1] as usize,
+    };
+    batch.entry_ids.get(start..end)
+}
+
+/// Records returned for `batch`, with their ids owned again; `None` when
+/// one names an entry the batch does not have.
+fn records_from_wit(r: &WitRecords, batch: &SetBatch) -> Option<PersonalRecords> {
+    let set = |s: &Option<WitSet>| -> Option<Option<SetRecord>> {
+        match s {
+            None => Some(None),
+            Some(s) => Some(Some(SetRecordOf {
+                entry_id: batch_id(batch, s.entry)?.to_owned(),
+                date_ms: s.date_ms,
+                set_index: s.set_index,
+                reps: s.reps,
+                weight_kg: s.weight_kg,
+            })),
+        }
+    };
+    Some(PersonalRecordsOf {
+        heaviest_set: set(&r.heaviest_set)?,
+        highest_volume_set: set(&r.highest_volume_set)?,
+        best_one_rep_max: set(&r.best_one_rep_max)?,
+    })
 }

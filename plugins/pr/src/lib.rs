@@ -4,6 +4,12 @@
 //! Everything is computed in kilograms at full precision; rounding belongs to
 //! presentation. Ties go to the earliest date, then the lowest entry id (the
 //! entry created first), then the earlier set within the entry.
+//!
+//! The calculations are generic over how a set names its entry ([`SetRecordOf`],
+//! [`PersonalRecordsOf`]): the host uses owned `String` ids ([`SetRecord`],
+//! [`PersonalRecords`]); the component borrows the ids the host sent once per
+//! batch, so folding a set allocates nothing. Any id type that orders like the
+//! id strings gives the same records.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -12,10 +18,10 @@ use alloc::string::String;
 use core::cmp::Ordering;
 
 /// One logged set, with what is needed to rank it and to point back at it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetRecord {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SetRecordOf<Id> {
     /// The entry's id, 24 lower-case hex characters (compares like the ObjectId bytes).
-    pub entry_id: String,
+    pub entry_id: Id,
     /// The entry's date, milliseconds since the Unix epoch (UTC).
     pub date_ms: i64,
     /// Position of the set inside its entry, from 0.
@@ -24,7 +30,10 @@ pub struct SetRecord {
     pub weight_kg: f64,
 }
 
-impl SetRecord {
+/// A set naming its entry by the id string: what the host stores and serves.
+pub type SetRecord = SetRecordOf<String>;
+
+impl<Id: Ord> SetRecordOf<Id> {
     pub fn volume_kg(&self) -> f64 {
         volume(self.reps, self.weight_kg)
     }
@@ -34,7 +43,7 @@ impl SetRecord {
     }
 
     /// Order of precedence among sets with equal metric values: earlier wins.
-    fn tie_order(&self, other: &SetRecord) -> Ordering {
+    fn tie_order(&self, other: &Self) -> Ordering {
         self.date_ms
             .cmp(&other.date_ms)
             .then_with(|| self.entry_id.cmp(&other.entry_id))
@@ -68,7 +77,7 @@ impl RecordKind {
     ];
 
     /// The value this kind ranks sets by (kg or kg x reps).
-    pub fn metric(self, set: &SetRecord) -> f64 {
+    pub fn metric<Id: Ord>(self, set: &SetRecordOf<Id>) -> f64 {
         match self {
             RecordKind::HeaviestSet => set.weight_kg,
             RecordKind::HighestVolumeSet => set.volume_kg(),
@@ -77,7 +86,7 @@ impl RecordKind {
     }
 
     /// True when `candidate` should replace `current` as this kind's record.
-    pub fn beats(self, candidate: &SetRecord, current: &SetRecord) -> bool {
+    pub fn beats<Id: Ord>(self, candidate: &SetRecordOf<Id>, current: &SetRecordOf<Id>) -> bool {
         let (a, b) = (self.metric(candidate), self.metric(current));
         match a.partial_cmp(&b) {
             Some(Ordering::Greater) => true,
@@ -93,16 +102,32 @@ impl RecordKind {
 /// Folding is commutative, associative and idempotent: folding the same sets
 /// twice, in any order or split into any batches, gives the same records. That
 /// is what lets the read model be refreshed incrementally and never regress.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PersonalRecords {
-    pub heaviest_set: Option<SetRecord>,
-    pub highest_volume_set: Option<SetRecord>,
-    pub best_one_rep_max: Option<SetRecord>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonalRecordsOf<Id> {
+    pub heaviest_set: Option<SetRecordOf<Id>>,
+    pub highest_volume_set: Option<SetRecordOf<Id>>,
+    pub best_one_rep_max: Option<SetRecordOf<Id>>,
 }
 
-impl PersonalRecords {
+/// Records naming their entries by the id strings: what the host stores and serves.
+pub type PersonalRecords = PersonalRecordsOf<String>;
+
+impl<Id> Default for PersonalRecordsOf<Id> {
+    fn default() -> Self {
+        Self {
+            heaviest_set: None,
+            highest_volume_set: None,
+            best_one_rep_max: None,
+        }
+    }
+}
+
+impl<Id: Ord + Clone> PersonalRecordsOf<Id> {
     /// Records computed from scratch over `sets`.
-    pub fn compute<'a>(sets: impl IntoIterator<Item = &'a SetRecord>) -> Self {
+    pub fn compute<'a>(sets: impl IntoIterator<Item = &'a SetRecordOf<Id>>) -> Self
+    where
+        Id: 'a,
+    {
         let mut records = Self::default();
         for set in sets {
             records.fold(set);
@@ -110,7 +135,7 @@ impl PersonalRecords {
         records
     }
 
-    pub fn get(&self, kind: RecordKind) -> Option<&SetRecord> {
+    pub fn get(&self, kind: RecordKind) -> Option<&SetRecordOf<Id>> {
         match kind {
             RecordKind::HeaviestSet => self.heaviest_set.as_ref(),
             RecordKind::HighestVolumeSet => self.highest_volume_set.as_ref(),
@@ -118,7 +143,7 @@ impl PersonalRecords {
         }
     }
 
-    fn slot(&mut self, kind: RecordKind) -> &mut Option<SetRecord> {
+    fn slot(&mut self, kind: RecordKind) -> &mut Option<SetRecordOf<Id>> {
         match kind {
             RecordKind::HeaviestSet => &mut self.heaviest_set,
             RecordKind::HighestVolumeSet => &mut self.highest_volume_set,
@@ -127,7 +152,7 @@ impl PersonalRecords {
     }
 
     /// Folds one set into the records.
-    pub fn fold(&mut self, set: &SetRecord) {
+    pub fn fold(&mut self, set: &SetRecordOf<Id>) {
         for kind in RecordKind::ALL {
             let slot = self.slot(kind);
             let replace = match slot {
@@ -141,7 +166,7 @@ impl PersonalRecords {
     }
 
     /// Folds every record of `other` into `self` (the records of a union of sets).
-    pub fn merge(&mut self, other: &PersonalRecords) {
+    pub fn merge(&mut self, other: &Self) {
         for kind in RecordKind::ALL {
             if let Some(candidate) = other.get(kind) {
                 let slot = self.slot(kind);
@@ -160,6 +185,27 @@ impl PersonalRecords {
         self.heaviest_set.is_none()
             && self.highest_volume_set.is_none()
             && self.best_one_rep_max.is_none()
+    }
+}
+
+impl<Id> PersonalRecordsOf<Id> {
+    /// The same records with their entry ids mapped by `f` (every other value
+    /// kept), e.g. from borrowed ids back to owned ones.
+    pub fn map_ids<T>(self, mut f: impl FnMut(Id) -> T) -> PersonalRecordsOf<T> {
+        let mut map = |s: Option<SetRecordOf<Id>>| {
+            s.map(|s| SetRecordOf {
+                entry_id: f(s.entry_id),
+                date_ms: s.date_ms,
+                set_index: s.set_index,
+                reps: s.reps,
+                weight_kg: s.weight_kg,
+            })
+        };
+        PersonalRecordsOf {
+            heaviest_set: map(self.heaviest_set),
+            highest_volume_set: map(self.highest_volume_set),
+            best_one_rep_max: map(self.best_one_rep_max),
+        }
     }
 }
 
@@ -231,6 +277,26 @@ mod tests {
             assert_eq!(r.highest_volume_set.as_ref(), Some(&earlier));
             assert_eq!(r.best_one_rep_max.as_ref(), Some(&earlier));
         }
+    }
+
+    #[test]
+    fn borrowed_ids_give_the_same_records_as_owned_ones() {
+        let sets: Vec<SetRecord> = (0..40u32)
+            .map(|i| set(i % 7, i64::from(i % 3), i % 2, 1 + i % 4, f64::from(i % 5)))
+            .collect();
+        let borrowed: Vec<SetRecordOf<&str>> = sets
+            .iter()
+            .map(|s| SetRecordOf {
+                entry_id: s.entry_id.as_str(),
+                date_ms: s.date_ms,
+                set_index: s.set_index,
+                reps: s.reps,
+                weight_kg: s.weight_kg,
+            })
+            .collect();
+        let owned = PersonalRecords::compute(&sets);
+        let from_borrowed = PersonalRecordsOf::compute(&borrowed).map_ids(String::from);
+        assert_eq!(from_borrowed, owned);
     }
 
     #[test]
