@@ -22,9 +22,18 @@ fi
 # /usr/bin first: Debian's cargo must drive Debian's rustc (rustup's rustc
 # cannot rebuild core for this target). Own target dir: never shared with
 # the host build.
-target_dir="${GUEST_TARGET_DIR:-$PWD/guests/target}"
+#
+# The bytes depend on where the sources are: cargo hashes the absolute path
+# of `plugins/pr` (outside the guests' workspace) into the crate metadata. So
+# the sources are copied to one fixed folder and built there, and every
+# checkout (CI's clone included) produces the committed bytes.
+build_root=/tmp/everfit-guest-build
+mkdir -p "$build_root"
+rsync -a --delete --exclude target/ --exclude .git/ --exclude data/ --exclude plugins/dist/ \
+  ../ "$build_root/src/"
+target_dir="${GUEST_TARGET_DIR:-$build_root/target}"
 (
-  cd guests
+  cd "$build_root/src/plugins/guests"
   PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" \
     /usr/bin/cargo build --release --locked -Zbuild-std=core,alloc --target wasm32-wasip2
 )
