@@ -11,10 +11,12 @@ use super::{JobBackend, QueueError};
 use apalis::prelude::{TaskBuilder, TaskId};
 use apalis_sqlite::{Config as ApalisConfig, SqliteStorage};
 use async_trait::async_trait;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Attempts before a failing job is left as failed (the dead-letter list).
@@ -24,6 +26,9 @@ pub const MAX_ATTEMPTS: usize = 5;
 pub struct SqliteJobs {
     pool: SqlitePool,
     path: PathBuf,
+    /// Workers of this process to wake when a job is pushed here, so that
+    /// they need not wait for their next poll.
+    wakers: Arc<Mutex<Vec<(QueueName, UnboundedSender<()>)>>>,
 }
 
 /// The queue file for a data file: `everfit.db` -> `everfit.queue.db`.
@@ -67,11 +72,27 @@ impl SqliteJobs {
         Ok(Self {
             pool,
             path: path.to_path_buf(),
+            wakers: Default::default(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A stream that yields when a job is pushed onto `queue` by this process.
+    pub fn pushes(&self, queue: QueueName) -> UnboundedReceiver<()> {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        self.wakers.lock().expect("wakers lock").push((queue, tx));
+        rx
+    }
+
+    fn wake(&self, queue: QueueName) {
+        // Senders of stopped workers are dropped here.
+        self.wakers
+            .lock()
+            .expect("wakers lock")
+            .retain(|(q, tx)| *q != queue || tx.unbounded_send(()).is_ok());
     }
 
     /// Deletes finished jobs older than `age` (failed ones stay for
@@ -120,6 +141,7 @@ impl JobBackend for SqliteJobs {
         apalis_sqlite::queries::push_tasks(&mut *conn, &Self::apalis_queue(queue), &[task])
             .await
             .map_err(internal)?;
+        self.wake(queue);
         Ok(id.to_string())
     }
 
@@ -211,6 +233,25 @@ mod tests {
         assert_eq!(jobs.prune_done(Duration::from_secs(60)).await.unwrap(), 1);
         assert_eq!(jobs.depth(QueueName::Prs).await.unwrap(), 1);
         assert_eq!(jobs.failed(QueueName::Persist).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_push_wakes_the_workers_of_its_queue_only() {
+        use futures::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = SqliteJobs::open(&dir.path().join("q.db")).await.unwrap();
+        let mut persist = jobs.pushes(QueueName::Persist);
+        let mut prs = jobs.pushes(QueueName::Prs);
+        jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
+        assert_eq!(persist.next().await, Some(()));
+        assert!(prs.try_next().is_err(), "the PR queue's workers were woken");
+        drop(persist);
+        jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
+        assert_eq!(
+            jobs.wakers.lock().unwrap().len(),
+            1,
+            "a stopped worker's waker is kept"
+        );
     }
 
     #[test]

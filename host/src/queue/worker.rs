@@ -8,7 +8,7 @@ use super::retry::Backoff;
 use super::sqlite::SqliteJobs;
 use super::{JobBackend, Persister, push_refresh};
 use apalis::prelude::{
-    BackendExt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder, WorkerBuilderExt,
+    BackendExt, BoxDynError, Data, Monitor, Strategy, TaskId, WorkerBuilder, WorkerBuilderExt,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -120,7 +120,8 @@ pub enum WorkerSource {
 pub struct WorkerSettings {
     /// Jobs run at once per queue.
     pub concurrency: usize,
-    /// How often an idle embedded-queue worker looks for jobs.
+    /// How often an idle embedded-queue worker looks for jobs pushed by
+    /// other processes (pushes from its own process wake it at once).
     pub poll_interval: Duration,
     /// How long shutdown waits for in-flight jobs.
     pub drain_timeout: Duration,
@@ -130,7 +131,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            poll_interval: Duration::from_millis(20),
+            poll_interval: Duration::from_millis(50),
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -268,7 +269,9 @@ pub async fn run_workers(
                         .backend(
                             jobs.storage::<Vec<u8>>(queue, n)
                                 .with_codec(RawBytes)
-                                .poll_with_interval(poll),
+                                .poll_with_strategy(
+                                    Strategy::new().stream(jobs.pushes(queue)).interval(poll),
+                                ),
                         )
                         .data(h.clone())
                         .concurrency(n)
