@@ -28,8 +28,11 @@ pub struct SqliteJobs {
     path: PathBuf,
     /// Workers of this process to wake when a job is pushed here, so that
     /// they need not wait for their next poll.
-    wakers: Arc<Mutex<Vec<(QueueName, UnboundedSender<()>)>>>,
+    wakers: Arc<Mutex<Vec<Waker>>>,
 }
+
+/// Wakes one worker of one queue.
+type Waker = (QueueName, UnboundedSender<()>);
 
 /// The queue file for a data file: `everfit.db` -> `everfit.queue.db`.
 pub fn queue_path(data_file: &Path) -> PathBuf {
@@ -244,7 +247,7 @@ mod tests {
         let mut prs = jobs.pushes(QueueName::Prs);
         jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
         assert_eq!(persist.next().await, Some(()));
-        assert!(prs.try_next().is_err(), "the PR queue's workers were woken");
+        assert!(prs.try_recv().is_err(), "the PR queue's workers were woken");
         drop(persist);
         jobs.push(QueueName::Persist, b"{}".to_vec()).await.unwrap();
         assert_eq!(
