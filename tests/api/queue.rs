@@ -26,6 +26,15 @@ fn use_redis(config: &mut Config, prefix: &str) {
     config.claim_after = Duration::from_secs(1);
 }
 
+/// The API on the Redis queue with no workers: jobs wait until a test starts one.
+async fn spawn_redis_api_only(prefix: &str) -> TestApp {
+    spawn_app_with(|c| {
+        use_redis(c, prefix);
+        c.embedded_workers = false;
+    })
+    .await
+}
+
 async fn redis_jobs(prefix: &str) -> RedisJobs {
     RedisJobs::connect(RedisQueueSettings {
         url: REDIS.into(),
@@ -175,11 +184,7 @@ async fn redis_down_answers_503_and_accepts_nothing() {
 #[tokio::test]
 async fn a_redis_worker_killed_mid_job_loses_nothing() {
     let prefix = redis_prefix();
-    let app = spawn_app_with(|c| {
-        use_redis(c, &prefix);
-        c.embedded_workers = false;
-    })
-    .await;
+    let app = spawn_redis_api_only(&prefix).await;
     let mut accepted = HashSet::new();
     for day in 0..3 {
         accepted.extend(app.log(USER, batch_of(10, day)).await);
@@ -254,11 +259,7 @@ async fn an_embedded_queue_worker_killed_mid_job_loses_nothing() {
 #[tokio::test]
 async fn two_workers_on_one_redis_queue_store_each_entry_once() {
     let prefix = redis_prefix();
-    let app = spawn_app_with(|c| {
-        use_redis(c, &prefix);
-        c.embedded_workers = false;
-    })
-    .await;
+    let app = spawn_redis_api_only(&prefix).await;
     let mut accepted = HashSet::new();
     for day in 0..50 {
         accepted.extend(app.log(USER, batch_of(100, day)).await);

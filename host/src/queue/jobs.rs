@@ -3,6 +3,7 @@
 
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The two queues: persisting accepted batches, then refreshing PRs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,14 +46,21 @@ pub struct RefreshPrsJob {
     pub request_id: Option<String>,
 }
 
+/// The entries' ids grouped by user, in order.
+pub fn ids_by_user<'a>(
+    entries: impl IntoIterator<Item = &'a WorkoutEntry>,
+) -> BTreeMap<UserId, Vec<EntryId>> {
+    let mut by_user: BTreeMap<UserId, Vec<EntryId>> = BTreeMap::new();
+    for e in entries {
+        by_user.entry(e.user_id).or_default().push(e.id);
+    }
+    by_user
+}
+
 impl RefreshPrsJob {
     /// One job per user the batch touched.
     pub fn for_batch(job: &WriteBatch) -> Vec<RefreshPrsJob> {
-        let mut by_user: std::collections::BTreeMap<UserId, Vec<EntryId>> = Default::default();
-        for e in &job.entries {
-            by_user.entry(e.user_id).or_default().push(e.id);
-        }
-        by_user
+        ids_by_user(&job.entries)
             .into_iter()
             .map(|(user_id, entry_ids)| RefreshPrsJob {
                 user_id,

@@ -2,7 +2,7 @@
 //! steps (and separate queues); both are idempotent, so a job delivered again
 //! after a crash changes nothing the second time.
 
-use super::jobs::{RefreshPrsJob, WriteBatch};
+use super::jobs::{WriteBatch, ids_by_user};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use crate::prs::{PrCalculator, read_model};
 use crate::store::{StoreError, WorkoutStore};
@@ -33,24 +33,17 @@ impl Persister {
         self.fold(&stored).await
     }
 
-    pub async fn run_refresh(&self, job: &RefreshPrsJob) -> Result<(), StoreError> {
-        self.refresh_prs(job.user_id, &job.entry_ids).await
-    }
-
     /// Both steps at once (the inline queue and the seeder). Unkeyed entries
     /// have fresh ids, so the batch is what was stored and needs no re-read.
     pub async fn persist(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
         let inserted = self.store_batch(batch).await?;
-        let (keyed, mut stored): (Vec<&WorkoutEntry>, Vec<&WorkoutEntry>) = batch
+        let (keyed, unkeyed): (Vec<&WorkoutEntry>, Vec<&WorkoutEntry>) = batch
             .entries
             .iter()
             .partition(|e| e.idempotency_key.is_some());
-        let mut stored: Vec<WorkoutEntry> = stored.drain(..).cloned().collect();
-        for job in RefreshPrsJob::for_batch(&WriteBatch {
-            entries: keyed.into_iter().cloned().collect(),
-            request_id: None,
-        }) {
-            stored.extend(self.store.get_entries(job.user_id, &job.entry_ids).await?);
+        let mut stored: Vec<WorkoutEntry> = unkeyed.into_iter().cloned().collect();
+        for (user, ids) in ids_by_user(keyed) {
+            stored.extend(self.store.get_entries(user, &ids).await?);
         }
         self.fold(&stored).await?;
         Ok(inserted)

@@ -20,7 +20,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, Client, Value};
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const GROUP: &str = "workers";
 
@@ -173,6 +173,7 @@ impl RedisJobs {
             batch: batch.max(1),
             block: Duration::from_millis(1000),
             buffer: VecDeque::new(),
+            next_claim: Instant::now(),
         };
         let stream = futures::stream::unfold(fetcher, |mut f| async move {
             let task = f.next().await;
@@ -182,7 +183,7 @@ impl RedisJobs {
         RedisStreamBackend { stream }
     }
 
-    /// Deletes every key of this prefix (tests and `jobs purge`-like tooling).
+    /// Deletes every key of this prefix (tests clean up their own prefix).
     pub async fn delete_all(&self) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
         for queue in QueueName::ALL {
@@ -306,6 +307,9 @@ struct Fetcher {
     batch: usize,
     block: Duration,
     buffer: VecDeque<Delivery>,
+    /// Stale deliveries are looked for at most once a second, not before
+    /// every read: they only appear when a worker died.
+    next_claim: Instant,
 }
 
 impl Fetcher {
@@ -341,7 +345,10 @@ impl Fetcher {
                 .map_err(unavailable)?;
             self.conn = Some(conn);
         }
-        self.claim_stale().await.map_err(unavailable)?;
+        if Instant::now() >= self.next_claim {
+            self.next_claim = Instant::now() + Duration::from_secs(1);
+            self.claim_stale().await.map_err(unavailable)?;
+        }
         if self.buffer.is_empty() {
             self.read_new().await.map_err(unavailable)?;
         }

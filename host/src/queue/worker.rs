@@ -51,7 +51,9 @@ impl WorkerDeps {
 
     pub async fn handle_refresh(&self, job: &RefreshPrsJob, job_id: &str) -> anyhow::Result<()> {
         self.backoff
-            .run("refreshing PRs", || self.persister.run_refresh(job))
+            .run("refreshing PRs", || {
+                self.persister.refresh_prs(job.user_id, &job.entry_ids)
+            })
             .await?;
         tracing::info!(
             job_id,
