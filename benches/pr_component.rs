@@ -11,8 +11,8 @@
 //! Run: `cargo bench -p everfit --bench pr_component`. Figures: README, Plugins.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use everfit::domain::records::{NativePrCalculator, PrCalculator};
 use everfit::plugins::{PluginEngine, WasmPrCalculator, builtin};
-use everfit::prs::{NativePrCalculator, PrCalculator};
 use everfit_pr::SetRecord;
 use std::hint::black_box;
 use std::time::Duration;

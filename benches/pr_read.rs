@@ -14,8 +14,9 @@ use common::*;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use everfit::domain::dates::TimeRange;
-use everfit::prs::NativePrCalculator;
+use everfit::domain::records::NativePrCalculator;
 use everfit::prs::day_bests::{self, PrSource};
+use everfit::prs::live;
 use everfit::store::WorkoutStore;
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -68,8 +69,7 @@ fn bench_store(
     group.bench_with_input(BenchmarkId::new(live_name, n), &n, |b, _| {
         b.to_async(rt).iter(|| async {
             black_box(
-                store
-                    .live_personal_records(user, &exercise, TimeRange::ALL_TIME, &calc)
+                live::records(store, &calc, user, &exercise, TimeRange::ALL_TIME)
                     .await
                     .expect("live"),
             )
@@ -87,8 +87,7 @@ fn bench_store(
     group.bench_with_input(BenchmarkId::new("range_live", n), &n, |b, _| {
         b.to_async(rt).iter(|| async {
             black_box(
-                store
-                    .live_personal_records(user, &exercise, one_year(), &calc)
+                live::records(store, &calc, user, &exercise, one_year())
                     .await
                     .expect("live range"),
             )

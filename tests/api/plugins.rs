@@ -1,10 +1,10 @@
 //! The plugin runtime as a library: the PR component against the native
 //! calculations, the compiled-component cache, the sandbox, `everfit plugins`.
 
+use everfit::domain::records::{NativePrCalculator, PrCalculator};
 use everfit::plugins::insight::Params;
 use everfit::plugins::pr::CHUNK_SETS;
 use everfit::plugins::{InsightPlugin, Limits, PluginEngine, PluginError, WasmPrCalculator};
-use everfit::prs::{NativePrCalculator, PrCalculator};
 use everfit_pr::{PersonalRecords, SetRecord};
 use proptest::prelude::*;
 use std::collections::BTreeMap;

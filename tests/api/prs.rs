@@ -1,7 +1,8 @@
 use crate::helpers::*;
 use everfit::domain::dates::TimeRange;
-use everfit::prs::{NativePrCalculator, read_model};
-use everfit::store::{SqliteStore, WorkoutStore};
+use everfit::domain::records::NativePrCalculator;
+use everfit::prs::read_model;
+use everfit::store::SqliteStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -181,8 +182,7 @@ proptest! {
             assert_eq!(r.headers()["x-pr-source"], "day-bests");
             let days: Value = r.json().await.unwrap();
             let store = SqliteStore::open(&app.db_path).await.unwrap();
-            let live = store
-                .live_personal_records(USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME, &NativePrCalculator)
+            let live = everfit::prs::live::records(&store, &NativePrCalculator, USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME)
                 .await
                 .unwrap();
             let heaviest = live.heaviest_set.unwrap();

@@ -4,10 +4,13 @@
 use crate::fixtures::*;
 use everfit::domain::cursor::CursorPosition;
 use everfit::domain::dates::TimeRange;
+use everfit::domain::days::DaySpan;
+use everfit::domain::days::day_of;
+use everfit::domain::records::{NativePrCalculator, PrCalculator};
 use everfit::domain::{EntryId, WorkoutEntry};
-use everfit::prs::day_bests::{self, PrSource, day_of};
-use everfit::prs::{NativePrCalculator, read_model};
-use everfit::store::{DaySpan, HistoryQuery, WorkoutStore};
+use everfit::prs::day_bests::{self, PrSource};
+use everfit::prs::read_model;
+use everfit::store::{HistoryQuery, WorkoutStore};
 use everfit_pr::{PersonalRecords, SetRecord};
 use futures::future::join_all;
 use rand::rngs::StdRng;
@@ -81,11 +84,22 @@ fn oracle(entries: &[WorkoutEntry], exercise: &str, range: TimeRange) -> Persona
     PersonalRecords::compute(&sets)
 }
 
+/// Live PRs by both paths a store offers: its sets ranked by the
+/// calculator, and its own ranking where it has one; they must agree.
 async fn live(store: &dyn WorkoutStore, exercise: &str, range: TimeRange) -> PersonalRecords {
-    store
-        .live_personal_records(user(), exercise, range, &NativePrCalculator)
+    let sets = store
+        .exercise_sets(user(), exercise, range)
         .await
-        .expect("live PRs")
+        .expect("exercise sets");
+    let computed = NativePrCalculator.compute(&sets).expect("computed");
+    if let Some(ranked) = store
+        .ranked_records(user(), exercise, range)
+        .await
+        .expect("ranked records")
+    {
+        assert_eq!(ranked, computed, "the store's own ranking differs");
+    }
+    computed
 }
 
 pub async fn insert_collapses_replays_and_duplicate_keys(store: &dyn WorkoutStore) {

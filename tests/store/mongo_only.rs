@@ -1,6 +1,6 @@
 //! MongoDB behaviour that needs no running server.
 
-use everfit::config::Config;
+use everfit::startup::config::Config;
 use everfit::startup::open_store;
 use everfit::store::MongoStore;
 
@@ -47,10 +47,11 @@ async fn a_malformed_uri_is_refused_before_connecting() {
 async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
     use crate::fixtures::*;
     use everfit::domain::dates::TimeRange;
-    use everfit::prs::NativePrCalculator;
+    use everfit::domain::days::DaySpan;
+    use everfit::domain::records::NativePrCalculator;
     use everfit::prs::day_bests::{self, PrSource};
+    use everfit::store::WorkoutStore;
     use everfit::store::mongo::queries;
-    use everfit::store::{DaySpan, WorkoutStore};
 
     crate::backends::on_mongo_store(
         "keys_stored_before_day_bests_are_pending_until_rebuilt",

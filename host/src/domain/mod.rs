@@ -4,8 +4,11 @@
 pub mod catalogue;
 pub mod cursor;
 pub mod dates;
+pub mod days;
 pub mod exercise;
+pub mod generated;
 pub mod ids;
+pub mod records;
 pub mod units;
 pub mod validation;
 pub mod workout;

@@ -8,14 +8,12 @@
 //! exactly, tie rules included.
 
 use crate::domain::dates::TimeRange;
+use crate::domain::days::{day_of, split_range};
+use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
 use crate::domain::{UserId, WorkoutEntry};
-use crate::prs::PrCalculator;
-use crate::store::{DaySpan, StoreError, WorkoutStore};
-use chrono::{DateTime, Utc};
-use everfit_pr::{PersonalRecords, SetRecord};
+use crate::prs::live;
+use crate::store::{StoreError, WorkoutStore};
 use std::collections::BTreeMap;
-
-pub const DAY_MS: i64 = 86_400_000;
 
 /// Where a PR response came from (the `x-pr-source` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,68 +36,6 @@ impl PrSource {
     }
 }
 
-/// The UTC day of an instant in ms (floor, also before 1970).
-pub fn day_of(ms: i64) -> i64 {
-    ms.div_euclid(DAY_MS)
-}
-
-/// A range cut into whole days and the partial days at its edges.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RangeSplit {
-    pub whole_days: DaySpan,
-    /// Sub-ranges not covered by whole days (0, 1 or 2 of them).
-    pub edges: Vec<TimeRange>,
-}
-
-fn instant(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).expect("range bounds are valid instants")
-}
-
-/// Splits `[start, end)` into the whole UTC days inside it and the rest.
-pub fn split_range(range: TimeRange) -> RangeSplit {
-    let start = range.start.map(|t| t.timestamp_millis());
-    let end = range.end.map(|t| t.timestamp_millis());
-    // First day whose midnight is >= start; days before the one holding `end`.
-    let first = start.map(|s| day_of(s + DAY_MS - 1));
-    let last_end = end.map(day_of);
-    if let (Some(f), Some(e)) = (first, last_end)
-        && f >= e
-    {
-        // No whole day inside: the range is one (or two) partial days.
-        return RangeSplit {
-            whole_days: DaySpan {
-                first: Some(f),
-                end: Some(f),
-            },
-            edges: vec![range],
-        };
-    }
-    let mut edges = Vec::new();
-    if let (Some(s), Some(f)) = (start, first)
-        && s < f * DAY_MS
-    {
-        edges.push(TimeRange {
-            start: range.start,
-            end: Some(instant(f * DAY_MS)),
-        });
-    }
-    if let (Some(e), Some(l)) = (end, last_end)
-        && l * DAY_MS < e
-    {
-        edges.push(TimeRange {
-            start: Some(instant(l * DAY_MS)),
-            end: range.end,
-        });
-    }
-    RangeSplit {
-        whole_days: DaySpan {
-            first,
-            end: last_end,
-        },
-        edges,
-    }
-}
-
 /// PRs over `range`: from day bests when the store has them for this
 /// (user, exercise), live otherwise.
 pub async fn range_records(
@@ -111,15 +47,11 @@ pub async fn range_records(
 ) -> Result<(PersonalRecords, PrSource), StoreError> {
     let split = split_range(range);
     let Some(mut records) = store.day_records(user, exercise, split.whole_days).await? else {
-        let live = store
-            .live_personal_records(user, exercise, range, calculator)
-            .await?;
+        let live = live::records(store, calculator, user, exercise, range).await?;
         return Ok((live, PrSource::Live));
     };
     for edge in split.edges {
-        let part = store
-            .live_personal_records(user, exercise, edge, calculator)
-            .await?;
+        let part = live::records(store, calculator, user, exercise, edge).await?;
         records.merge(&part);
     }
     Ok((records, PrSource::DayBests))
@@ -143,79 +75,16 @@ pub fn sets_by_key_and_day(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::days::DAY_MS;
+    use crate::domain::records::NativePrCalculator;
     use crate::domain::{EntryId, Unit, WorkoutSet};
-    use crate::prs::{NativePrCalculator, read_model};
+    use crate::prs::read_model;
     use crate::store::SqliteStore;
+    use chrono::{DateTime, Utc};
     use proptest::prelude::*;
 
-    fn t(ms: i64) -> Option<DateTime<Utc>> {
-        Some(instant(ms))
-    }
-
-    #[test]
-    fn splits_into_whole_days_and_edges() {
-        let d = DAY_MS;
-        // Midnight to midnight: whole days only.
-        let s = split_range(TimeRange {
-            start: t(10 * d),
-            end: t(13 * d),
-        });
-        assert_eq!(
-            s.whole_days,
-            DaySpan {
-                first: Some(10),
-                end: Some(13)
-            }
-        );
-        assert!(s.edges.is_empty());
-        // Mid-day edges.
-        let s = split_range(TimeRange {
-            start: t(10 * d + 5),
-            end: t(13 * d + 7),
-        });
-        assert_eq!(
-            s.whole_days,
-            DaySpan {
-                first: Some(11),
-                end: Some(13)
-            }
-        );
-        assert_eq!(
-            s.edges,
-            vec![
-                TimeRange {
-                    start: t(10 * d + 5),
-                    end: t(11 * d)
-                },
-                TimeRange {
-                    start: t(13 * d),
-                    end: t(13 * d + 7)
-                },
-            ]
-        );
-        // Inside one day, and across one midnight without a whole day.
-        for (a, b) in [(10 * d + 5, 10 * d + 9), (10 * d + 5, 11 * d + 9)] {
-            let range = TimeRange {
-                start: t(a),
-                end: t(b),
-            };
-            let s = split_range(range);
-            assert_eq!(s.edges, vec![range]);
-        }
-        // Open sides and days before 1970.
-        let s = split_range(TimeRange {
-            start: None,
-            end: t(-d - 1),
-        });
-        assert_eq!(
-            s.whole_days,
-            DaySpan {
-                first: None,
-                end: Some(-2)
-            }
-        );
-        assert_eq!(s.edges.len(), 1);
-        assert!(split_range(TimeRange::ALL_TIME).edges.is_empty());
+    fn instant(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(ms).unwrap()
     }
 
     /// (day 0..6, ms into the day from a few boundary-heavy choices, entry
@@ -294,7 +163,7 @@ mod tests {
                         _ => (*a, *b),
                     };
                     let range = TimeRange { start: start.map(instant), end: end.map(instant) };
-                    let live = store.live_personal_records(user, "squat", range, &calc).await.unwrap();
+                    let live = live::records(&store, &calc, user, "squat", range).await.unwrap();
                     let (from_days, source) =
                         range_records(&store, &calc, user, "squat", range).await.unwrap();
                     assert_eq!(source, PrSource::DayBests);
@@ -303,7 +172,7 @@ mod tests {
                 // A rebuild recomputes the same summaries.
                 store.rebuild_day_records(user, "squat", &calc).await.unwrap();
                 let all = TimeRange { start: Some(instant(0)), end: None };
-                let live = store.live_personal_records(user, "squat", all, &calc).await.unwrap();
+                let live = live::records(&store, &calc, user, "squat", all).await.unwrap();
                 assert_eq!(range_records(&store, &calc, user, "squat", all).await.unwrap().0, live);
             });
         }

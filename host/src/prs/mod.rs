@@ -1,9 +1,8 @@
-//! Personal records: the calculator seam (native or WASM), the read model's
-//! maintenance (all-time rows and day bests), and the PR report served by the API.
+//! Personal records over the store: keeping the read model and the day
+//! bests current, serving ranges from the day bests, and the PR report the
+//! API presents. The calculations themselves are in `domain::records`.
 
-pub mod calculator;
 pub mod day_bests;
+pub mod live;
 pub mod read_model;
 pub mod report;
-
-pub use calculator::{NativePrCalculator, PrCalculator, PrCalculatorError};

@@ -1,15 +1,14 @@
 //! Keeping the PR read model current: fold new entries in, never regress,
 //! never lose a concurrent update (compare-and-swap on the row's version).
 
+use crate::domain::dates::TimeRange;
+use crate::domain::records::{PersonalRecords, PrCalculator};
 use crate::domain::{UserId, WorkoutEntry};
-use crate::prs::{PrCalculator, day_bests};
+use crate::prs::{day_bests, live};
+use crate::store::cas::{MAX_CAS_ATTEMPTS, Versioned, VersionedRecords, merge_into};
 use crate::store::{StoreError, WorkoutStore};
 use anyhow::anyhow;
-use everfit_pr::PersonalRecords;
-
-/// How often a compare-and-swap is retried before giving up (each retry means
-/// another writer made progress, so this only trips under pathological contention).
-const MAX_CAS_ATTEMPTS: usize = 64;
+use async_trait::async_trait;
 
 /// Folds the given (stored) entries into the read model, one row per
 /// (user, exercise) they touch, and into the day bests of each (user,
@@ -39,6 +38,38 @@ pub async fn fold_entries(
     Ok(())
 }
 
+/// The read-model row of one (user, exercise), as a compare-and-swap slot.
+pub struct ReadModelRow<'a> {
+    pub store: &'a dyn WorkoutStore,
+    pub user: UserId,
+    pub exercise: &'a str,
+}
+
+#[async_trait]
+impl VersionedRecords for ReadModelRow<'_> {
+    async fn read(&self) -> Result<Option<Versioned>, StoreError> {
+        Ok(self
+            .store
+            .read_personal_records(self.user, self.exercise)
+            .await?
+            .map(|row| (row.records, row.version)))
+    }
+
+    async fn write(
+        &self,
+        records: &PersonalRecords,
+        expected: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .write_personal_records(self.user, self.exercise, records, expected)
+            .await
+    }
+
+    fn describe(&self) -> String {
+        format!("read model of {}/{}", self.user, self.exercise)
+    }
+}
+
 /// Merges `candidate` into the stored row for (user, exercise).
 pub async fn merge(
     store: &dyn WorkoutStore,
@@ -46,26 +77,12 @@ pub async fn merge(
     exercise: &str,
     candidate: &PersonalRecords,
 ) -> Result<(), StoreError> {
-    for _ in 0..MAX_CAS_ATTEMPTS {
-        let current = store.read_personal_records(user, exercise).await?;
-        let (mut merged, expected) = match &current {
-            Some(row) => (row.records.clone(), Some(row.version)),
-            None => (PersonalRecords::default(), None),
-        };
-        merged.merge(candidate);
-        if current.as_ref().is_some_and(|row| row.records == merged) {
-            return Ok(()); // nothing new: no write
-        }
-        if store
-            .write_personal_records(user, exercise, &merged, expected)
-            .await?
-        {
-            return Ok(());
-        }
-    }
-    Err(StoreError::Internal(anyhow!(
-        "read model for {user}/{exercise}: gave up after {MAX_CAS_ATTEMPTS} contended attempts"
-    )))
+    let row = ReadModelRow {
+        store,
+        user,
+        exercise,
+    };
+    merge_into(&row, candidate, None).await
 }
 
 /// Recomputes the read model and the day bests from the stored entries (heals
@@ -87,14 +104,8 @@ pub async fn rebuild(
                 .read_personal_records(user, &exercise)
                 .await?
                 .map(|r| r.version);
-            let fresh = store
-                .live_personal_records(
-                    user,
-                    &exercise,
-                    crate::domain::dates::TimeRange::ALL_TIME,
-                    calculator,
-                )
-                .await?;
+            let fresh =
+                live::records(store, calculator, user, &exercise, TimeRange::ALL_TIME).await?;
             if store
                 .write_personal_records(user, &exercise, &fresh, expected)
                 .await?

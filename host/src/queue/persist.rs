@@ -3,8 +3,9 @@
 //! after a crash changes nothing the second time.
 
 use super::jobs::{WriteBatch, ids_by_user};
+use crate::domain::records::PrCalculator;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
-use crate::prs::{PrCalculator, read_model};
+use crate::prs::read_model;
 use crate::store::{StoreError, WorkoutStore};
 use std::sync::Arc;
 

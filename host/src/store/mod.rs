@@ -4,15 +4,16 @@
 //! `tests/store/` runs against SQLite always and against MongoDB when
 //! `MONGODB_URI` is set.
 
+pub mod cas;
 pub mod mongo;
 pub mod sqlite;
 
 use crate::domain::cursor::CursorPosition;
 use crate::domain::dates::TimeRange;
+use crate::domain::days::DaySpan;
+use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
-use crate::prs::PrCalculator;
 use async_trait::async_trait;
-use everfit_pr::PersonalRecords;
 
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
@@ -40,20 +41,6 @@ pub struct HistoryQuery {
     pub after: Option<CursorPosition>,
     /// Maximum number of entries to return.
     pub limit: u32,
-}
-
-/// A span of UTC days `[first, end)` (day = `floor(ms / 86_400_000)`); an
-/// open side is unbounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DaySpan {
-    pub first: Option<i64>,
-    pub end: Option<i64>,
-}
-
-impl DaySpan {
-    pub fn contains(&self, day: i64) -> bool {
-        self.first.is_none_or(|f| day >= f) && self.end.is_none_or(|e| day < e)
-    }
 }
 
 /// The stored PR read model row for one (user, exercise).
@@ -93,16 +80,28 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// One page of history in (date desc, id desc) order.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError>;
 
-    /// PRs computed from the stored entries (the fallback when the read model
-    /// has no row, and the path for ranges). A store may compute them itself
-    /// (MongoDB: one `$facet`) or hand the sets to `calculator`.
-    async fn live_personal_records(
+    /// Every set of one exercise of a user within `range`, in no particular
+    /// order: what a live PR computation ranks.
+    async fn exercise_sets(
         &self,
         user: UserId,
         exercise_lower: &str,
         range: TimeRange,
-        calculator: &dyn PrCalculator,
-    ) -> Result<PersonalRecords, StoreError>;
+    ) -> Result<Vec<SetRecord>, StoreError>;
+
+    /// The records of one exercise within `range`, ranked by the store
+    /// itself where that avoids shipping every set (MongoDB: one `$facet`
+    /// aggregation). `None`: the caller ranks [`exercise_sets`](Self::exercise_sets)
+    /// with its calculator. Either way the result is the same; the behaviour
+    /// suite checks both against one oracle.
+    async fn ranked_records(
+        &self,
+        _user: UserId,
+        _exercise_lower: &str,
+        _range: TimeRange,
+    ) -> Result<Option<PersonalRecords>, StoreError> {
+        Ok(None)
+    }
 
     async fn read_personal_records(
         &self,

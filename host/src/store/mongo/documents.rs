@@ -20,12 +20,12 @@
 //! `queries::pending_backfill_pipeline`). `migrations`: `{ _id: name,
 //! appliedAt }`, one per one-time data migration that has run.
 
+use crate::domain::records::{PersonalRecords, SetRecord};
 use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use anyhow::{Context, anyhow};
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
-use everfit_pr::{PersonalRecords, SetRecord};
 
 /// Field names, written once.
 pub mod field {

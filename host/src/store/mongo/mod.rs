@@ -6,16 +6,16 @@
 pub mod documents;
 pub mod queries;
 
-use super::{DaySpan, HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use super::cas::{MAX_CAS_ATTEMPTS, Versioned, VersionedRecords, merge_into};
+use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
 use crate::domain::dates::TimeRange;
+use crate::domain::days::{DaySpan, day_of};
+use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
-use crate::prs::PrCalculator;
-use crate::prs::day_bests::day_of;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::Utc;
-use everfit_pr::{PersonalRecords, SetRecord};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
@@ -40,9 +40,6 @@ const ID_CHUNK: usize = 1000;
 const DAY_CHUNK: usize = 1000;
 /// Day summaries written at once (each its own compare-and-swap).
 const DAY_WRITES_IN_FLIGHT: usize = 16;
-/// Compare-and-swap rounds on one day summary before giving up (each lost
-/// round means another writer made progress on that day).
-const MAX_DAY_CAS_ATTEMPTS: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct MongoStore {
@@ -283,7 +280,7 @@ impl MongoStore {
         day: i64,
         calculator: &dyn PrCalculator,
     ) -> Result<(), StoreError> {
-        for _ in 0..MAX_DAY_CAS_ATTEMPTS {
+        for _ in 0..MAX_CAS_ATTEMPTS {
             let stored = self
                 .stored_days(queries::days_in_filter(user, exercise_lower, &[day]))
                 .await?;
@@ -318,31 +315,15 @@ impl MongoStore {
         exercise_lower: &str,
         day: i64,
         candidate: &PersonalRecords,
-        mut known: Option<Option<(PersonalRecords, i64)>>,
+        known: Option<Option<(PersonalRecords, i64)>>,
     ) -> Result<(), StoreError> {
-        for _ in 0..MAX_DAY_CAS_ATTEMPTS {
-            let current = match known.take() {
-                Some(current) => current,
-                None => self
-                    .stored_days(queries::days_in_filter(user, exercise_lower, &[day]))
-                    .await?
-                    .remove(&day),
-            };
-            let mut merged = current.as_ref().map(|c| c.0.clone()).unwrap_or_default();
-            merged.merge(candidate);
-            if current.as_ref().is_some_and(|c| c.0 == merged) {
-                return Ok(()); // nothing new: no write
-            }
-            if self
-                .write_day(user, exercise_lower, day, &merged, current.map(|c| c.1))
-                .await?
-            {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Internal(anyhow!(
-            "day bests of {user}/{exercise_lower}, day {day}: gave up after {MAX_DAY_CAS_ATTEMPTS} contended attempts"
-        )))
+        let slot = DaySummary {
+            store: self,
+            user,
+            exercise_lower,
+            day,
+        };
+        merge_into(&slot, candidate, known).await
     }
 
     /// The database this store works in.
@@ -358,6 +339,46 @@ impl MongoStore {
     /// The driver client (shared connection pool).
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// One day summary of one (user, exercise), as a compare-and-swap slot.
+struct DaySummary<'a> {
+    store: &'a MongoStore,
+    user: UserId,
+    exercise_lower: &'a str,
+    day: i64,
+}
+
+#[async_trait]
+impl VersionedRecords for DaySummary<'_> {
+    async fn read(&self) -> Result<Option<Versioned>, StoreError> {
+        Ok(self
+            .store
+            .stored_days(queries::days_in_filter(
+                self.user,
+                self.exercise_lower,
+                &[self.day],
+            ))
+            .await?
+            .remove(&self.day))
+    }
+
+    async fn write(
+        &self,
+        records: &PersonalRecords,
+        expected: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .write_day(self.user, self.exercise_lower, self.day, records, expected)
+            .await
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "day bests of {}/{}, day {}",
+            self.user, self.exercise_lower, self.day
+        )
     }
 }
 
@@ -513,14 +534,29 @@ impl WorkoutStore for MongoStore {
             .collect()
     }
 
-    async fn live_personal_records(
+    async fn exercise_sets(
         &self,
         user: UserId,
         exercise_lower: &str,
         range: TimeRange,
-        _calculator: &dyn PrCalculator,
-    ) -> Result<PersonalRecords, StoreError> {
-        // Computed by the server in one $facet aggregation: only the three
+    ) -> Result<Vec<SetRecord>, StoreError> {
+        let by_day = self
+            .sets_by_day(queries::exercise_entries_filter(
+                user,
+                exercise_lower,
+                range,
+            ))
+            .await?;
+        Ok(by_day.into_values().flatten().collect())
+    }
+
+    async fn ranked_records(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        range: TimeRange,
+    ) -> Result<Option<PersonalRecords>, StoreError> {
+        // Ranked by the server in one $facet aggregation: only the three
         // winning sets cross the network, whatever the number of entries.
         let mut cursor = self
             .workouts
@@ -528,8 +564,10 @@ impl WorkoutStore for MongoStore {
             .await
             .map_err(store_error)?;
         match cursor.try_next().await.map_err(store_error)? {
-            Some(d) => documents::records_from_document(&d).map_err(corrupt),
-            None => Ok(PersonalRecords::default()),
+            Some(d) => documents::records_from_document(&d)
+                .map(Some)
+                .map_err(corrupt),
+            None => Ok(Some(PersonalRecords::default())),
         }
     }
 
@@ -679,7 +717,11 @@ impl WorkoutStore for MongoStore {
             ))
             .await?;
         let sets = self
-            .sets_by_day(queries::exercise_entries_filter(user, exercise_lower))
+            .sets_by_day(queries::exercise_entries_filter(
+                user,
+                exercise_lower,
+                TimeRange::ALL_TIME,
+            ))
             .await?;
         let mut fresh: BTreeMap<i64, PersonalRecords> = BTreeMap::new();
         for (day, sets) in &sets {

@@ -3,12 +3,12 @@
 
 use super::documents::{bson_date, bson_date_ms, field, records_to_document};
 use crate::domain::dates::TimeRange;
+use crate::domain::days::{DAY_MS, DaySpan};
+use crate::domain::records::PersonalRecords;
 use crate::domain::{EntryId, UserId};
-use crate::prs::day_bests::DAY_MS;
-use crate::store::{DaySpan, HistoryQuery};
+use crate::store::HistoryQuery;
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
-use everfit_pr::PersonalRecords;
 
 pub const WORKOUTS: &str = "workouts";
 pub const PERSONAL_RECORDS: &str = "personal_records";
@@ -206,13 +206,7 @@ pub fn live_records_pipeline(
     exercise_lower: &str,
     range: TimeRange,
 ) -> Vec<Document> {
-    let mut matcher = doc! {
-        field::USER_ID: user.0,
-        field::EXERCISE_NAME_LOWER: exercise_lower,
-    };
-    if let Some(bounds) = date_bounds(range) {
-        matcher.insert(field::DATE, bounds);
-    }
+    let matcher = exercise_entries_filter(user, exercise_lower, range);
     let projection = doc! {
         "_id": 0,
         field::ENTRY_ID: "$_id",
@@ -357,9 +351,14 @@ pub fn day_cas_filter(
     filter
 }
 
-/// Every entry of one (user, exercise) (a day-bests rebuild reads them all).
-pub fn exercise_entries_filter(user: UserId, exercise_lower: &str) -> Document {
-    records_filter(user, exercise_lower)
+/// The entries of one (user, exercise) within `range` (a day-bests rebuild
+/// reads them all).
+pub fn exercise_entries_filter(user: UserId, exercise_lower: &str, range: TimeRange) -> Document {
+    let mut filter = records_filter(user, exercise_lower);
+    if let Some(bounds) = date_bounds(range) {
+        filter.insert(field::DATE, bounds);
+    }
+    filter
 }
 
 /// The entries of one (user, exercise) on one UTC day `[day, day + 1)`.
@@ -798,8 +797,23 @@ mod tests {
     #[test]
     fn day_rebuilds_read_all_entries_or_one_utc_day() {
         assert_doc_eq!(
-            exercise_entries_filter(user(), "squat"),
+            exercise_entries_filter(user(), "squat", TimeRange::ALL_TIME),
             doc! { "userId": oid("665f1c2b8a1e4d0012345678"), "exerciseNameLower": "squat" }
+        );
+        assert_doc_eq!(
+            exercise_entries_filter(
+                user(),
+                "squat",
+                TimeRange {
+                    start: Some(at(2026, 6, 9)),
+                    end: None
+                }
+            ),
+            doc! {
+                "userId": oid("665f1c2b8a1e4d0012345678"),
+                "exerciseNameLower": "squat",
+                "date": { "$gte": ms(at(2026, 6, 9)) },
+            }
         );
         // Day 20_613 is 2026-06-09; day -1 is 1969-12-31.
         assert_doc_eq!(

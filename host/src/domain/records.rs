@@ -1,7 +1,9 @@
-//! Where PR computation runs. The host calls this seam; the native
-//! implementation and the WASM component run the same `everfit-pr` code.
+//! The personal-record calculations and the seam they run behind. The host
+//! calls [`PrCalculator`]; the native implementation here and the WASM PR
+//! component (`plugins::pr`) run the same `everfit-pr` code, so either gives
+//! the same records.
 
-use everfit_pr::{PersonalRecords, SetRecord};
+pub use everfit_pr::{PersonalRecords, RecordKind, SetRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrCalculatorError {

@@ -3,18 +3,21 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
-use super::{DaySpan, HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+mod rows;
+
+use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
 use crate::domain::dates::TimeRange;
-use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
-use crate::prs::PrCalculator;
+use crate::domain::days::{DaySpan, day_of};
+use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use everfit_pr::{PersonalRecords, SetRecord};
-use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+use chrono::Utc;
+use rows::{
+    ENTRY_COLUMNS, StoredSet, entry_from_row, parse_hex, records_from_json, records_to_json,
+    sets_to_json,
 };
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
@@ -74,80 +77,8 @@ fn db_error(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// A set as stored in the `sets` JSON column.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredSet {
-    reps: u32,
-    weight: f64,
-    unit: Unit,
-    weight_kg: f64,
-}
-
-/// A record as stored in the `records` JSON column.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredRecord {
-    entry_id: String,
-    date_ms: i64,
-    set_index: u32,
-    reps: u32,
-    weight_kg: f64,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct StoredRecordsJson {
-    heaviest_set: Option<StoredRecord>,
-    highest_volume_set: Option<StoredRecord>,
-    best_one_rep_max: Option<StoredRecord>,
-}
-
-impl From<&SetRecord> for StoredRecord {
-    fn from(s: &SetRecord) -> Self {
-        Self {
-            entry_id: s.entry_id.clone(),
-            date_ms: s.date_ms,
-            set_index: s.set_index,
-            reps: s.reps,
-            weight_kg: s.weight_kg,
-        }
-    }
-}
-
-impl From<StoredRecord> for SetRecord {
-    fn from(s: StoredRecord) -> Self {
-        Self {
-            entry_id: s.entry_id,
-            date_ms: s.date_ms,
-            set_index: s.set_index,
-            reps: s.reps,
-            weight_kg: s.weight_kg,
-        }
-    }
-}
-
-fn records_to_json(r: &PersonalRecords) -> String {
-    let json = StoredRecordsJson {
-        heaviest_set: r.heaviest_set.as_ref().map(Into::into),
-        highest_volume_set: r.highest_volume_set.as_ref().map(Into::into),
-        best_one_rep_max: r.best_one_rep_max.as_ref().map(Into::into),
-    };
-    serde_json::to_string(&json).expect("records serialize")
-}
-
-fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
-    let json: StoredRecordsJson =
-        serde_json::from_str(s).context("corrupt personal_records.records")?;
-    Ok(PersonalRecords {
-        heaviest_set: json.heaviest_set.map(Into::into),
-        highest_volume_set: json.highest_volume_set.map(Into::into),
-        best_one_rep_max: json.best_one_rep_max.map(Into::into),
-    })
-}
-
 /// Reads the sets of one exercise of a user in `range`, as the PR calculations see them.
-async fn exercise_sets<'c, E>(
+async fn read_exercise_sets<'c, E>(
     executor: E,
     user: UserId,
     exercise_lower: &str,
@@ -184,55 +115,6 @@ where
         }));
     }
     Ok(sets)
-}
-
-fn millis_to_datetime(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
-}
-
-fn parse_hex<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
-}
-
-const ENTRY_COLUMNS: &str = "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
-
-fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
-    let sets_json: String = row.get("sets");
-    let sets: Vec<StoredSet> = serde_json::from_str(&sets_json).context("corrupt workouts.sets")?;
-    Ok(WorkoutEntry {
-        id: parse_hex(row.get::<&str, _>("id"), "workouts.id")?,
-        user_id: parse_hex(row.get::<&str, _>("user_id"), "workouts.user_id")?,
-        exercise_name: row.get("exercise_name"),
-        exercise_name_lower: row.get("exercise_name_lower"),
-        date: millis_to_datetime(row.get("date_ms"))?,
-        sets: sets
-            .into_iter()
-            .map(|s| WorkoutSet {
-                reps: s.reps,
-                weight: s.weight,
-                unit: s.unit,
-                weight_kg: s.weight_kg,
-            })
-            .collect(),
-        idempotency_key: row.get("idempotency_key"),
-        created_at: millis_to_datetime(row.get("created_at_ms"))?,
-        updated_at: millis_to_datetime(row.get("updated_at_ms"))?,
-    })
-}
-
-fn sets_to_json(sets: &[WorkoutSet]) -> String {
-    let stored: Vec<StoredSet> = sets
-        .iter()
-        .map(|s| StoredSet {
-            reps: s.reps,
-            weight: s.weight,
-            unit: s.unit,
-            weight_kg: s.weight_kg,
-        })
-        .collect();
-    serde_json::to_string(&stored).expect("sets serialize")
 }
 
 #[async_trait]
@@ -365,17 +247,13 @@ impl WorkoutStore for SqliteStore {
         rows.iter().map(entry_from_row).collect()
     }
 
-    async fn live_personal_records(
+    async fn exercise_sets(
         &self,
         user: UserId,
         exercise_lower: &str,
         range: TimeRange,
-        calculator: &dyn PrCalculator,
-    ) -> Result<PersonalRecords, StoreError> {
-        let sets = exercise_sets(&self.reader, user, exercise_lower, range).await?;
-        calculator
-            .compute(&sets)
-            .map_err(|e| StoreError::Internal(e.into()))
+    ) -> Result<Vec<SetRecord>, StoreError> {
+        read_exercise_sets(&self.reader, user, exercise_lower, range).await
     }
 
     async fn read_personal_records(
@@ -578,13 +456,10 @@ impl WorkoutStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_error)?;
-        let sets = exercise_sets(&mut *tx, user, exercise_lower, TimeRange::ALL_TIME).await?;
+        let sets = read_exercise_sets(&mut *tx, user, exercise_lower, TimeRange::ALL_TIME).await?;
         let mut by_day: std::collections::BTreeMap<i64, Vec<SetRecord>> = Default::default();
         for set in sets {
-            by_day
-                .entry(crate::prs::day_bests::day_of(set.date_ms))
-                .or_default()
-                .push(set);
+            by_day.entry(day_of(set.date_ms)).or_default().push(set);
         }
         let mut rows = Vec::with_capacity(by_day.len());
         for (day, sets) in by_day {

@@ -1,0 +1,25 @@
+//! PRs computed now from the stored entries: the path for keys the read
+//! model has no row for yet and for the partial days at a range's edges.
+
+use crate::domain::UserId;
+use crate::domain::dates::TimeRange;
+use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::store::{StoreError, WorkoutStore};
+
+/// The records of one exercise within `range`: ranked by the store when it
+/// can (MongoDB), otherwise by `calculator` over the sets it returns.
+pub async fn records(
+    store: &dyn WorkoutStore,
+    calculator: &dyn PrCalculator,
+    user: UserId,
+    exercise_lower: &str,
+    range: TimeRange,
+) -> Result<PersonalRecords, StoreError> {
+    if let Some(ranked) = store.ranked_records(user, exercise_lower, range).await? {
+        return Ok(ranked);
+    }
+    let sets = store.exercise_sets(user, exercise_lower, range).await?;
+    calculator
+        .compute(&sets)
+        .map_err(|e| StoreError::Internal(e.into()))
+}

@@ -1,0 +1,133 @@
+//! How values map to SQLite rows: sets and records as JSON columns, instants
+//! as milliseconds, ids as hex text.
+
+use crate::domain::records::{PersonalRecords, SetRecord};
+use crate::domain::{Unit, WorkoutEntry, WorkoutSet};
+use crate::store::StoreError;
+use anyhow::{Context, anyhow};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use std::str::FromStr;
+
+/// A set as stored in the `sets` JSON column.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSet {
+    pub reps: u32,
+    pub weight: f64,
+    pub unit: Unit,
+    pub weight_kg: f64,
+}
+
+/// A record as stored in the `records` JSON column.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecord {
+    entry_id: String,
+    date_ms: i64,
+    set_index: u32,
+    reps: u32,
+    weight_kg: f64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecordsJson {
+    heaviest_set: Option<StoredRecord>,
+    highest_volume_set: Option<StoredRecord>,
+    best_one_rep_max: Option<StoredRecord>,
+}
+
+impl From<&SetRecord> for StoredRecord {
+    fn from(s: &SetRecord) -> Self {
+        Self {
+            entry_id: s.entry_id.clone(),
+            date_ms: s.date_ms,
+            set_index: s.set_index,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        }
+    }
+}
+
+impl From<StoredRecord> for SetRecord {
+    fn from(s: StoredRecord) -> Self {
+        Self {
+            entry_id: s.entry_id,
+            date_ms: s.date_ms,
+            set_index: s.set_index,
+            reps: s.reps,
+            weight_kg: s.weight_kg,
+        }
+    }
+}
+
+pub fn records_to_json(r: &PersonalRecords) -> String {
+    let json = StoredRecordsJson {
+        heaviest_set: r.heaviest_set.as_ref().map(Into::into),
+        highest_volume_set: r.highest_volume_set.as_ref().map(Into::into),
+        best_one_rep_max: r.best_one_rep_max.as_ref().map(Into::into),
+    };
+    serde_json::to_string(&json).expect("records serialize")
+}
+
+pub fn records_from_json(s: &str) -> Result<PersonalRecords, StoreError> {
+    let json: StoredRecordsJson =
+        serde_json::from_str(s).context("corrupt personal_records.records")?;
+    Ok(PersonalRecords {
+        heaviest_set: json.heaviest_set.map(Into::into),
+        highest_volume_set: json.highest_volume_set.map(Into::into),
+        best_one_rep_max: json.best_one_rep_max.map(Into::into),
+    })
+}
+
+pub fn millis_to_datetime(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Internal(anyhow!("timestamp out of range: {ms}")))
+}
+
+pub fn parse_hex<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
+}
+
+pub const ENTRY_COLUMNS: &str = "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
+
+pub fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
+    let sets_json: String = row.get("sets");
+    let sets: Vec<StoredSet> = serde_json::from_str(&sets_json).context("corrupt workouts.sets")?;
+    Ok(WorkoutEntry {
+        id: parse_hex(row.get::<&str, _>("id"), "workouts.id")?,
+        user_id: parse_hex(row.get::<&str, _>("user_id"), "workouts.user_id")?,
+        exercise_name: row.get("exercise_name"),
+        exercise_name_lower: row.get("exercise_name_lower"),
+        date: millis_to_datetime(row.get("date_ms"))?,
+        sets: sets
+            .into_iter()
+            .map(|s| WorkoutSet {
+                reps: s.reps,
+                weight: s.weight,
+                unit: s.unit,
+                weight_kg: s.weight_kg,
+            })
+            .collect(),
+        idempotency_key: row.get("idempotency_key"),
+        created_at: millis_to_datetime(row.get("created_at_ms"))?,
+        updated_at: millis_to_datetime(row.get("updated_at_ms"))?,
+    })
+}
+
+pub fn sets_to_json(sets: &[WorkoutSet]) -> String {
+    let stored: Vec<StoredSet> = sets
+        .iter()
+        .map(|s| StoredSet {
+            reps: s.reps,
+            weight: s.weight,
+            unit: s.unit,
+            weight_kg: s.weight_kg,
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("sets serialize")
+}
