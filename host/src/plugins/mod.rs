@@ -1,26 +1,24 @@
 //! WebAssembly plugins: the PR component and insight plugins, defined in WIT
 //! (`wit/`) and run by wasmtime in a sandbox.
 //!
-//! - `bindings`: host bindings per released WIT version.
+//! - `versions`: host bindings per released WIT version (`since_vX_Y_Z`).
 //! - `engine`: the wasmtime engine, epoch ticker and compiled-component disk cache.
 //! - `sandbox`: per-call stores with a memory cap and a deadline; trap classification.
-//! - `pr`: the component-backed [`crate::prs::PrCalculator`].
-//! - `insight`: one loaded insight plugin (descriptor, parameter validation, calls).
+//! - `pr`: the component-backed [`crate::domain::records::PrCalculator`].
+//! - `insight`: one loaded insight plugin: its types, parameter and descriptor checks, calls.
 //! - `registry`: built-in plugins plus `PLUGINS_DIR`, hot-reloaded.
 //! - `entries`: the stored entries a plugin is given.
 //! - `chart`: SVG rendering of an insight's time series.
-//! - `cli`: `everfit plugins run|check`.
 
-pub mod bindings;
 pub mod builtin;
 pub mod chart;
-pub mod cli;
 pub mod engine;
 pub mod entries;
 pub mod insight;
 pub mod pr;
 pub mod registry;
 pub mod sandbox;
+pub mod versions;
 
 pub use engine::PluginEngine;
 pub use insight::{InsightPlugin, InsightResult};

@@ -12,10 +12,10 @@
 //! of one entry are consecutive, so an id is sent once per entry, not per
 //! set). The column buffers live with the pooled instance and are reused.
 
-use super::bindings::v0_1_0::{PR_EXPORT, pr as wit};
 use super::engine::PluginEngine;
 use super::sandbox::{Limits, PluginError, StoreState, classify, new_store, rearm};
-use crate::prs::{PrCalculator, PrCalculatorError};
+use super::versions::since_v0_1_0::{PR_EXPORT, pr as wit};
+use crate::domain::records::{PrCalculator, PrCalculatorError};
 use anyhow::{Context, bail};
 use everfit_pr::{PersonalRecords, PersonalRecordsOf, SetRecord, SetRecordOf};
 use std::sync::Mutex;

@@ -1,0 +1,162 @@
+//! One loaded insight plugin: loading and checking it, and sandboxed calls.
+//!
+//! - `types`: what a plugin declares and returns, as the host sees it.
+//! - `params`: a caller's parameters checked against the declaration.
+//! - `descriptor`: a plugin's self-description checked before it is listed.
+
+pub mod descriptor;
+pub mod params;
+pub mod types;
+
+use super::engine::PluginEngine;
+use super::sandbox::{Limits, PluginError, StoreState, new_store};
+use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0};
+use crate::domain::{FieldError, WorkoutEntry};
+use std::collections::BTreeMap;
+use wasmtime::component::{Component, Linker};
+
+pub use descriptor::RESERVED_PARAMS;
+pub use types::{
+    Descriptor, InsightResult, Metric, ParamKind, ParamSpec, Params, Point, Series, Table,
+};
+
+/// The bindings of the interface version a plugin was built against.
+enum Pre {
+    V0_1_0(since_v0_1_0::insight::InsightPluginPre<StoreState>),
+}
+
+pub struct InsightPlugin {
+    descriptor: Descriptor,
+    engine: PluginEngine,
+    pre: Pre,
+    limits: Limits,
+    sha256: String,
+}
+
+impl std::fmt::Debug for InsightPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InsightPlugin")
+            .field("descriptor", &self.descriptor)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl InsightPlugin {
+    /// Loads and checks a plugin: a component exporting a supported version
+    /// of `everfit:insights/insight`, whose `describe` answers in time with a
+    /// valid descriptor. Every failure is an error with a clear message.
+    pub fn load(
+        engine: &PluginEngine,
+        bytes: &[u8],
+        source: &str,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
+        let loaded = engine
+            .load(bytes)
+            .map_err(|e| anyhow::anyhow!("not a valid WebAssembly component: {e:#}"))?;
+        let (version, pre) = Self::bind(engine, &loaded.component)?;
+        let mut plugin = Self {
+            descriptor: Descriptor::default(),
+            engine: engine.clone(),
+            pre,
+            limits,
+            sha256: loaded.sha256,
+        };
+        let mut descriptor = plugin
+            .describe_call()
+            .map_err(|e| anyhow::anyhow!("describe() failed: {e}"))?;
+        descriptor.interface = format!("everfit:insights@{version}");
+        descriptor.source = source.to_string();
+        descriptor::check(&descriptor)?;
+        plugin.descriptor = descriptor;
+        Ok(plugin)
+    }
+
+    /// Picks the bindings for the interface version the component exports.
+    fn bind(engine: &PluginEngine, component: &Component) -> anyhow::Result<(String, Pre)> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(engine.engine())
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let mut linker = Linker::new(engine.engine());
+        // Plugins get no capabilities: any import (a std-built plugin's WASI
+        // imports, say) is satisfied by a function that traps when called.
+        linker.define_unknown_imports_as_traps(component)?;
+        if exports.iter().any(|e| e == since_v0_1_0::INSIGHT_EXPORT) {
+            let pre =
+                since_v0_1_0::insight::InsightPluginPre::new(linker.instantiate_pre(component)?)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "exports {} with the wrong shape: {e:#}",
+                            since_v0_1_0::INSIGHT_EXPORT
+                        )
+                    })?;
+            return Ok(("0.1.0".into(), Pre::V0_1_0(pre)));
+        }
+        if let Some(other) = exports
+            .iter()
+            .find(|e| e.starts_with("everfit:insights/insight@"))
+        {
+            anyhow::bail!(
+                "built against {other}, but this host runs interface versions {}",
+                SUPPORTED_VERSIONS.join(", ")
+            );
+        }
+        anyhow::bail!(
+            "not an insight plugin: it does not export {} (the insight-plugin world); it exports {exports:?}",
+            since_v0_1_0::INSIGHT_EXPORT
+        )
+    }
+
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    pub fn name(&self) -> &str {
+        &self.descriptor.name
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The declared `exercise` parameter, if any.
+    pub fn exercise_param(&self) -> Option<&str> {
+        self.descriptor
+            .params
+            .iter()
+            .find(|p| p.kind == ParamKind::Exercise)
+            .map(|p| p.name.as_str())
+    }
+
+    /// Checks caller parameters against the declaration (see [`params::validate`]).
+    pub fn validate_params(
+        &self,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<Params, Vec<FieldError>> {
+        params::validate(&self.descriptor, raw)
+    }
+
+    /// Runs `compute` in a fresh sandbox (blocking: call from a blocking thread).
+    pub fn compute(
+        &self,
+        entries: &[WorkoutEntry],
+        params: &Params,
+    ) -> Result<InsightResult, PluginError> {
+        let mut store = new_store(&self.engine, self.limits);
+        match &self.pre {
+            Pre::V0_1_0(pre) => {
+                since_v0_1_0::compute(pre, &mut store, self.limits, entries, params)
+            }
+        }
+    }
+
+    fn describe_call(&self) -> Result<Descriptor, PluginError> {
+        let mut store = new_store(&self.engine, self.limits);
+        match &self.pre {
+            Pre::V0_1_0(pre) => since_v0_1_0::describe(pre, &mut store, self.limits),
+        }
+    }
+}
