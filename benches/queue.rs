@@ -5,7 +5,7 @@
 //! `cargo bench --bench queue` (Redis at REDIS_URL or 127.0.0.1:6379; its
 //! rows are skipped, and say so, when Redis is not reachable).
 
-use everfit::config::{Config, QueueKind};
+use everfit::startup::config::{Config, QueueKind};
 use everfit::startup::{Application, run_worker_process};
 use serde_json::{Value, json};
 use std::path::Path;

@@ -6,8 +6,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use everfit::domain::UserId;
 use everfit::domain::exercise::{name_key, normalize_name};
-use everfit::prs::{NativePrCalculator, read_model};
-use everfit::seed::{SeedOptions, generated_entries};
+use everfit::domain::generated::{SeedOptions, generated_entries};
+use everfit::domain::records::NativePrCalculator;
+use everfit::prs::read_model;
 use everfit::store::{MongoStore, SqliteStore, WorkoutStore};
 use everfit_seeds::{CatalogueData, Generator};
 use std::path::PathBuf;

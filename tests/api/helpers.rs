@@ -1,5 +1,5 @@
-use everfit::config::{Config, QueueKind};
 use everfit::startup::Application;
+use everfit::startup::config::{Config, QueueKind};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use tokio::sync::oneshot;
@@ -43,7 +43,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// The configuration tests start from: the embedded setup on `db_path`,
 /// port 0, persisting inline (queue tests choose their queue).
 pub fn test_config(db_path: PathBuf) -> Config {
-    everfit::telemetry::init(everfit::config::LogFormat::Pretty, "warn");
+    everfit::startup::telemetry::init(everfit::startup::config::LogFormat::Pretty, "warn");
     let mut config = Config::embedded(db_path);
     config.port = 0;
     config.queue = QueueKind::Inline;

@@ -1,17 +1,22 @@
-//! Wiring: build the back ends from the configuration, bind, serve, stop.
+//! Wiring: read the configuration, build the back ends from it, bind, serve,
+//! stop. The outermost layer of the library: everything below receives its
+//! settings as values.
 
-use crate::config::{Config, QueueKind};
-use crate::context::AppContext;
+pub mod config;
+pub mod telemetry;
+
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
+use crate::domain::records::PrCalculator;
+use crate::http::context::AppContext;
 use crate::plugins::{PluginEngine, PluginHost, WasmPrCalculator};
-use crate::prs::PrCalculator;
 use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
 use crate::store::{MongoStore, SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
+use config::{Config, QueueKind};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,10 +33,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>
     Ok(Arc::new(store))
 }
 
-/// The WebAssembly side (issue 4): the PR calculator used by the worker and
-/// the live path (the built-in PR component; `NativePrCalculator` stays for
-/// tests and comparison), and the insight plugins. Compiling is CPU work, so
-/// it runs on a blocking thread; compiled components are cached on disk.
+/// The PR calculator the worker and the live path use: the built-in PR
+/// component (`NativePrCalculator` stays for tests and comparison).
+/// Compiling is CPU work, so it runs on a blocking thread; compiled
+/// components are cached on disk.
+pub async fn pr_calculator(config: &Config) -> anyhow::Result<Arc<dyn PrCalculator>> {
+    let cache_dir = config.plugin_cache_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let engine = PluginEngine::new(Some(cache_dir))?;
+        let calculator: Arc<dyn PrCalculator> = Arc::new(WasmPrCalculator::builtin(&engine)?);
+        Ok(calculator)
+    })
+    .await?
+}
+
+/// The PR calculator and the insight plugins (built-in and PLUGINS_DIR),
+/// sharing one engine: what the API needs.
 pub async fn plugin_runtime(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn PrCalculator>, Arc<PluginHost>)> {
@@ -59,7 +76,10 @@ pub async fn open_job_source(config: &Config) -> anyhow::Result<Option<WorkerSou
             Ok(Some(WorkerSource::Sqlite(jobs)))
         }
         QueueKind::Redis => {
-            let url = config.redis_url.clone().unwrap_or_default();
+            let url = config
+                .redis_url
+                .clone()
+                .context("QUEUE=redis needs REDIS_URL")?;
             let jobs = RedisJobs::connect(RedisQueueSettings {
                 url,
                 key_prefix: config.redis_key_prefix.clone(),
@@ -86,11 +106,6 @@ impl WorkerSource {
 pub struct Built {
     pub ctx: AppContext,
     pub jobs: Option<WorkerSource>,
-}
-
-/// Builds everything a request or command needs.
-pub async fn build_context(config: &Config) -> anyhow::Result<AppContext> {
-    Ok(build(config).await?.ctx)
 }
 
 pub async fn build(config: &Config) -> anyhow::Result<Built> {
@@ -123,10 +138,14 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     })
 }
 
-/// What the workers need, from a built context.
-pub fn worker_deps(ctx: &AppContext, source: &WorkerSource) -> WorkerDeps {
+/// What the workers need.
+pub fn worker_deps(
+    store: Arc<dyn WorkoutStore>,
+    calculator: Arc<dyn PrCalculator>,
+    source: &WorkerSource,
+) -> WorkerDeps {
     WorkerDeps {
-        persister: Persister::new(ctx.store.clone(), ctx.calculator.clone()),
+        persister: Persister::new(store, calculator),
         jobs: source.job_backend(),
         backoff: Default::default(),
     }
@@ -144,13 +163,15 @@ pub async fn run_worker_process(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let built = build(&config).await?;
-    let Some(source) = built.jobs else {
+    // No HTTP, no insight plugins: the store, the PR calculator and the queue.
+    let Some(source) = open_job_source(&config).await? else {
         bail!(
             "QUEUE=inline has no queue to work on: set QUEUE=sqlite or QUEUE=redis (or REDIS_URL)"
         );
     };
-    let deps = worker_deps(&built.ctx, &source);
+    let store = open_store(&config).await?;
+    let calculator = pr_calculator(&config).await?;
+    let deps = worker_deps(store, calculator, &source);
     run_workers(source, deps, worker_settings(&config), shutdown).await
 }
 
@@ -166,8 +187,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let Built { ctx, jobs } = build(&config).await?;
-        let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr).await.with_context(|| {
+        let addr = config.bind_address();
+        let listener = TcpListener::bind(&addr).await.with_context(|| {
             format!("cannot listen on {addr}: set PORT (or HOST) to a free address")
         })?;
         Ok(Self {
@@ -194,7 +215,7 @@ impl Application {
         let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
         let workers = match (&self.jobs, self.config.embedded_workers) {
             (Some(source), true) => {
-                let deps = worker_deps(&self.ctx, source);
+                let deps = worker_deps(self.ctx.store.clone(), self.ctx.calculator.clone(), source);
                 Some(tokio::spawn(run_workers(
                     source.clone(),
                     deps,

@@ -1,10 +1,10 @@
-//! What request handlers and commands share: the back ends and settings,
-//! built once at start-up.
+//! What request handlers share: the back ends and settings, built once at
+//! start-up.
 
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
+use crate::domain::records::PrCalculator;
 use crate::plugins::PluginHost;
-use crate::prs::PrCalculator;
 use crate::queue::WriteQueue;
 use crate::store::WorkoutStore;
 use std::sync::Arc;

@@ -1,12 +1,12 @@
-//! `everfit seed`: realistic volumes for demos and benchmarks, written in
-//! large batches through the same persist path as the worker.
+//! Realistic generated workout entries (several exercises, 1-6 sets, some in
+//! lb, spread over years, weights trending up) from the seeds generator: demo
+//! data, benchmark data and plugin samples. Pure: the clock and the RNG seed
+//! are passed in.
 
-use crate::context::AppContext;
-use crate::domain::exercise::{name_key, normalize_name};
-use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
-use crate::queue::{Persister, WriteBatch};
+use super::exercise::{name_key, normalize_name};
+use super::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use chrono::{DateTime, Duration, Utc};
-use everfit_seeds::{CatalogueData, Generator};
+use everfit_seeds::Generator;
 
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
@@ -60,28 +60,4 @@ pub fn generated_entries(
             }
         })
         .collect()
-}
-
-/// Seeds `opts.count` entries; `progress` is told how many are done.
-pub async fn seed(
-    ctx: &AppContext,
-    opts: &SeedOptions,
-    mut progress: impl FnMut(u64),
-) -> anyhow::Result<u64> {
-    let persister = Persister::new(ctx.store.clone(), ctx.calculator.clone());
-    let mut generator = Generator::new(opts.rng_seed, &CatalogueData::builtin(), opts.span_days);
-    let mut done = 0u64;
-    while done < opts.count {
-        let n = (opts.count - done).min(opts.batch_size as u64) as usize;
-        let entries = generated_entries(&mut generator, opts, n, Utc::now());
-        persister
-            .persist(&WriteBatch {
-                entries,
-                request_id: None,
-            })
-            .await?;
-        done += n as u64;
-        progress(done);
-    }
-    Ok(done)
 }

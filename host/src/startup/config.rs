@@ -1,0 +1,519 @@
+//! Configuration: read once at start-up from the environment (and `.env`),
+//! validated with every problem reported, then passed down as values.
+//!
+//! [`VARIABLES`] is the one list of what can be set: `everfit serve --help`
+//! prints it and `docs/configuration.md` documents it (a test keeps the two
+//! in step).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKind {
+    /// Persist before answering (no queue). Durable, simplest, slowest POST.
+    Inline,
+    /// Durable embedded queue next to the SQLite data file (apalis-sqlite).
+    Sqlite,
+    /// Redis Streams: the production queue.
+    Redis,
+}
+
+impl QueueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Inline => "inline",
+            QueueKind::Sqlite => "sqlite",
+            QueueKind::Redis => "redis",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// One environment variable: its name, default and meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Every variable the service reads.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "HOST",
+        default: "127.0.0.1",
+        meaning: "address or host name to bind (0.0.0.0 in containers)",
+    },
+    Variable {
+        name: "PORT",
+        default: "3000",
+        meaning: "port (0 picks a free one)",
+    },
+    Variable {
+        name: "SQLITE_PATH",
+        default: "./data/everfit.db",
+        meaning: "the embedded store; its folder is created if missing",
+    },
+    Variable {
+        name: "MONGODB_URI",
+        default: "unset",
+        meaning: "selects the MongoDB store (mongodb:// or mongodb+srv://; the database is the URI's path, else everfit)",
+    },
+    Variable {
+        name: "QUEUE",
+        default: "sqlite (redis when REDIS_URL is set)",
+        meaning: "write path: sqlite (durable embedded queue), redis, or inline (persist before answering)",
+    },
+    Variable {
+        name: "REDIS_URL",
+        default: "unset",
+        meaning: "the Redis server of the queue (redis:// or rediss://); setting it alone selects QUEUE=redis",
+    },
+    Variable {
+        name: "REDIS_KEY_PREFIX",
+        default: "everfit",
+        meaning: "prefix of the queue's Redis keys, so deployments can share a server",
+    },
+    Variable {
+        name: "EMBEDDED_WORKERS",
+        default: "true",
+        meaning: "whether serve also runs the queue workers (false when `everfit worker` runs them)",
+    },
+    Variable {
+        name: "WORKER_CONCURRENCY",
+        default: "4",
+        meaning: "jobs run at once per queue in each worker process (1-256)",
+    },
+    Variable {
+        name: "QUEUE_CLAIM_AFTER_SECS",
+        default: "30",
+        meaning: "Redis: an unacknowledged delivery this old belongs to a dead worker and is taken over",
+    },
+    Variable {
+        name: "QUEUE_MAX_DELIVERIES",
+        default: "5",
+        meaning: "Redis: deliveries of a failing job before it goes to the dead-letter list",
+    },
+    Variable {
+        name: "CURSOR_SECRET",
+        default: "development default",
+        meaning: "signs pagination cursors (16+ characters); share it between instances",
+    },
+    Variable {
+        name: "REQUEST_TIMEOUT_SECS",
+        default: "30",
+        meaning: "per-request timeout (408 in the error envelope)",
+    },
+    Variable {
+        name: "LOG_FORMAT",
+        default: "pretty",
+        meaning: "pretty (colours only on a terminal) or json",
+    },
+    Variable {
+        name: "RUST_LOG",
+        default: "info,sqlx=warn",
+        meaning: "log filter",
+    },
+    Variable {
+        name: "PLUGINS_DIR",
+        default: "unset",
+        meaning: "folder of third-party insight plugins (*.wasm), watched; unset: built-in plugins only",
+    },
+    Variable {
+        name: "PLUGIN_CACHE_DIR",
+        default: "plugin-cache next to SQLITE_PATH",
+        meaning: "compiled-plugin cache (writable by the service only)",
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// An IP address or a host name (resolved when binding).
+    pub host: String,
+    pub port: u16,
+    pub sqlite_path: PathBuf,
+    pub queue: QueueKind,
+    pub redis_url: Option<String>,
+    pub mongodb_uri: Option<String>,
+    pub log_format: LogFormat,
+    /// Signs pagination cursors. Instances behind one load balancer must share it.
+    pub cursor_secret: String,
+    /// Whether the cursor secret is the built-in development default.
+    pub cursor_secret_is_default: bool,
+    pub request_timeout: Duration,
+    /// Key prefix of the Redis queue's streams.
+    pub redis_key_prefix: String,
+    /// Whether `serve` runs the workers in its own process.
+    pub embedded_workers: bool,
+    /// Jobs run at once per queue and worker process.
+    pub worker_concurrency: usize,
+    /// An unacknowledged Redis delivery older than this is taken over.
+    pub claim_after: Duration,
+    /// Deliveries (Redis) before a failing job goes to the dead-letter list.
+    pub max_deliveries: u64,
+    /// Folder of third-party insight plugins (`*.wasm`), watched for changes.
+    /// Unset (the default): only the built-in plugins run.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached (default: `plugin-cache` next to the SQLite file).
+    pub plugin_cache_dir: PathBuf,
+}
+
+pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
+
+/// One problem with one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Defaults for everything: the embedded store, no servers.
+    pub fn embedded(sqlite_path: PathBuf) -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            queue: QueueKind::Sqlite,
+            redis_url: None,
+            mongodb_uri: None,
+            log_format: LogFormat::Pretty,
+            cursor_secret: DEFAULT_CURSOR_SECRET.into(),
+            cursor_secret_is_default: true,
+            request_timeout: Duration::from_secs(30),
+            redis_key_prefix: "everfit".into(),
+            embedded_workers: true,
+            worker_concurrency: 4,
+            claim_after: Duration::from_secs(30),
+            max_deliveries: 5,
+            plugins_dir: None,
+            plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
+            sqlite_path,
+        }
+    }
+
+    /// Builds the configuration from variables looked up by `var` (the
+    /// process environment and `.env` in the CLI, a map in tests). Every
+    /// problem is reported; see [`Config::from_lookup_lenient`] for commands
+    /// that need only some variables.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let (config, problems) = Self::from_lookup_lenient(var);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    /// The configuration with each bad value left at its default, and the
+    /// problems found, so a caller can decide which of them matter to it.
+    pub fn from_lookup_lenient(var: impl Fn(&str) -> Option<String>) -> (Self, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut problem =
+            |variable: &'static str, message: String| problems.push(Problem { variable, message });
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut config = Config::embedded(PathBuf::from("./data/everfit.db"));
+
+        if let Some(v) = get("HOST") {
+            if is_host(&v) {
+                config.host = v;
+            } else {
+                problem(
+                    "HOST",
+                    format!(
+                        "HOST={v:?} is not an address or host name (e.g. 0.0.0.0, 127.0.0.1, localhost)"
+                    ),
+                );
+            }
+        }
+        if let Some(v) = get("PORT") {
+            match v.parse() {
+                Ok(p) => config.port = p,
+                Err(_) => problem("PORT", format!("PORT={v:?} is not a port number (0-65535)")),
+            }
+        }
+        if let Some(v) = get("SQLITE_PATH") {
+            config.sqlite_path = PathBuf::from(v);
+            config.plugin_cache_dir = default_plugin_cache_dir(&config.sqlite_path);
+        }
+        config.plugins_dir = get("PLUGINS_DIR").map(PathBuf::from);
+        if let Some(v) = get("PLUGIN_CACHE_DIR") {
+            config.plugin_cache_dir = PathBuf::from(v);
+        }
+        if let Some(url) = get("REDIS_URL") {
+            if url.starts_with("redis://") || url.starts_with("rediss://") {
+                config.redis_url = Some(url);
+            } else {
+                problem(
+                    "REDIS_URL",
+                    format!("REDIS_URL={url:?} must start with redis:// or rediss://"),
+                );
+            }
+        }
+        if let Some(uri) = get("MONGODB_URI") {
+            if uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://") {
+                config.mongodb_uri = Some(uri);
+            } else {
+                // The URI may hold a password: do not echo it.
+                problem(
+                    "MONGODB_URI",
+                    "MONGODB_URI must start with mongodb:// or mongodb+srv://".to_string(),
+                );
+            }
+        }
+        let queue_set = get("QUEUE");
+        config.queue = match queue_set.as_deref() {
+            None if get("REDIS_URL").is_some() => QueueKind::Redis,
+            None => QueueKind::Sqlite,
+            Some("inline") => QueueKind::Inline,
+            Some("sqlite") => QueueKind::Sqlite,
+            Some("redis") => QueueKind::Redis,
+            Some(other) => {
+                problem(
+                    "QUEUE",
+                    format!("QUEUE={other:?} must be one of: inline, sqlite, redis"),
+                );
+                QueueKind::Sqlite
+            }
+        };
+        if config.queue == QueueKind::Redis && queue_set.is_some() && get("REDIS_URL").is_none() {
+            problem(
+                "QUEUE",
+                "QUEUE=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)".to_string(),
+            );
+        }
+        config.log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                problem(
+                    "LOG_FORMAT",
+                    format!("LOG_FORMAT={other:?} must be pretty or json"),
+                );
+                LogFormat::Pretty
+            }
+        };
+        if let Some(secret) = get("CURSOR_SECRET") {
+            if secret.len() < 16 {
+                problem(
+                    "CURSOR_SECRET",
+                    "CURSOR_SECRET must be at least 16 characters".to_string(),
+                );
+            } else {
+                config.cursor_secret = secret;
+                config.cursor_secret_is_default = false;
+            }
+        }
+        if let Some(v) = get("REQUEST_TIMEOUT_SECS") {
+            match v.parse::<u64>() {
+                Ok(s) if s > 0 => config.request_timeout = Duration::from_secs(s),
+                _ => problem(
+                    "REQUEST_TIMEOUT_SECS",
+                    format!("REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        if let Some(v) = get("REDIS_KEY_PREFIX") {
+            config.redis_key_prefix = v;
+        }
+        match get("EMBEDDED_WORKERS").as_deref() {
+            None | Some("true") | Some("1") => {}
+            Some("false") | Some("0") => config.embedded_workers = false,
+            Some(other) => problem(
+                "EMBEDDED_WORKERS",
+                format!("EMBEDDED_WORKERS={other:?} must be true or false"),
+            ),
+        }
+        if let Some(v) = get("WORKER_CONCURRENCY") {
+            match v.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => config.worker_concurrency = n,
+                _ => problem(
+                    "WORKER_CONCURRENCY",
+                    format!("WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 256"),
+                ),
+            }
+        }
+        if let Some(v) = get("QUEUE_CLAIM_AFTER_SECS") {
+            match v.parse::<u64>() {
+                Ok(s) if s > 0 => config.claim_after = Duration::from_secs(s),
+                _ => problem(
+                    "QUEUE_CLAIM_AFTER_SECS",
+                    format!("QUEUE_CLAIM_AFTER_SECS={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        if let Some(v) = get("QUEUE_MAX_DELIVERIES") {
+            match v.parse::<u64>() {
+                Ok(n) if n > 0 => config.max_deliveries = n,
+                _ => problem(
+                    "QUEUE_MAX_DELIVERIES",
+                    format!("QUEUE_MAX_DELIVERIES={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        (config, problems)
+    }
+
+    /// Where to bind, as `host:port` (a host name is resolved when binding).
+    pub fn bind_address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port) // IPv6 literal
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// An IP address or an RFC 1123 host name.
+fn is_host(v: &str) -> bool {
+    if v.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    !v.is_empty()
+        && v.len() <= 253
+        && v.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// The compiled-plugin cache lives in the data directory, next to the SQLite file.
+pub fn default_plugin_cache_dir(sqlite_path: &std::path::Path) -> PathBuf {
+    sqlite_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("plugin-cache")
+}
+
+/// Every problem found in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<Problem>);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for p in &self.0 {
+            writeln!(f, "  - {}", p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.bind_address(), "127.0.0.1:3000");
+        assert_eq!(c.sqlite_path, PathBuf::from("./data/everfit.db"));
+        assert_eq!(c.queue, QueueKind::Sqlite);
+        assert!(c.embedded_workers && c.worker_concurrency == 4);
+        assert!(c.mongodb_uri.is_none() && c.cursor_secret_is_default);
+    }
+
+    #[test]
+    fn redis_url_selects_the_redis_queue() {
+        let c = from(&[("REDIS_URL", "redis://127.0.0.1:6379/2")]).unwrap();
+        assert_eq!(c.queue, QueueKind::Redis);
+        let c = from(&[("REDIS_URL", "redis://x"), ("QUEUE", "inline")]).unwrap();
+        assert_eq!(c.queue, QueueKind::Inline);
+    }
+
+    #[test]
+    fn redis_queue_without_a_url_is_refused_not_guessed() {
+        let err = from(&[("QUEUE", "redis")]).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].variable, "QUEUE");
+        assert!(err.to_string().contains("needs REDIS_URL"), "{err}");
+    }
+
+    #[test]
+    fn host_names_are_accepted_and_bound_later() {
+        for host in ["localhost", "api.internal", "0.0.0.0", "::1"] {
+            let c = from(&[("HOST", host)]).unwrap();
+            assert_eq!(c.host, host);
+        }
+        assert_eq!(
+            from(&[("HOST", "::1")]).unwrap().bind_address(),
+            "[::1]:3000"
+        );
+        for bad in ["local host", "-x", "a..b", "x_y"] {
+            assert!(from(&[("HOST", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_variable() {
+        let err = from(&[
+            ("PORT", "eighty"),
+            ("QUEUE", "kafka"),
+            ("LOG_FORMAT", "xml"),
+            ("HOST", "localhost!"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("EMBEDDED_WORKERS", "maybe"),
+        ])
+        .unwrap_err();
+        let vars: Vec<&str> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            [
+                "HOST",
+                "PORT",
+                "QUEUE",
+                "LOG_FORMAT",
+                "EMBEDDED_WORKERS",
+                "WORKER_CONCURRENCY"
+            ],
+            "{err}"
+        );
+        assert!(err.to_string().contains("QUEUE=\"kafka\""));
+    }
+
+    #[test]
+    fn lenient_reading_keeps_defaults_for_bad_values() {
+        let map: HashMap<&str, &str> = [("PORT", "x"), ("SQLITE_PATH", "/tmp/a.db")].into();
+        let (c, problems) = Config::from_lookup_lenient(|k| map.get(k).map(|v| v.to_string()));
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.sqlite_path, PathBuf::from("/tmp/a.db"));
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let source = include_str!("config.rs");
+        for (i, _) in source.match_indices("get(\"") {
+            let name: String = source[i + 5..].chars().take_while(|c| *c != '"').collect();
+            assert!(
+                VARIABLES.iter().any(|v| v.name == name),
+                "{name} is read but not listed in VARIABLES"
+            );
+        }
+    }
+}
