@@ -1,7 +1,7 @@
 //! Renders every error response, whatever produced it (handlers, extractors,
 //! routing, body limits, timeouts, panics), into the contract's JSON shape.
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Code, ErrorBody};
 use crate::domain::FieldError;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,7 +16,8 @@ use std::any::Any;
 #[schema(example = json!({
     "statusCode": 400, "error": "Bad Request", "message": "Validation failed",
     "details": [ { "field": "entries[0].sets[1].reps", "message": "must be at least 1" } ],
-    "timestamp": "2026-06-09T10:00:00Z", "path": "/workouts" }))]
+    "timestamp": "2026-06-09T10:00:00Z", "path": "/workouts",
+    "code": "validation_failed", "link": "docs/errors.md#validation_failed" }))]
 pub struct ErrorEnvelope {
     pub status_code: u16,
     /// The HTTP reason phrase.
@@ -25,13 +26,28 @@ pub struct ErrorEnvelope {
     pub details: Vec<FieldError>,
     pub timestamp: String,
     pub path: String,
-    /// A stable code where the status alone is ambiguous (plugin failures:
-    /// `plugin_timeout`, `plugin_trapped`, `plugin_memory_limit`,
-    /// `plugin_failed`, `plugin_invalid_param`); absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "plugin_timeout")]
-    pub code: Option<&'static str>,
+    /// A stable, machine-readable code (see `docs/errors.md`).
+    #[schema(value_type = ErrorCodeSchema)]
+    pub code: &'static str,
+    /// Where the code is documented.
+    #[schema(example = "docs/errors.md#validation_failed")]
+    pub link: String,
 }
+
+/// The envelope's `code` in OpenAPI: a string enum of every code.
+pub struct ErrorCodeSchema;
+
+impl utoipa::PartialSchema for ErrorCodeSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+            .description(Some("A stable, machine-readable error code"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCodeSchema {}
 
 fn default_message(status: StatusCode) -> &'static str {
     match status {
@@ -69,7 +85,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             ErrorBody {
                 message: default_message(status).to_string(),
                 details: Vec::new(),
-                code: None,
+                code: Code::for_status(status),
             }
         }
     };
@@ -80,7 +96,8 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         details: error_body.details,
         timestamp: crate::domain::dates::format_instant(chrono::Utc::now()),
         path,
-        code: error_body.code,
+        code: error_body.code.as_str(),
+        link: error_body.code.doc_link(),
     };
     let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
     parts.headers.insert(

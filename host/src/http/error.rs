@@ -1,28 +1,143 @@
-//! The one error type of the HTTP layer and its status table.
+//! The one error type of the HTTP layer and the table of every error code.
 //!
 //! Handlers and extractors return [`ApiError`]; its response carries the
 //! error as an extension and the `envelope` middleware renders every error,
 //! from any layer, into the one JSON shape of the contract (it knows the path).
-//! Internal errors are logged here and never shown to the client.
+//! Each error has a stable [`Code`]: its name, HTTP status and documentation
+//! anchor live in one table ([`codes!`]), as Meilisearch does. Internal errors
+//! are logged here and never shown to the client.
 
 use crate::domain::FieldError;
 use crate::plugins::PluginError;
 use crate::queue::QueueError;
 use crate::store::StoreError;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// Where the error codes are documented (anchors are the codes).
+pub const ERRORS_DOC: &str = "docs/errors.md";
+
+/// Declares [`Code`] and its table: variant, name, status, meaning.
+macro_rules! codes {
+    ($($variant:ident = $name:literal, $status:ident, $meaning:literal;)*) => {
+        /// A stable, machine-readable error code (the envelope's `code`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)*
+                }
+            }
+
+            /// What the code means, for the documentation.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $meaning,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    ValidationFailed = "validation_failed", BAD_REQUEST,
+        "The body or a query parameter is invalid; `details` names every problem by its path.";
+    MalformedJson = "malformed_json", BAD_REQUEST,
+        "The body is not valid JSON.";
+    InvalidQuery = "invalid_query", BAD_REQUEST,
+        "The query string cannot be read (an unknown parameter, a repeated one).";
+    InvalidPath = "invalid_path", BAD_REQUEST,
+        "A path segment cannot be read.";
+    InvalidCursor = "invalid_cursor", BAD_REQUEST,
+        "The pagination cursor is malformed, tampered with, or belongs to another user or other filters.";
+    BadRequest = "bad_request", BAD_REQUEST,
+        "The request is malformed in a way the server rejected before reading it.";
+    RouteNotFound = "route_not_found", NOT_FOUND,
+        "No route has this path.";
+    WorkoutNotFound = "workout_not_found", NOT_FOUND,
+        "No entry with this id belongs to this user.";
+    PluginNotFound = "plugin_not_found", NOT_FOUND,
+        "No insight plugin has this name (`GET /insights` lists them).";
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,
+        "The route exists but not with this method.";
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT,
+        "The request took longer than REQUEST_TIMEOUT_SECS.";
+    IdempotencyKeyConflict = "idempotency_key_conflict", CONFLICT,
+        "An idempotencyKey was already used for a different workout.";
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
+        "The body is larger than the 1 MiB limit.";
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
+        "The body is not JSON (Content-Type: application/json).";
+    PluginInvalidParam = "plugin_invalid_param", BAD_REQUEST,
+        "The insight plugin refused a parameter value (named in `details`).";
+    PluginFailed = "plugin_failed", UNPROCESSABLE_ENTITY,
+        "The insight plugin reported a failure of its own.";
+    PluginTrapped = "plugin_trapped", INTERNAL_SERVER_ERROR,
+        "The insight plugin trapped (a panic, `unreachable`, an out-of-bounds access, a denied capability).";
+    PluginMemoryLimit = "plugin_memory_limit", INTERNAL_SERVER_ERROR,
+        "The insight plugin grew past its memory limit.";
+    PluginTimeout = "plugin_timeout", GATEWAY_TIMEOUT,
+        "The insight plugin ran past its deadline and was stopped.";
+    StoreUnavailable = "store_unavailable", SERVICE_UNAVAILABLE,
+        "The store cannot be reached; retry after `Retry-After` seconds.";
+    QueueUnavailable = "queue_unavailable", SERVICE_UNAVAILABLE,
+        "The write queue cannot be reached; nothing was accepted; retry after `Retry-After` seconds.";
+    Internal = "internal", INTERNAL_SERVER_ERROR,
+        "A bug or corrupt data; the cause is logged with the request id, never returned.";
+}
+
+impl Code {
+    /// The documentation of this code.
+    pub fn doc_link(self) -> String {
+        format!("{ERRORS_DOC}#{}", self.as_str())
+    }
+
+    /// The code of an error response that carries none (produced by the
+    /// framework: routing, body limits, timeouts).
+    pub fn for_status(status: StatusCode) -> Code {
+        match status {
+            StatusCode::NOT_FOUND => Code::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+            StatusCode::REQUEST_TIMEOUT => Code::RequestTimeout,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            StatusCode::SERVICE_UNAVAILABLE => Code::StoreUnavailable,
+            s if s.is_server_error() => Code::Internal,
+            _ => Code::BadRequest,
+        }
+    }
+}
+
+/// How long a client should wait before retrying after an outage.
+pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("Validation failed")]
     Validation(Vec<FieldError>),
+    /// A client error other than validation, with its code.
     #[error("{message}")]
     BadRequest {
+        code: Code,
         message: String,
         details: Vec<FieldError>,
     },
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{message}")]
+    NotFound { code: Code, message: String },
     #[error("{message}")]
     Conflict {
         message: String,
@@ -32,8 +147,13 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    ServiceUnavailable(String),
+    /// A dependency is down; the client may retry after `retry_after`.
+    #[error("{message}")]
+    Unavailable {
+        code: Code,
+        message: String,
+        retry_after: Duration,
+    },
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
     /// An insight plugin did not produce a result (its own fault, not the host's).
@@ -41,47 +161,44 @@ pub enum ApiError {
     Plugin { plugin: String, error: PluginError },
 }
 
-/// The status of every error kind, in one place.
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    /// The code of this error; its status follows from it.
+    pub fn code(&self) -> Code {
         match self {
-            ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Validation(_) => Code::ValidationFailed,
+            ApiError::BadRequest { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Unavailable { code, .. } => *code,
+            ApiError::Conflict { .. } => Code::IdempotencyKeyConflict,
+            ApiError::PayloadTooLarge => Code::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            ApiError::Internal(_) => Code::Internal,
             ApiError::Plugin { error, .. } => match error {
-                PluginError::InvalidParam { .. } => StatusCode::BAD_REQUEST,
-                PluginError::Failed(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                PluginError::Trapped(_) | PluginError::MemoryLimit(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                PluginError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                PluginError::InvalidParam { .. } => Code::PluginInvalidParam,
+                PluginError::Failed(_) => Code::PluginFailed,
+                PluginError::Trapped(_) => Code::PluginTrapped,
+                PluginError::MemoryLimit(_) => Code::PluginMemoryLimit,
+                PluginError::Timeout(_) => Code::PluginTimeout,
             },
         }
     }
 
-    /// A stable machine-readable code, for errors the status alone does not
-    /// tell apart (rendered as the envelope's `code`).
-    pub fn code(&self) -> Option<&'static str> {
-        match self {
-            ApiError::Plugin { error, .. } => Some(match error {
-                PluginError::InvalidParam { .. } => "plugin_invalid_param",
-                PluginError::Failed(_) => "plugin_failed",
-                PluginError::Trapped(_) => "plugin_trapped",
-                PluginError::MemoryLimit(_) => "plugin_memory_limit",
-                PluginError::Timeout(_) => "plugin_timeout",
-            }),
-            _ => None,
+    pub fn status(&self) -> StatusCode {
+        self.code().status()
+    }
+
+    pub fn bad_request(code: Code, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+            details: Vec::new(),
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
+    pub fn not_found(code: Code, message: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            code,
             message: message.into(),
-            details: Vec::new(),
         }
     }
 
@@ -93,9 +210,10 @@ impl ApiError {
     fn public_body(&self) -> ErrorBody {
         let (message, details) = match self {
             ApiError::Validation(details) => ("Validation failed".to_string(), details.clone()),
-            ApiError::BadRequest { message, details } | ApiError::Conflict { message, details } => {
-                (message.clone(), details.clone())
+            ApiError::BadRequest {
+                message, details, ..
             }
+            | ApiError::Conflict { message, details } => (message.clone(), details.clone()),
             ApiError::Internal(_) => ("Internal server error".to_string(), Vec::new()),
             ApiError::Plugin {
                 error: PluginError::InvalidParam { param, message },
@@ -114,25 +232,33 @@ impl ApiError {
     }
 }
 
-/// The message and details of an error response; `envelope` adds the rest.
+/// The message, details and code of an error response; `envelope` adds the rest.
 #[derive(Debug, Clone)]
 pub struct ErrorBody {
     pub message: String,
     pub details: Vec<FieldError>,
-    pub code: Option<&'static str>,
+    pub code: Code,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
-            ApiError::ServiceUnavailable(msg) => tracing::warn!(%msg, "dependency unavailable"),
+            ApiError::Unavailable { message, .. } => {
+                tracing::warn!(%message, "dependency unavailable")
+            }
             ApiError::Plugin { plugin, error } => {
                 tracing::warn!(plugin = %plugin, error = %error, "plugin call failed")
             }
             _ => {}
         }
         let mut response = self.status().into_response();
+        if let ApiError::Unavailable { retry_after, .. } = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
         response.extensions_mut().insert(self.public_body());
         response
     }
@@ -143,7 +269,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(msg) => {
                 tracing::warn!(%msg, "store unavailable");
-                ApiError::ServiceUnavailable("The store is unavailable, try again shortly".into())
+                ApiError::Unavailable {
+                    code: Code::StoreUnavailable,
+                    message: "The store is unavailable, try again shortly".into(),
+                    retry_after: RETRY_AFTER_UNAVAILABLE,
+                }
             }
             StoreError::Internal(e) => ApiError::Internal(e),
         }
@@ -155,10 +285,13 @@ impl From<QueueError> for ApiError {
         match e {
             QueueError::Unavailable(msg) => {
                 tracing::warn!(%msg, "queue unavailable");
-                ApiError::ServiceUnavailable(
-                    "The write queue is unavailable; nothing was accepted, try again shortly"
-                        .into(),
-                )
+                ApiError::Unavailable {
+                    code: Code::QueueUnavailable,
+                    message:
+                        "The write queue is unavailable; nothing was accepted, try again shortly"
+                            .into(),
+                    retry_after: RETRY_AFTER_UNAVAILABLE,
+                }
             }
             QueueError::Internal(e) => ApiError::Internal(e),
         }
@@ -168,114 +301,119 @@ impl From<QueueError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
-    #[test]
-    fn every_kind_has_its_status_and_internal_details_stay_hidden() {
-        let cases: Vec<(ApiError, u16, &str)> = vec![
-            (
-                ApiError::Validation(vec![FieldError::new("a", "b")]),
-                400,
-                "Validation failed",
-            ),
-            (
-                ApiError::bad_request("Malformed cursor"),
-                400,
-                "Malformed cursor",
-            ),
-            (
-                ApiError::NotFound("Workout not found".into()),
-                404,
-                "Workout not found",
-            ),
-            (
-                ApiError::Conflict {
-                    message: "c".into(),
-                    details: vec![],
-                },
-                409,
-                "c",
-            ),
-            (
-                ApiError::PayloadTooLarge,
-                413,
-                "Request body is larger than the 1 MiB limit",
-            ),
-            (ApiError::UnsupportedMediaType("u".into()), 415, "u"),
-            (ApiError::ServiceUnavailable("s".into()), 503, "s"),
-            (
-                ApiError::Internal(anyhow::anyhow!("secret table name")),
-                500,
-                "Internal server error",
-            ),
-        ];
-        for (err, status, message) in cases {
-            assert_eq!(err.status().as_u16(), status);
-            let body = err.public_body();
-            assert_eq!(body.message, message);
-            assert!(!body.message.contains("secret"));
-        }
-    }
-
-    #[test]
-    fn plugin_failures_have_stable_codes_and_say_what_happened() {
-        use std::time::Duration;
-        let plugin = |error| ApiError::Plugin {
-            plugin: "progress".into(),
-            error,
-        };
-        let cases = [
-            (
-                plugin(PluginError::Timeout(Duration::from_secs(1))),
-                504,
-                "plugin_timeout",
-            ),
-            (
-                plugin(PluginError::Trapped("unreachable".into())),
-                500,
-                "plugin_trapped",
-            ),
-            (
-                plugin(PluginError::MemoryLimit(64 << 20)),
-                500,
-                "plugin_memory_limit",
-            ),
-            (
-                plugin(PluginError::Failed("no".into())),
-                422,
-                "plugin_failed",
-            ),
-            (
-                plugin(PluginError::InvalidParam {
+    /// One error of every `ApiError` variant (and every plugin failure): a
+    /// new variant must be added here, which the match below enforces.
+    fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::Validation(vec![FieldError::new("a", "b")]),
+            ApiError::bad_request(Code::InvalidCursor, "Invalid cursor"),
+            ApiError::not_found(Code::WorkoutNotFound, "Workout not found"),
+            ApiError::Conflict {
+                message: "c".into(),
+                details: vec![],
+            },
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType("u".into()),
+            ApiError::from(StoreError::Unavailable("x".into())),
+            ApiError::Internal(anyhow::anyhow!("secret table name")),
+        ]
+        .into_iter()
+        .chain(
+            [
+                PluginError::Timeout(Duration::from_secs(1)),
+                PluginError::Trapped("unreachable".into()),
+                PluginError::MemoryLimit(64 << 20),
+                PluginError::Failed("no".into()),
+                PluginError::InvalidParam {
                     param: "period".into(),
                     message: "bad".into(),
-                }),
-                400,
-                "plugin_invalid_param",
-            ),
-        ];
-        for (err, status, code) in cases {
-            assert_eq!(err.status().as_u16(), status);
-            assert_eq!(err.code(), Some(code));
-            let body = err.public_body();
-            assert_eq!(body.code, Some(code));
-            assert_ne!(body.message, "Internal server error", "{code}");
+                },
+            ]
+            .into_iter()
+            .map(|error| ApiError::Plugin {
+                plugin: "progress".into(),
+                error,
+            }),
+        )
+        .collect::<Vec<_>>();
+        for e in &all {
+            // Exhaustive: a new variant fails to compile until listed above.
+            match e {
+                ApiError::Validation(_)
+                | ApiError::BadRequest { .. }
+                | ApiError::NotFound { .. }
+                | ApiError::Conflict { .. }
+                | ApiError::PayloadTooLarge
+                | ApiError::UnsupportedMediaType(_)
+                | ApiError::Unavailable { .. }
+                | ApiError::Internal(_)
+                | ApiError::Plugin { .. } => {}
+            }
         }
-        assert_eq!(ApiError::NotFound("x".into()).code(), None);
+        all
     }
 
     #[test]
-    fn store_and_queue_outages_are_503() {
+    fn every_variant_has_a_code_from_the_table_with_its_status() {
+        for err in one_of_each() {
+            let code = err.code();
+            assert!(Code::ALL.contains(&code), "{code:?}");
+            assert_eq!(err.status(), code.status());
+            let body = err.public_body();
+            assert_eq!(body.code, code);
+            assert!(!body.message.contains("secret"), "{}", body.message);
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_and_documented() {
+        let doc = include_str!("../../../docs/errors.md");
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            let row = format!("| `{name}` | {} |", code.status().as_u16());
+            assert!(doc.contains(&row), "docs/errors.md has no row {row:?}");
+            assert!(!code.meaning().is_empty());
+        }
+    }
+
+    #[test]
+    fn outages_are_503_with_retry_after_and_bugs_500_without() {
+        let r = ApiError::from(QueueError::Unavailable("x".into())).into_response();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        let r = ApiError::from(StoreError::Unavailable("x".into())).into_response();
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().contains_key(header::RETRY_AFTER));
+        let r = ApiError::from(StoreError::Internal(anyhow::anyhow!("x"))).into_response();
+        assert_eq!(r.status(), 500);
+        assert!(!r.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn plugin_failures_say_what_happened() {
+        for err in one_of_each()
+            .into_iter()
+            .filter(|e| matches!(e, ApiError::Plugin { .. }))
+        {
+            assert_ne!(err.public_body().message, "Internal server error");
+        }
+    }
+
+    #[test]
+    fn framework_statuses_map_to_codes() {
         assert_eq!(
-            ApiError::from(StoreError::Unavailable("x".into())).status(),
-            503
+            Code::for_status(StatusCode::METHOD_NOT_ALLOWED),
+            Code::MethodNotAllowed
         );
-        assert_eq!(
-            ApiError::from(QueueError::Unavailable("x".into())).status(),
-            503
-        );
-        assert_eq!(
-            ApiError::from(StoreError::Internal(anyhow::anyhow!("x"))).status(),
-            500
-        );
+        assert_eq!(Code::for_status(StatusCode::NOT_FOUND), Code::RouteNotFound);
+        assert_eq!(Code::for_status(StatusCode::BAD_GATEWAY), Code::Internal);
     }
 }

@@ -1,6 +1,6 @@
 //! Extractors whose rejections are [`ApiError`]s.
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -29,10 +29,14 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "Expected a JSON body (Content-Type: application/json)".into(),
         ),
         _ => match rejection {
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::bad_request(format!("Malformed JSON: {}", e.body_text()))
-            }
-            other => ApiError::bad_request(format!("Malformed JSON: {}", other.body_text())),
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                Code::MalformedJson,
+                format!("Malformed JSON: {}", e.body_text()),
+            ),
+            other => ApiError::bad_request(
+                Code::MalformedJson,
+                format!("Malformed JSON: {}", other.body_text()),
+            ),
         },
     }
 }
@@ -51,11 +55,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                 let detail = text
                     .trim_start_matches("Failed to deserialize query string: ")
                     .to_string();
-                Err(ApiError::bad_request(format!(
-                    "Invalid query string: {detail}"
-                )))
+                Err(ApiError::bad_request(
+                    Code::InvalidQuery,
+                    format!("Invalid query string: {detail}"),
+                ))
             }
-            Err(other) => Err(ApiError::bad_request(other.body_text())),
+            Err(other) => Err(ApiError::bad_request(Code::InvalidQuery, other.body_text())),
         }
     }
 }
@@ -70,7 +75,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(ApiError::bad_request(e.body_text()))
+                Err(ApiError::bad_request(Code::InvalidPath, e.body_text()))
             }
             Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
                 "path extraction: {}",

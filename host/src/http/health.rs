@@ -1,6 +1,6 @@
 //! GET /health: the state of the store, the queue and the plugins.
 
-use crate::context::AppContext;
+use super::context::AppContext;
 use crate::queue::QueueStatus;
 use axum::Json;
 use axum::extract::State;

@@ -1,11 +1,11 @@
 //! GET /workouts/history: keyset-paginated, newest first.
 
+use super::context::AppContext;
 use super::dto::{HistoryResponse, WorkoutView};
 use super::envelope::ErrorEnvelope;
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::extract::Query;
 use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
-use crate::context::AppContext;
 use crate::domain::FieldError;
 use crate::domain::cursor::{self, CursorPosition};
 use crate::domain::dates::TimeRange;
@@ -107,6 +107,7 @@ pub async fn history(
         None => None,
         Some(token) => Some(cursor::decode(&ctx.cursor_key, &scope, token).map_err(|e| {
             ApiError::BadRequest {
+                code: Code::InvalidCursor,
                 message: "Invalid cursor".into(),
                 details: vec![FieldError::new("cursor", e.to_string())],
             }

@@ -2,11 +2,11 @@
 //! /insights/{plugin}` runs one for a user, `GET /insights/{plugin}/chart.svg`
 //! draws its time series.
 
+use super::context::AppContext;
 use super::envelope::ErrorEnvelope;
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::extract::Query;
 use super::params::parse_user_id;
-use crate::context::AppContext;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, UserId};
 use crate::plugins::InsightPlugin;
@@ -181,9 +181,10 @@ async fn run(
     mut raw: BTreeMap<String, String>,
 ) -> Result<(Arc<InsightPlugin>, UserId, Params, InsightResult), ApiError> {
     let plugin = ctx.plugins.registry().get(name).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "Insight plugin {name:?} not found (GET /insights lists them)"
-        ))
+        ApiError::not_found(
+            Code::PluginNotFound,
+            format!("Insight plugin {name:?} not found (GET /insights lists them)"),
+        )
     })?;
     let user_raw = raw.remove("userId");
     let mut errors: Vec<FieldError> = Vec::new();

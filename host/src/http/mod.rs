@@ -1,5 +1,6 @@
 //! The HTTP API: routes, extractors, the error envelope, OpenAPI.
 
+pub mod context;
 pub mod dto;
 pub mod envelope;
 pub mod error;
@@ -12,12 +13,12 @@ pub mod params;
 pub mod prs;
 pub mod workouts;
 
-use crate::context::AppContext;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
-use error::ApiError;
+use context::AppContext;
+use error::{ApiError, Code};
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -48,7 +49,7 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
-        .fallback(|| async { ApiError::NotFound("Route not found".into()) })
+        .fallback(|| async { ApiError::not_found(Code::RouteNotFound, "Route not found") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // Outermost first: the request id exists before tracing starts and

@@ -2,16 +2,17 @@
 //! all-time, O(days in range) from the day bests for ranges (with the
 //! previous window and deltas).
 
+use super::context::AppContext;
 use super::dto::{PrResponse, PrWindowView};
 use super::envelope::ErrorEnvelope;
 use super::error::ApiError;
 use super::extract::Query;
 use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
-use crate::context::AppContext;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, Unit};
 use crate::prs::day_bests::{self, PrSource};
+use crate::prs::live;
 use crate::prs::report::{RangeEcho, deltas};
 use axum::Json;
 use axum::extract::State;
@@ -95,9 +96,14 @@ pub async fn personal_records(
         match ctx.store.read_personal_records(user, &key).await? {
             Some(row) => (row.records, PrSource::ReadModel),
             None => (
-                ctx.store
-                    .live_personal_records(user, &key, range, ctx.calculator.as_ref())
-                    .await?,
+                live::records(
+                    ctx.store.as_ref(),
+                    ctx.calculator.as_ref(),
+                    user,
+                    &key,
+                    range,
+                )
+                .await?,
                 PrSource::Live,
             ),
         }

@@ -1,11 +1,11 @@
 //! POST /workouts and GET /workouts/{id}.
 
+use super::context::AppContext;
 use super::dto::{SubmitWorkoutsRequest, SubmitWorkoutsResponse, WorkoutView};
 use super::envelope::ErrorEnvelope;
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::extract::{JsonBody, Path, Query};
 use super::params::parse_user_id;
-use crate::context::AppContext;
 use crate::domain::validation::{Submission, validate_submission};
 use crate::domain::{EntryId, FieldError, WorkoutEntry};
 use crate::queue::WriteBatch;
@@ -169,8 +169,9 @@ pub async fn get_workout(
         .map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))?;
     match ctx.store.get_entry(user, id).await? {
         Some(entry) => Ok(Json(WorkoutView::new(&entry, &ctx.catalogue, None))),
-        None => Err(ApiError::NotFound(format!(
-            "Workout {id} not found for this user"
-        ))),
+        None => Err(ApiError::not_found(
+            Code::WorkoutNotFound,
+            format!("Workout {id} not found for this user"),
+        )),
     }
 }
