@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, a fresh SQLite file per test,
 //! driven over HTTP.
 
+mod cli;
 mod errors;
 mod helpers;
 mod history;
@@ -8,4 +9,5 @@ mod insights;
 mod plugins;
 mod prs;
 mod queue;
+mod queue_support;
 mod workouts;

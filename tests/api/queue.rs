@@ -2,123 +2,14 @@
 //! workers in the server, alone, killed mid-job, and two at once.
 
 use crate::helpers::*;
-use everfit::config::{Config, QueueKind};
-use everfit::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
-use everfit::queue::redis::{RedisJobs, RedisQueueSettings};
-use everfit::queue::{JobBackend, QueueName, WriteBatch};
+use crate::queue_support::*;
+use everfit::queue::sqlite::{SqliteJobs, queue_path};
+use everfit::queue::{JobBackend, QueueName};
+use everfit::startup::config::QueueKind;
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::future::Future;
-use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-
-const REDIS: &str = "redis://127.0.0.1:6379";
-
-/// A key prefix of its own, so test runs never collide.
-fn redis_prefix() -> String {
-    format!("everfit-test-{}", uuid::Uuid::new_v4().simple())
-}
-
-fn use_redis(config: &mut Config, prefix: &str) {
-    config.queue = QueueKind::Redis;
-    config.redis_url = Some(REDIS.into());
-    config.redis_key_prefix = prefix.into();
-    config.claim_after = Duration::from_secs(1);
-}
-
-/// The API on the Redis queue with no workers: jobs wait until a test starts one.
-async fn spawn_redis_api_only(prefix: &str) -> TestApp {
-    spawn_app_with(|c| {
-        use_redis(c, prefix);
-        c.embedded_workers = false;
-    })
-    .await
-}
-
-async fn redis_jobs(prefix: &str) -> RedisJobs {
-    RedisJobs::connect(RedisQueueSettings {
-        url: REDIS.into(),
-        key_prefix: prefix.into(),
-        claim_after: Duration::from_secs(1),
-        max_deliveries: 3,
-    })
-    .await
-    .expect("redis settings")
-}
-
-/// Polls `check` until it holds; a liveness bound, not a timing assertion.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "gave up waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Runs `everfit worker` in this process; abort the handle to kill it.
-fn spawn_worker(
-    config: Config,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    JoinHandle<anyhow::Result<()>>,
-) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(everfit::startup::run_worker_process(config, async move {
-        let _ = stopped.await;
-    }));
-    (stop, handle)
-}
-
-fn batch_of(n: usize, day: u32) -> Value {
-    let entries: Vec<Value> = (0..n)
-        .map(|i| {
-            entry(
-                "Bench Press",
-                &format!("2026-05-{:02}", day % 28 + 1),
-                json!([ { "reps": 1 + i % 10, "weight": 40 + i % 50, "unit": if i % 3 == 0 { "lb" } else { "kg" } } ]),
-            )
-        })
-        .collect();
-    json!(entries)
-}
-
-async fn stored_ids(app: &TestApp) -> Vec<String> {
-    all_pages(app, "", 100).await
-}
-
-fn assert_each_once(stored: &[String], accepted: &HashSet<String>) {
-    let distinct: HashSet<String> = stored.iter().cloned().collect();
-    assert_eq!(distinct.len(), stored.len(), "an entry is stored twice");
-    assert_eq!(
-        &distinct, accepted,
-        "stored entries differ from the accepted ones"
-    );
-}
-
-/// The read model, once the PR queue drained, equals the live computation.
-async fn assert_read_model_matches_live(app: &TestApp) {
-    let url = format!("/workouts/prs?userId={USER}&exercise=bench%20press");
-    eventually("the PR read model", Duration::from_secs(60), || async {
-        app.get(&url).await.headers()["x-pr-source"] == "read-model"
-    })
-    .await;
-    let (_, live) = app.get_json(&format!("{url}&from=2000-01-01")).await;
-    eventually(
-        "the read model to catch up",
-        Duration::from_secs(60),
-        || async {
-            let (_, model) = app.get_json(&url).await;
-            ["heaviestSet", "highestVolumeSet", "bestOneRepMax"]
-                .iter()
-                .all(|k| model["current"][k] == live["current"][k])
-        },
-    )
-    .await;
-}
+use std::path::Path;
+use std::time::Duration;
 
 async fn accepts_then_persists(app: &TestApp) {
     let mut accepted = HashSet::new();
@@ -153,32 +44,43 @@ async fn redis_queue_accepts_then_persists_and_refreshes_prs() {
     accepts_then_persists(&app).await;
     let (_, health) = app.get_json("/health").await;
     assert_eq!(health["info"]["queue"]["kind"], "redis", "{health}");
-    eventually("the queues to drain", Duration::from_secs(30), || async {
-        app.get_json("/health").await.1["info"]["queue"]["depth"] == 0
-    })
-    .await;
     app.stop().await;
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
 #[tokio::test]
 async fn redis_down_answers_503_and_accepts_nothing() {
-    // Nothing listens on port 1: the same as a stopped Redis.
+    let prefix = redis_prefix();
+    let proxy = RedisProxy::start().await;
     let app = spawn_app_with(|c| {
-        use_redis(c, "unused");
-        c.redis_url = Some("redis://127.0.0.1:1".into());
+        use_redis(c, &prefix);
+        c.redis_url = Some(proxy.url.clone());
     })
     .await;
-    let r = app
+    proxy.cut();
+    let refused = app
         .post_workouts(&json!({ "userId": USER, "entries": batch_of(3, 1) }))
         .await;
-    assert_eq!(r.status().as_u16(), 503);
-    let body: Value = r.json().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let body: Value = refused.json().await.unwrap();
     assert_envelope(&body, 503, "/workouts");
+    assert_eq!(body["code"], "queue_unavailable", "{body}");
     let (_, health) = app.get_json("/health").await;
     assert_eq!(health["info"]["queue"]["status"], "down", "{health}");
-    assert!(stored_ids(&app).await.is_empty());
+
+    // Redis is back: a new batch goes through, and the refused one never
+    // appears (it was not queued behind the 503).
+    proxy.restore();
+    let accepted: HashSet<String> = app.log(USER, batch_of(2, 2)).await.into_iter().collect();
+    eventually("the accepted batch", Duration::from_secs(60), || async {
+        stored_ids(&app).await.len() >= accepted.len()
+    })
+    .await;
+    wait_for_drain(&app).await;
+    assert_each_once(&stored_ids(&app).await, &accepted);
     app.stop().await;
+    redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
 #[tokio::test]
@@ -190,7 +92,7 @@ async fn a_redis_worker_killed_mid_job_loses_nothing() {
         accepted.extend(app.log(USER, batch_of(10, day)).await);
     }
     // A worker takes every job and dies before acknowledging any.
-    let client = redis::Client::open(REDIS).unwrap();
+    let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!("{prefix}:persist");
     let taken: redis::Value = redis::cmd("XREADGROUP")
@@ -227,6 +129,19 @@ async fn a_redis_worker_killed_mid_job_loses_nothing() {
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
+/// Jobs of the embedded queue locked by a worker that is running them.
+async fn running_jobs(queue_file: &Path) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", queue_file.display()))
+        .await
+        .unwrap();
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM Jobs WHERE status = 'Running'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
 #[tokio::test]
 async fn an_embedded_queue_worker_killed_mid_job_loses_nothing() {
     let app = spawn_app_with(|c| {
@@ -235,16 +150,27 @@ async fn an_embedded_queue_worker_killed_mid_job_loses_nothing() {
     })
     .await;
     let mut accepted = HashSet::new();
-    for day in 0..5 {
-        accepted.extend(app.log(USER, batch_of(20, day)).await);
+    for day in 0..40 {
+        accepted.extend(app.log(USER, batch_of(50, day)).await);
     }
+    let queue_file = queue_path(&app.db_path);
     let mut config = test_config(app.db_path.clone());
     config.queue = QueueKind::Sqlite;
-    // The first worker is killed (its task aborted) while it works.
+    // The first worker is killed (its task aborted) while it holds jobs.
     let (_stop, doomed) = spawn_worker(config.clone());
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    eventually(
+        "the worker to take jobs",
+        Duration::from_secs(60),
+        || async { running_jobs(&queue_file).await > 0 },
+    )
+    .await;
     doomed.abort();
     let _ = doomed.await;
+    assert!(
+        running_jobs(&queue_file).await > 0,
+        "the worker finished its jobs before it was killed: nothing was tested"
+    );
+    assert!(stored_ids(&app).await.len() < accepted.len());
     let (stop, worker) = spawn_worker(config);
     eventually("every accepted entry", Duration::from_secs(90), || async {
         stored_ids(&app).await.len() >= accepted.len()
@@ -282,82 +208,17 @@ async fn two_workers_on_one_redis_queue_store_each_entry_once() {
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
-fn one_entry_batch(user: UserId, i: usize) -> WriteBatch {
-    let now = chrono::Utc::now();
-    let entry = WorkoutEntry {
-        id: EntryId::generate(),
-        user_id: user,
-        exercise_name: "Deadlift".into(),
-        exercise_name_lower: "deadlift".into(),
-        date: now - chrono::Duration::minutes(i as i64),
-        sets: vec![WorkoutSet::new(
-            1 + (i % 5) as u32,
-            100.0 + (i % 40) as f64,
-            Unit::KG,
-        )],
-        idempotency_key: None,
-        created_at: now,
-        updated_at: now,
-    };
-    WriteBatch {
-        entries: vec![entry],
-        request_id: None,
-    }
-}
-
-#[tokio::test]
-async fn a_50k_job_redis_backlog_drains() {
-    const JOBS: usize = 50_000;
-    let prefix = redis_prefix();
-    let jobs = redis_jobs(&prefix).await;
-    let user: UserId = USER.parse().unwrap();
-    // Pipelined pushes: the backlog exists before any worker starts.
-    let client = redis::Client::open(REDIS).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    for chunk in (0..JOBS).collect::<Vec<_>>().chunks(2_000) {
-        let mut pipe = redis::pipe();
-        for &i in chunk {
-            pipe.cmd("XADD")
-                .arg(format!("{prefix}:persist"))
-                .arg("*")
-                .arg("job")
-                .arg(serde_json::to_vec(&one_entry_batch(user, i)).unwrap())
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut conn).await.unwrap();
-    }
-    assert_eq!(jobs.depth(QueueName::Persist).await.unwrap(), JOBS as u64);
-
-    let app = spawn_app_with(|c| {
-        use_redis(c, &prefix);
-        c.worker_concurrency = 8;
-    })
-    .await;
-    let started = Instant::now();
-    eventually(
-        "the 50,000-job backlog to drain",
-        Duration::from_secs(900),
-        || async {
-            jobs.depth(QueueName::Persist).await.unwrap() == 0
-                && jobs.depth(QueueName::Prs).await.unwrap() == 0
-        },
-    )
-    .await;
-    eprintln!(
-        "50,000 one-entry jobs drained in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(stored_ids(&app).await.len(), JOBS);
-    assert!(jobs.failed(QueueName::Persist).await.unwrap().is_empty());
-    app.stop().await;
-    jobs.delete_all().await.unwrap();
-}
-
-/// A poison job pushed before a good batch: the good batch is stored, the
-/// poison job is listed as failed with its error and payload, and replayed it
-/// fails again and comes back to the list (nothing is lost).
-async fn poison_is_listed_and_replayable(app: &TestApp, jobs: &dyn JobBackend) {
+/// A poison job pushed before a good batch: a worker stores the good batch
+/// and lists the poison job as failed with its error and payload. Replayed
+/// (with no worker running) it is back on the queue and off the failed list;
+/// a worker then fails it again and it comes back to the list: nothing is lost.
+async fn poison_is_listed_and_replayable(
+    app: &TestApp,
+    jobs: &dyn JobBackend,
+    worker_config: everfit::startup::config::Config,
+) {
     let accepted: HashSet<String> = app.log(USER, batch_of(3, 1)).await.into_iter().collect();
+    let (stop, worker) = spawn_worker(worker_config.clone());
     eventually("the good batch", Duration::from_secs(30), || async {
         stored_ids(app).await.len() == accepted.len()
     })
@@ -368,13 +229,21 @@ async fn poison_is_listed_and_replayable(app: &TestApp, jobs: &dyn JobBackend) {
         || async { jobs.failed(QueueName::Persist).await.unwrap().len() == 1 },
     )
     .await;
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
     let dead = jobs.failed(QueueName::Persist).await.unwrap();
     assert!(dead[0].error.contains("undecodable"), "{:?}", dead[0]);
     assert_eq!(dead[0].payload, "not a batch");
+    assert_eq!(jobs.depth(QueueName::Persist).await.unwrap(), 0);
+
     let replayed = jobs
         .retry_failed(QueueName::Persist, Some(&dead[0].id))
         .await;
     assert_eq!(replayed.unwrap(), 1);
+    assert!(jobs.failed(QueueName::Persist).await.unwrap().is_empty());
+    assert_eq!(jobs.depth(QueueName::Persist).await.unwrap(), 1);
+
+    let (stop, worker) = spawn_worker(worker_config);
     eventually(
         "the replayed job to fail again",
         Duration::from_secs(30),
@@ -384,6 +253,9 @@ async fn poison_is_listed_and_replayable(app: &TestApp, jobs: &dyn JobBackend) {
         },
     )
     .await;
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+    assert_each_once(&stored_ids(app).await, &accepted);
 }
 
 #[tokio::test]
@@ -394,20 +266,27 @@ async fn poison_jobs_go_to_the_redis_dead_letter_list_and_can_be_replayed() {
     jobs.push(QueueName::Persist, b"not a batch".to_vec())
         .await
         .unwrap();
-    let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
-    poison_is_listed_and_replayable(&app, &jobs).await;
+    let app = spawn_redis_api_only(&prefix).await;
+    let mut config = test_config(app.db_path.clone());
+    use_redis(&mut config, &prefix);
+    poison_is_listed_and_replayable(&app, &jobs, config).await;
     app.stop().await;
     jobs.delete_all().await.unwrap();
 }
 
 #[tokio::test]
 async fn poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed() {
-    use everfit::queue::sqlite::{SqliteJobs, queue_path};
-    let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
+    let app = spawn_app_with(|c| {
+        c.queue = QueueKind::Sqlite;
+        c.embedded_workers = false;
+    })
+    .await;
     let jobs = SqliteJobs::open(&queue_path(&app.db_path)).await.unwrap();
     jobs.push(QueueName::Persist, b"not a batch".to_vec())
         .await
         .unwrap();
-    poison_is_listed_and_replayable(&app, &jobs).await;
+    let mut config = test_config(app.db_path.clone());
+    config.queue = QueueKind::Sqlite;
+    poison_is_listed_and_replayable(&app, &jobs, config).await;
     app.stop().await;
 }

@@ -1,0 +1,224 @@
+//! What the queue tests (and the soak tests) share: Redis prefixes, workers
+//! in this process, batches, and the checks of what was stored.
+
+use crate::helpers::*;
+use everfit::domain::dates::TimeRange;
+use everfit::domain::records::NativePrCalculator;
+use everfit::queue::redis::{RedisJobs, RedisQueueSettings};
+use everfit::startup::config::{Config, QueueKind};
+use everfit::store::{SqliteStore, WorkoutStore};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// The Redis the tests use: `REDIS_URL`, else the local one.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix of its own, so test runs never collide.
+pub fn redis_prefix() -> String {
+    format!("everfit-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn use_redis(config: &mut Config, prefix: &str) {
+    config.queue = QueueKind::Redis;
+    config.redis_url = Some(redis_url());
+    config.redis_key_prefix = prefix.into();
+    config.claim_after = Duration::from_secs(1);
+}
+
+/// The API on the Redis queue with no workers: jobs wait until a test starts one.
+pub async fn spawn_redis_api_only(prefix: &str) -> TestApp {
+    spawn_app_with(|c| {
+        use_redis(c, prefix);
+        c.embedded_workers = false;
+    })
+    .await
+}
+
+pub async fn redis_jobs(prefix: &str) -> RedisJobs {
+    RedisJobs::connect(RedisQueueSettings {
+        url: redis_url(),
+        key_prefix: prefix.into(),
+        claim_after: Duration::from_secs(1),
+        max_deliveries: 3,
+    })
+    .await
+    .expect("redis settings")
+}
+
+/// Polls `check` until it holds; a liveness bound, not a timing assertion.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `everfit worker` in this process; abort the handle to kill it.
+pub fn spawn_worker(
+    config: Config,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    JoinHandle<anyhow::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(everfit::startup::run_worker_process(config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, handle)
+}
+
+pub fn batch_of(n: usize, day: u32) -> Value {
+    let entries: Vec<Value> = (0..n)
+        .map(|i| {
+            entry(
+                "Bench Press",
+                &format!("2026-05-{:02}", day % 28 + 1),
+                json!([ { "reps": 1 + i % 10, "weight": 40 + i % 50, "unit": if i % 3 == 0 { "lb" } else { "kg" } } ]),
+            )
+        })
+        .collect();
+    json!(entries)
+}
+
+pub async fn stored_ids(app: &TestApp) -> Vec<String> {
+    all_pages(app, "", 100).await
+}
+
+pub fn assert_each_once(stored: &[String], accepted: &HashSet<String>) {
+    let distinct: HashSet<String> = stored.iter().cloned().collect();
+    assert_eq!(distinct.len(), stored.len(), "an entry is stored twice");
+    assert_eq!(
+        &distinct, accepted,
+        "stored entries differ from the accepted ones"
+    );
+}
+
+/// Waits until both queues are empty (as `/health` reports them).
+pub async fn wait_for_drain(app: &TestApp) {
+    eventually("the queues to drain", Duration::from_secs(120), || async {
+        app.get_json("/health").await.1["info"]["queue"]["depth"] == 0
+    })
+    .await;
+}
+
+/// Once the queues drained, the all-time PRs the API serves (from the read
+/// model) equal a live computation over the stored entries, made here on
+/// the store itself.
+pub async fn assert_read_model_matches_live(app: &TestApp) {
+    wait_for_drain(app).await;
+    let r = app
+        .get(&format!(
+            "/workouts/prs?userId={USER}&exercise=bench%20press"
+        ))
+        .await;
+    assert_eq!(r.headers()["x-pr-source"], "read-model");
+    let served: Value = r.json().await.unwrap();
+    let store = SqliteStore::open(&app.db_path).await.unwrap();
+    let live = everfit::prs::live::records(
+        &store,
+        &NativePrCalculator,
+        USER.parse().unwrap(),
+        "bench press",
+        TimeRange::ALL_TIME,
+    )
+    .await
+    .unwrap();
+    let live_ids = [
+        &live.heaviest_set,
+        &live.highest_volume_set,
+        &live.best_one_rep_max,
+    ]
+    .map(|s| s.as_ref().expect("sets were stored").entry_id.clone());
+    let served_ids = ["heaviestSet", "highestVolumeSet", "bestOneRepMax"].map(|k| {
+        served["current"][k]["entryId"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    });
+    assert_eq!(served_ids, live_ids, "{served}");
+    let stored = store
+        .read_personal_records(USER.parse().unwrap(), "bench press")
+        .await
+        .unwrap()
+        .expect("read model row");
+    assert_eq!(stored.records, live);
+}
+
+/// A TCP proxy to Redis that a test can cut and restore, to stand for an
+/// outage of a server that comes back.
+pub struct RedisProxy {
+    pub url: String,
+    up: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl RedisProxy {
+    pub async fn start() -> Self {
+        let target = redis_url()
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = up.clone();
+        let task = tokio::spawn(async move {
+            let mut open: Vec<JoinHandle<()>> = Vec::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    break;
+                };
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused, in effect
+                }
+                let target = target.clone();
+                let flag = flag.clone();
+                open.push(tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
+                    let cut = async {
+                        while flag.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    tokio::select! { _ = relay => {}, _ = cut => {} }
+                }));
+                open.retain(|t| !t.is_finished());
+            }
+        });
+        Self { url, up, task }
+    }
+
+    /// Cuts every connection and refuses new ones until [`restore`](Self::restore).
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for RedisProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
