@@ -4,14 +4,14 @@
 #
 #   docker build -t everfit .
 #   docker run -p 3000:3000 -e CURSOR_SECRET=... everfit            # embedded SQLite store
-#   docker compose up -d                                            # MongoDB + Redis (see README)
+#   docker compose up -d                                            # MongoDB + Redis (docs/operations.md)
 
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
-# (Issue 4: the WASM toolchain step goes here, e.g. `rustup target add
-# wasm32-wasip2` and the guest build, with its .wasm copied to /out.)
+# The built-in WASM components are committed in plugins/dist/ and embedded
+# by include_bytes!, so the image needs no WASM toolchain.
 COPY . .
 # The registry and target folders live in BuildKit cache mounts, so a source
 # change rebuilds only the workspace crates. The binary is copied out of the

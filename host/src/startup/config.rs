@@ -506,6 +506,18 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_is_documented() {
+        let doc = include_str!("../../../docs/configuration.md");
+        for v in VARIABLES {
+            assert!(
+                doc.contains(&format!("| `{}` |", v.name)),
+                "{} is not in docs/configuration.md",
+                v.name
+            );
+        }
+    }
+
+    #[test]
     fn every_variable_read_is_listed() {
         let source = include_str!("config.rs");
         for (i, _) in source.match_indices("get(\"") {
