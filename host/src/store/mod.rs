@@ -5,6 +5,7 @@
 //! `MONGODB_URI` is set.
 
 pub mod cas;
+pub mod keys;
 pub mod mongo;
 pub mod sqlite;
 
@@ -15,6 +16,7 @@ use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
 
+pub use keys::ApiKeyStore;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
 

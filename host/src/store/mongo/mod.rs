@@ -4,6 +4,7 @@
 //! `queries`; this module only sends them and maps the driver's errors.
 
 pub mod documents;
+pub mod keys;
 pub mod queries;
 
 use super::cas::{MAX_CAS_ATTEMPTS, Versioned, VersionedRecords, merge_into};
@@ -105,9 +106,10 @@ impl MongoStore {
         Ok(store)
     }
 
-    /// Creates the indexes of [`queries::indexes`] (a no-op when they exist).
+    /// Creates the indexes of [`queries::indexes`] and [`keys::indexes`] (a
+    /// no-op when they exist).
     async fn create_indexes(&self) -> Result<(), StoreError> {
-        for spec in queries::indexes() {
+        for spec in queries::indexes().into_iter().chain(keys::indexes()) {
             let mut options = IndexOptions::builder().name(spec.name.to_string()).build();
             if spec.unique {
                 options.unique = Some(true);

@@ -3,6 +3,7 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
+mod keys;
 mod rows;
 
 use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
