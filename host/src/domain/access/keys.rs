@@ -183,7 +183,7 @@ impl ApiKey {
             description: new.description,
             actions: new.actions,
             users: new.users,
-            expires_at: new.expires_at,
+            expires_at: new.expires_at.map(|t| t.trunc_subsecs(3)),
             created_at: now,
             updated_at: now,
             key_hash: secret.hash(),
