@@ -227,6 +227,11 @@ async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     telemetry::init(config.log_format, log_filter);
     match command {
         Command::Serve => {
+            if config.master_key.is_none() {
+                tracing::warn!(
+                    "MASTER_KEY is not set: every request is allowed (development mode); set MASTER_KEY to require API keys"
+                );
+            }
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }

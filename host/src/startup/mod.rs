@@ -56,12 +56,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
 pub fn security(config: &Config, keys: Arc<dyn ApiKeyStore>) -> Security {
     let protection = match &config.master_key {
         Some(master) => Protection::Keys(master.clone()),
-        None => {
-            tracing::warn!(
-                "MASTER_KEY is not set: every request is allowed (development mode); set MASTER_KEY to require API keys"
-            );
-            Protection::Open
-        }
+        None => Protection::Open,
     };
     Security {
         protection,
