@@ -84,7 +84,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "RATE_LIMIT_PER_SECOND",
         default: "50",
-        meaning: "requests per second per API key (per address without a master key); 0 turns limits off",
+        meaning: "requests per second per API key (without a master key: per remote address, this machine unlimited); 0: off",
     },
     Variable {
         name: "RATE_LIMIT_BURST",

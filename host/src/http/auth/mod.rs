@@ -9,7 +9,7 @@
 //! - `headers`: CORS and the security headers.
 //!
 //! With no master key (development only) every request is allowed; the
-//! limits still apply, per client address.
+//! limits still apply, per client address (except this machine's).
 
 pub mod credentials;
 pub mod extract;
@@ -27,7 +27,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use headers::CorsOrigins;
-use rate_limit::{RateKey, RateLimit};
+use rate_limit::{RateLimit, rate_key};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,15 +90,11 @@ pub async fn authenticate(
     let security = &ctx.security;
     let access = credentials::resolve(security, request.headers(), chrono::Utc::now()).await?;
     tracing::Span::current().record("caller", tracing::field::display(access.caller));
-    if let Some(limit) = &security.rate_limit {
-        let key = match access.caller {
-            Caller::Master => RateKey::Master,
-            Caller::Key(uid) | Caller::TenantToken(uid) => RateKey::Key(uid),
-            Caller::Anonymous => request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(RateKey::Unknown, |c| RateKey::Address(c.0.ip())),
-        };
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(limit), Some(key)) = (&security.rate_limit, rate_key(access.caller, peer)) {
         limit
             .check(&key)
             .map_err(|retry_after| ApiError::RateLimited { retry_after })?;

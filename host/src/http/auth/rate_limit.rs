@@ -2,7 +2,12 @@
 //! address while requests are not authenticated (development without a
 //! master key). A tenant token spends its signing key's bucket, so one coach
 //! app gets one budget however many tokens it mints.
+//!
+//! Without a master key, requests from this machine (loopback) are not
+//! limited: local tools, tests and benches keep working as before, while a
+//! development server reachable from the network is still protected.
 
+use super::Caller;
 use crate::domain::access::KeyUid;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,6 +24,19 @@ pub enum RateKey {
     Address(IpAddr),
     /// No key and no known address (a server without connect info).
     Unknown,
+}
+
+/// Whose budget a request from `peer` by `caller` spends; `None`: unlimited.
+pub fn rate_key(caller: Caller, peer: Option<IpAddr>) -> Option<RateKey> {
+    match caller {
+        Caller::Master => Some(RateKey::Master),
+        Caller::Key(uid) | Caller::TenantToken(uid) => Some(RateKey::Key(uid)),
+        Caller::Anonymous => match peer {
+            Some(ip) if ip.is_loopback() => None,
+            Some(ip) => Some(RateKey::Address(ip)),
+            None => Some(RateKey::Unknown),
+        },
+    }
 }
 
 /// Buckets not touched for a while are forgotten every this many checks,
@@ -76,6 +94,37 @@ mod tests {
         );
         assert!(limit.check(&RateKey::Key(KeyUid::generate())).is_ok());
         assert!(limit.check(&RateKey::Master).is_ok());
+    }
+
+    #[test]
+    fn keys_spend_their_own_budget_and_tokens_their_keys() {
+        let uid = KeyUid::generate();
+        let remote: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(
+            rate_key(Caller::Key(uid), Some(remote)),
+            Some(RateKey::Key(uid))
+        );
+        assert_eq!(
+            rate_key(Caller::TenantToken(uid), None),
+            Some(RateKey::Key(uid))
+        );
+        assert_eq!(
+            rate_key(Caller::Master, Some(remote)),
+            Some(RateKey::Master)
+        );
+        assert_eq!(
+            rate_key(Caller::Anonymous, Some(remote)),
+            Some(RateKey::Address(remote))
+        );
+        assert_eq!(rate_key(Caller::Anonymous, None), Some(RateKey::Unknown));
+        for local in ["127.0.0.1", "::1"] {
+            assert_eq!(
+                rate_key(Caller::Anonymous, Some(local.parse().unwrap())),
+                None
+            );
+        }
+        // A key is limited even from this machine.
+        assert!(rate_key(Caller::Key(uid), Some("127.0.0.1".parse().unwrap())).is_some());
     }
 
     #[test]
