@@ -50,7 +50,7 @@ impl Errors {
     }
 }
 
-fn object<'a>(body: &'a Value) -> Result<&'a Map<String, Value>, Vec<FieldError>> {
+fn object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
     body.as_object().ok_or_else(|| {
         vec![FieldError::new(
             "",
