@@ -1,4 +1,5 @@
-//! Storage: one trait, one implementation per back end.
+//! Storage: the `WorkoutStore` trait (and `ApiKeyStore` in `keys`), one
+//! implementation per back end.
 //!
 //! Both stores must behave identically; the behaviour suite in
 //! `tests/store/` runs against SQLite always and against MongoDB when
