@@ -49,7 +49,7 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
     use everfit::domain::dates::TimeRange;
     use everfit::domain::days::DaySpan;
     use everfit::domain::records::NativePrCalculator;
-    use everfit::prs::day_bests::{self, PrSource};
+    use everfit::prs::reads::{self, PrSource};
     use everfit::store::WorkoutStore;
     use everfit::store::mongo::queries;
 
@@ -83,41 +83,39 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
                 };
                 assert_eq!(
                     upgraded
-                        .day_records(user(), "squat", DaySpan::default())
+                        .day_summaries(user(), "squat", DaySpan::default())
                         .await
                         .unwrap(),
                     None
                 );
-                let (live, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
-                        .await
-                        .unwrap();
+                let (live, source) = reads::range(&upgraded, &calc, user(), "squat", range)
+                    .await
+                    .unwrap();
                 assert_eq!(source, PrSource::Live);
                 // A key first stored now is folded from its first entry: not pending.
                 let bench = vec![entry(3, "Bench Press", day(1), &[(5, 80.0)])];
-                upgraded.insert_entries(&bench).await.unwrap();
-                everfit::prs::read_model::fold_entries(&upgraded, &calc, &bench)
+                let stored = upgraded.insert_entries(&bench).await.unwrap();
+                let changes: Vec<_> = stored.changes.into_iter().map(|(_, c)| c).collect();
+                everfit::prs::settle::settle(&upgraded, &calc, user(), &changes)
                     .await
                     .unwrap();
-                let (_, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "bench press", range)
-                        .await
-                        .unwrap();
+                let (_, source) = reads::range(&upgraded, &calc, user(), "bench press", range)
+                    .await
+                    .unwrap();
                 assert_eq!(source, PrSource::DayBests);
                 // The rebuild builds the days and clears the mark.
                 everfit::prs::read_model::rebuild(&upgraded, &calc, Some(user()), |_, _| {})
                     .await
                     .unwrap();
-                let (built, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
-                        .await
-                        .unwrap();
+                let (built, source) = reads::range(&upgraded, &calc, user(), "squat", range)
+                    .await
+                    .unwrap();
                 assert_eq!((built, source), (live, PrSource::DayBests));
                 // A later start does not mark the key again.
                 let again = MongoStore::connect_to(&uri, Some(&name)).await.unwrap();
                 assert!(
                     again
-                        .day_records(user(), "squat", DaySpan::default())
+                        .day_summaries(user(), "squat", DaySpan::default())
                         .await
                         .unwrap()
                         .is_some()
