@@ -8,7 +8,7 @@ use everfit::domain::UserId;
 use everfit::domain::exercise::{name_key, normalize_name};
 use everfit::domain::generated::{SeedOptions, generated_entries};
 use everfit::domain::records::NativePrCalculator;
-use everfit::prs::read_model;
+use everfit::prs::settle;
 use everfit::store::{MongoStore, SqliteStore, WorkoutStore};
 use everfit_seeds::{CatalogueData, Generator};
 use std::path::PathBuf;
@@ -120,10 +120,11 @@ pub async fn seed_into(store: &dyn WorkoutStore, count: u64) {
     while left > 0 {
         let n = left.min(2000) as usize;
         let entries = generated_entries(&mut generator, &opts, n, until());
-        store.insert_entries(&entries).await.expect("insert");
-        read_model::fold_entries(store, &NativePrCalculator, &entries)
+        let inserted = store.insert_entries(&entries).await.expect("insert");
+        let changes: Vec<_> = inserted.changes.into_iter().map(|(_, c)| c).collect();
+        settle::settle(store, &NativePrCalculator, user(), &changes)
             .await
-            .expect("fold");
+            .expect("settle");
         left -= n as u64;
     }
 }
