@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -164,7 +164,8 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
 /// outage of a server that comes back.
 pub struct RedisProxy {
     pub url: String,
-    up: Arc<AtomicBool>,
+    up: tokio::sync::watch::Sender<bool>,
+    open: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -176,44 +177,52 @@ impl RedisProxy {
             .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
-        let up = Arc::new(AtomicBool::new(true));
-        let flag = up.clone();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        let open = Arc::new(AtomicUsize::new(0));
+        let relays = open.clone();
         let task = tokio::spawn(async move {
-            let mut open: Vec<JoinHandle<()>> = Vec::new();
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     break;
                 };
-                if !flag.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused, in effect
+                if !*watch.borrow() {
+                    continue; // dropped: refused, in effect
                 }
                 let target = target.clone();
-                let flag = flag.clone();
-                open.push(tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
-                    let cut = async {
-                        while flag.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
+                let mut cut = watch.clone();
+                let relays = relays.clone();
+                relays.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
+                        tokio::select! {
+                            _ = relay => {}
+                            _ = cut.wait_for(|up| !*up) => {}
                         }
-                    };
-                    tokio::select! { _ = relay => {}, _ = cut => {} }
-                }));
-                open.retain(|t| !t.is_finished());
+                    }
+                    relays.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
-        Self { url, up, task }
+        Self {
+            url,
+            up,
+            open,
+            task,
+        }
     }
 
-    /// Cuts every connection and refuses new ones until [`restore`](Self::restore).
-    pub fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
+    /// Cuts every connection (waiting until they are closed) and refuses
+    /// new ones until [`restore`](Self::restore).
+    pub async fn cut(&self) {
+        self.up.send_replace(false);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.up.send_replace(true);
     }
 }
 
