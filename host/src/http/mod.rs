@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod dto;
+pub mod edits;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -16,7 +17,7 @@ pub mod workouts;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use context::AppContext;
 use error::{ApiError, Code};
 use std::time::Duration;
@@ -39,7 +40,13 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .route("/workouts", post(workouts::submit_workouts))
         .route("/workouts/history", get(history::history))
         .route("/workouts/prs", get(prs::personal_records))
-        .route("/workouts/{id}", get(workouts::get_workout))
+        .route(
+            "/workouts/{id}",
+            get(workouts::get_workout)
+                .put(edits::replace_workout)
+                .delete(edits::delete_workout),
+        )
+        .route("/users/{userId}/workouts", delete(edits::erase_user))
         .route("/health", get(health::health))
         .route("/insights", get(insights::list_insights))
         .route("/insights/{plugin}", get(insights::run_insight))
