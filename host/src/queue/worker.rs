@@ -133,6 +133,9 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     /// How long shutdown waits for in-flight jobs.
     pub drain_timeout: Duration,
+    /// The queues this process works (both by default), so persist and PR
+    /// workers can scale apart.
+    pub queues: Vec<QueueName>,
 }
 
 impl Default for WorkerSettings {
@@ -141,6 +144,7 @@ impl Default for WorkerSettings {
             concurrency: 4,
             poll_interval: Duration::from_millis(50),
             drain_timeout: Duration::from_secs(30),
+            queues: QueueName::ALL.to_vec(),
         }
     }
 }
@@ -266,7 +270,7 @@ pub async fn run_workers(
         WorkerSource::Sqlite(jobs) => {
             let poll = settings.poll_interval;
             let mut monitor = monitor;
-            for queue in QueueName::ALL {
+            for queue in settings.queues.iter().copied() {
                 let jobs = jobs.clone();
                 let h = SqliteHandler {
                     deps: deps.clone(),
@@ -294,7 +298,7 @@ pub async fn run_workers(
                 redis: *redis,
             };
             let mut monitor = monitor;
-            for queue in QueueName::ALL {
+            for queue in settings.queues.iter().copied() {
                 let h = handler.clone();
                 monitor = monitor.register(move |_| {
                     let name = worker_name(queue);
@@ -308,7 +312,8 @@ pub async fn run_workers(
             monitor
         }
     };
-    tracing::info!(concurrency = n, "workers started");
+    let queues: Vec<&str> = settings.queues.iter().map(|q| q.as_str()).collect();
+    tracing::info!(concurrency = n, ?queues, "workers started");
     let pruner = pruner.map(|jobs| {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
