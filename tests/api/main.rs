@@ -2,6 +2,7 @@
 //! driven over HTTP.
 
 mod cli;
+mod edits;
 mod errors;
 mod helpers;
 mod history;

@@ -120,11 +120,12 @@ pub async fn wait_for_drain(app: &TestApp) {
 /// Once the queues drained, the all-time PRs the API serves (from the read
 /// model) equal a live computation over the stored entries, made here on
 /// the store itself.
-pub async fn assert_read_model_matches_live(app: &TestApp) {
+pub async fn assert_read_model_matches_live(app: &TestApp, exercise: &str) {
     wait_for_drain(app).await;
     let r = app
         .get(&format!(
-            "/workouts/prs?userId={USER}&exercise=bench%20press"
+            "/workouts/prs?userId={USER}&exercise={}",
+            exercise.replace(' ', "%20")
         ))
         .await;
     assert_eq!(r.headers()["x-pr-source"], "read-model");
@@ -134,7 +135,7 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
         &store,
         &NativePrCalculator,
         USER.parse().unwrap(),
-        "bench press",
+        exercise,
         TimeRange::ALL_TIME,
     )
     .await
@@ -153,7 +154,7 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
     });
     assert_eq!(served_ids, live_ids, "{served}");
     let stored = store
-        .read_personal_records(USER.parse().unwrap(), "bench press")
+        .read_personal_records(USER.parse().unwrap(), exercise)
         .await
         .unwrap()
         .expect("read model row");
@@ -230,4 +231,14 @@ impl Drop for RedisProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// How many jobs wait on the persist queue of `prefix` (straight from Redis).
+pub async fn persist_depth(prefix: &str) -> u64 {
+    use everfit::queue::{JobBackend, QueueName};
+    redis_jobs(prefix)
+        .await
+        .depth(QueueName::Persist)
+        .await
+        .unwrap()
 }
