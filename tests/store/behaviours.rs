@@ -245,13 +245,59 @@ pub async fn history_is_newest_first_then_highest_id(store: &dyn WorkoutStore) {
 }
 
 pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
-    // 40 entries over 4 dates: many share a date.
-    let mut entries: Vec<WorkoutEntry> = (0..40)
-        .map(|n| entry(100 + n * 7 % 40, "Squat", day(10 + n % 4), &[(5, 100.0)]))
+    // Unfiltered, by prefix, by a list of keys (a muscle group), both: each
+    // on its own client, so the other walks' inserts are no noise.
+    let legs = vec![
+        "squat".to_string(),
+        "deadlift".to_string(),
+        "leg press".to_string(),
+    ];
+    let walks: [(Option<&str>, Option<Vec<String>>); 5] = [
+        (None, None),
+        (Some("squat"), None),
+        (Some("d"), None),
+        (None, Some(legs.clone())),
+        (Some("s"), Some(legs)),
+    ];
+    for (n, (prefix, among)) in walks.into_iter().enumerate() {
+        walk_pages(store, n as u32, prefix, among).await;
+    }
+}
+
+const PAGED_EXERCISES: [&str; 4] = ["Squat", "Deadlift", "Bench Press", "Front Squat"];
+
+fn matches(e: &WorkoutEntry, prefix: Option<&str>, among: Option<&[String]>) -> bool {
+    prefix.is_none_or(|p| e.exercise_name_lower.starts_with(p))
+        && among.is_none_or(|list| list.contains(&e.exercise_name_lower))
+}
+
+async fn walk_pages(
+    store: &dyn WorkoutStore,
+    walk: u32,
+    prefix: Option<&str>,
+    among: Option<Vec<String>>,
+) {
+    // Ids are global: each walk has its own client and its own id range.
+    let who = id_user(100 + walk);
+    let base_id = walk * 0x10000;
+    // 40 entries over 4 dates: many share a date; four exercises.
+    let mut entries: Vec<WorkoutEntry> = (0..40u32)
+        .map(|n| {
+            entry_of(
+                who,
+                id(base_id + 100 + n * 7 % 40),
+                PAGED_EXERCISES[(n % 4) as usize],
+                day(10 + n % 4),
+                &[(5, 100.0, kg())],
+            )
+        })
         .collect();
     store.insert_entries(&entries).await.unwrap();
 
     let base = HistoryQuery {
+        user_id: who,
+        exercise_prefix: prefix.map(str::to_string),
+        exercise_in: among.clone(),
         limit: 7,
         ..query()
     };
@@ -280,24 +326,25 @@ pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
         // Between pages: entries newer than the cursor (must not appear),
         // on the cursor's date with ids on both sides, and older ones (must).
         let pos = after.unwrap();
-        let n = 1000 + page_no * 10;
+        let n = base_id + 1000 + page_no * 10;
+        let exercise = PAGED_EXERCISES[page_no as usize % 4];
         let added = vec![
-            entry(n, "Squat", day(30), &[(1, 1.0)]),
+            entry_of(who, id(n), exercise, day(30), &[(1, 1.0, kg())]),
             entry_of(
-                user(),
+                who,
                 beside(pos.id, 0xf0, page_no),
-                "Squat",
+                exercise,
                 pos.date,
                 &[(1, 1.0, kg())],
             ),
             entry_of(
-                user(),
+                who,
                 beside(pos.id, 0x01, page_no),
                 "Squat",
                 pos.date,
                 &[(1, 1.0, kg())],
             ),
-            entry(n + 2, "Squat", day(0), &[(1, 1.0)]),
+            entry_of(who, id(n + 2), exercise, day(0), &[(1, 1.0, kg())]),
         ];
         entries.extend(
             added
@@ -308,9 +355,18 @@ pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
         store.insert_entries(&added).await.unwrap();
     }
     let unique: HashSet<EntryId> = seen.iter().map(|e| e.id).collect();
-    assert_eq!(unique.len(), seen.len(), "a page repeated an entry");
-    // Exactly the first entries plus those added below the cursor, in order.
-    assert_eq!(ids(&seen), ids(&newest_first(&entries)));
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "a page repeated an entry ({prefix:?}, {among:?})"
+    );
+    // Exactly the matching first entries plus those added below the cursor, in order.
+    let expected: Vec<WorkoutEntry> = newest_first(&entries)
+        .into_iter()
+        .filter(|e| matches(e, prefix, among.as_deref()))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&seen), ids(&expected), "({prefix:?}, {among:?})");
 }
 
 /// An id above (`high` 0xf0) or below (0x01) every fixture id, unique per page.

@@ -44,6 +44,27 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
+/// The exercise keys a history filter selects among the client's keys:
+/// those starting with `prefix` (literally) and, when a list is given, in it.
+/// `None` when the query has no exercise filter (every exercise).
+pub fn selected_keys(
+    client_keys: impl IntoIterator<Item = String>,
+    prefix: Option<&str>,
+    among: Option<&[String]>,
+) -> Option<Vec<String>> {
+    if prefix.is_none() && among.is_none() {
+        return None;
+    }
+    let mut keys: Vec<String> = client_keys
+        .into_iter()
+        .filter(|k| prefix.is_none_or(|p| k.starts_with(p)))
+        .filter(|k| among.is_none_or(|list| list.contains(k)))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    Some(keys)
+}
+
 /// The stored PR read model row for one (user, exercise).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoredRecords {
@@ -162,7 +183,10 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// are dropped from then on. Returns how many entries went.
     async fn erase_user(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
 
-    /// One page of history in (date desc, id desc) order.
+    /// One page of history in (date desc, id desc) order. An exercise
+    /// filter is first resolved to the client's matching keys
+    /// ([`selected_keys`]); the page is then a merge of per-key keyset
+    /// scans, so it costs O(keys x page) whatever the history's size.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError>;
 
     /// The client's exercises: (key, name as last logged), by key.
@@ -266,4 +290,51 @@ pub trait WorkoutStore: Send + Sync + 'static {
         exercise_lower: &str,
         calculator: &dyn PrCalculator,
     ) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selected_keys;
+
+    fn keys() -> Vec<String> {
+        [
+            "bench press",
+            "back squat",
+            "squat",
+            "squat (pause)",
+            "übung",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn filters_resolve_to_the_clients_keys() {
+        assert_eq!(selected_keys(keys(), None, None), None);
+        assert_eq!(
+            selected_keys(keys(), Some("squat"), None).unwrap(),
+            ["squat", "squat (pause)"]
+        );
+        assert_eq!(
+            selected_keys(keys(), Some("b"), None).unwrap(),
+            ["back squat", "bench press"]
+        );
+        assert!(selected_keys(keys(), Some("zz"), None).unwrap().is_empty());
+        // A prefix is literal: no pattern power.
+        assert!(selected_keys(keys(), Some("squat ("), None).unwrap() == ["squat (pause)"]);
+        assert!(
+            selected_keys(keys(), Some("s.uat"), None)
+                .unwrap()
+                .is_empty()
+        );
+        // A muscle group's keys, intersected with the client's (and the prefix).
+        let legs = ["squat".to_string(), "leg press".to_string()];
+        assert_eq!(selected_keys(keys(), None, Some(&legs)).unwrap(), ["squat"]);
+        assert!(
+            selected_keys(keys(), Some("b"), Some(&legs))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(selected_keys(keys(), Some("ü"), None).unwrap(), ["übung"]);
+    }
 }

@@ -11,7 +11,7 @@ mod writes;
 use super::cas::MAX_CAS_ATTEMPTS;
 use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
-    WorkoutStore,
+    WorkoutStore, selected_keys,
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
@@ -481,6 +481,25 @@ impl WorkoutStore for MongoStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
+        // An exercise filter becomes `$in` over the client's matching keys:
+        // the (user, exercise, date, _id) index then merges one keyset scan
+        // per key (SORT_MERGE) instead of sorting every match.
+        let resolved;
+        let q = if q.exercise_prefix.is_some() || q.exercise_in.is_some() {
+            let keys = selected_keys(
+                self.recorded_keys(q.user_id).await?,
+                q.exercise_prefix.as_deref(),
+                q.exercise_in.as_deref(),
+            );
+            resolved = HistoryQuery {
+                exercise_prefix: None,
+                exercise_in: keys,
+                ..q.clone()
+            };
+            &resolved
+        } else {
+            q
+        };
         let Some(filter) = queries::history_filter(q) else {
             return Ok(Vec::new());
         };

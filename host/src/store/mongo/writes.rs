@@ -415,6 +415,26 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The client's exercise keys as recorded (some may have no entries left).
+    pub(super) async fn recorded_keys(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+        let docs: Vec<Document> = self
+            .collection(USER_EXERCISES)
+            .find(q::user_filter(user))
+            .projection(doc! { field::EXERCISE_NAME_LOWER: 1 })
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.iter()
+            .map(|d| {
+                d.get_str(field::EXERCISE_NAME_LOWER)
+                    .map(str::to_string)
+                    .map_err(|e| corrupt(e.into()))
+            })
+            .collect()
+    }
+
     pub(super) async fn exercises(
         &self,
         user: UserId,

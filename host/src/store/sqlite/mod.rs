@@ -3,12 +3,13 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
+mod history;
 mod rows;
 mod writes;
 
 use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
-    WorkoutStore,
+    WorkoutStore, selected_keys,
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
@@ -301,44 +302,27 @@ impl WorkoutStore for SqliteStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
-        ));
-        qb.push_bind(q.user_id.to_hex());
-        if let Some(prefix) = &q.exercise_prefix {
-            // substr() compares literally: no LIKE wildcards to escape.
-            qb.push(" AND substr(exercise_name_lower, 1, ")
-                .push_bind(prefix.chars().count() as i64)
-                .push(") = ")
-                .push_bind(prefix.clone());
+        let keys = if q.exercise_prefix.is_some() || q.exercise_in.is_some() {
+            let client_keys: Vec<String> = sqlx::query_scalar(
+                "SELECT exercise_name_lower FROM user_exercises WHERE user_id = ?",
+            )
+            .bind(q.user_id.to_hex())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+            selected_keys(
+                client_keys,
+                q.exercise_prefix.as_deref(),
+                q.exercise_in.as_deref(),
+            )
+        } else {
+            None
+        };
+        if keys.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new()); // nothing of this client matches
         }
-        if let Some(names) = &q.exercise_in {
-            if names.is_empty() {
-                return Ok(Vec::new());
-            }
-            qb.push(" AND exercise_name_lower IN (");
-            let mut list = qb.separated(", ");
-            for n in names {
-                list.push_bind(n.clone());
-            }
-            qb.push(")");
-        }
-        if let Some(start) = q.range.start {
-            qb.push(" AND date_ms >= ")
-                .push_bind(start.timestamp_millis());
-        }
-        if let Some(end) = q.range.end {
-            qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
-        }
-        if let Some(after) = &q.after {
-            qb.push(" AND (date_ms, id) < (")
-                .push_bind(after.date.timestamp_millis())
-                .push(", ")
-                .push_bind(after.id.to_hex())
-                .push(")");
-        }
-        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
-            .push_bind(i64::from(q.limit));
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        history::push_page(&mut qb, q, keys.as_deref());
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
         rows.iter().map(entry_from_row).collect()
     }
