@@ -15,8 +15,8 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use everfit::domain::dates::TimeRange;
 use everfit::domain::records::NativePrCalculator;
-use everfit::prs::day_bests::{self, PrSource};
 use everfit::prs::live;
+use everfit::prs::reads::{self, PrSource};
 use everfit::store::WorkoutStore;
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -45,13 +45,7 @@ fn bench_store(
     let user = user();
     // The summaries must be there, or the comparison is meaningless.
     let (_, source) = rt
-        .block_on(day_bests::range_records(
-            store,
-            &calc,
-            user,
-            &exercise,
-            one_year(),
-        ))
+        .block_on(reads::range(store, &calc, user, &exercise, one_year()))
         .expect("range");
     assert_eq!(source, PrSource::DayBests);
 
@@ -78,7 +72,7 @@ fn bench_store(
     group.bench_with_input(BenchmarkId::new("range_day_bests", n), &n, |b, _| {
         b.to_async(rt).iter(|| async {
             black_box(
-                day_bests::range_records(store, &calc, user, &exercise, one_year())
+                reads::range(store, &calc, user, &exercise, one_year())
                     .await
                     .expect("range"),
             )

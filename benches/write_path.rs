@@ -78,7 +78,7 @@ fn write_path(c: &mut Criterion) {
                 },
                 |batch| {
                     let persister = persister.clone();
-                    async move { black_box(persister.persist(&batch).await.expect("persist")) }
+                    async move { black_box(persister.persist_batch(batch).await.expect("persist")) }
                 },
                 BatchSize::SmallInput,
             )

@@ -8,7 +8,7 @@ use everfit::domain::UserId;
 use everfit::domain::exercise::{name_key, normalize_name};
 use everfit::domain::generated::{SeedOptions, generated_entries};
 use everfit::domain::records::NativePrCalculator;
-use everfit::prs::read_model;
+use everfit::prs::settle;
 use everfit::store::{MongoStore, SqliteStore, WorkoutStore};
 use everfit_seeds::{CatalogueData, Generator};
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub const SIZES: [u64; 4] = [1_000, 10_000, 50_000, 200_000];
 
 /// Bump when the seeded data or the schema changes: cached files are keyed on it.
-const DATA_VERSION: u32 = 3;
+const DATA_VERSION: u32 = 4;
 
 pub const USER: &str = "665f1c2b8a1e4d0012345678";
 pub const SEED: u64 = 42;
@@ -65,10 +65,15 @@ pub fn criterion_dir() -> PathBuf {
 
 /// A SQLite store holding `count` generated entries of the bench user, with
 /// the read model and day bests folded in. Seeded once, then reused.
+/// The file [`seeded_store`] keeps `count` entries in.
+pub fn seeded_path(count: u64) -> PathBuf {
+    data_dir().join(format!("seeded-v{DATA_VERSION}-{count}.db"))
+}
+
 pub async fn seeded_store(count: u64) -> SqliteStore {
     let dir = data_dir();
     std::fs::create_dir_all(&dir).expect("bench data dir");
-    let path = dir.join(format!("seeded-v{DATA_VERSION}-{count}.db"));
+    let path = seeded_path(count);
     let done = path.with_extension("done");
     if !done.exists() {
         for stale in [
@@ -120,10 +125,11 @@ pub async fn seed_into(store: &dyn WorkoutStore, count: u64) {
     while left > 0 {
         let n = left.min(2000) as usize;
         let entries = generated_entries(&mut generator, &opts, n, until());
-        store.insert_entries(&entries).await.expect("insert");
-        read_model::fold_entries(store, &NativePrCalculator, &entries)
+        let inserted = store.insert_entries(&entries).await.expect("insert");
+        let changes: Vec<_> = inserted.changes.into_iter().map(|(_, c)| c).collect();
+        settle::settle(store, &NativePrCalculator, user(), &changes)
             .await
-            .expect("fold");
+            .expect("settle");
         left -= n as u64;
     }
 }

@@ -69,9 +69,11 @@ pub async fn create_key(app: &TestApp, body: Value) -> (String, String) {
     )
 }
 
-const ALL_ACTIONS: [&str; 4] = [
+const ALL_ACTIONS: [&str; 6] = [
     "workouts.create",
     "workouts.read",
+    "workouts.update",
+    "workouts.delete",
     "prs.read",
     "insights.read",
 ];
@@ -261,6 +263,23 @@ async fn the_authorization_matrix_holds_on_every_route() {
             success: 200,
         },
         Route {
+            method: Method::PUT,
+            template: "/workouts/{id}",
+            path: format!("/workouts/{entry_id}?userId={USER}"),
+            body: Some(json!({ "exerciseName": "Bench Press", "date": "2026-06-01",
+                               "sets": [ { "reps": 6, "weight": 100, "unit": "kg" } ] })),
+            needs: Needs::Action("workouts.update", true),
+            success: 202,
+        },
+        Route {
+            method: Method::DELETE,
+            template: "/workouts/{id}",
+            path: "(a fresh entry)".into(),
+            body: None,
+            needs: Needs::Action("workouts.delete", true),
+            success: 202,
+        },
+        Route {
             method: Method::GET,
             template: "/workouts/prs",
             path: format!("/workouts/prs?{progress}"),
@@ -290,6 +309,15 @@ async fn the_authorization_matrix_holds_on_every_route() {
             path: format!("/insights/progress/chart.svg?{progress}"),
             body: None,
             needs: Needs::Action("insights.read", true),
+            success: 200,
+        },
+        // Last of the client's routes: it erases what the others read.
+        Route {
+            method: Method::DELETE,
+            template: "/users/{userId}/workouts",
+            path: format!("/users/{USER}/workouts"),
+            body: None,
+            needs: Needs::Action("workouts.delete", true),
             success: 200,
         },
         Route {
@@ -391,12 +419,24 @@ async fn the_authorization_matrix_holds_on_every_route() {
                 Cred::MasterKey => Some(MASTER.into()),
                 Cred::RightKey => Some(right.clone()),
             };
-            let path = if route.path == "(a fresh key)" {
-                let (uid, _) =
-                    create_key(&app, key_body("to delete", &["prs.read"], &[USER])).await;
-                format!("/keys/{uid}")
-            } else {
-                route.path.clone()
+            let path = match route.path.as_str() {
+                "(a fresh key)" => {
+                    let (uid, _) =
+                        create_key(&app, key_body("to delete", &["prs.read"], &[USER])).await;
+                    format!("/keys/{uid}")
+                }
+                "(a fresh entry)" => {
+                    let batch = json!({ "userId": USER, "entries": single("Row", "2026-06-03", 5, 60, "kg") });
+                    let (status, posted) =
+                        call_json(&app, Method::POST, "/workouts", Some(MASTER), Some(&batch))
+                            .await;
+                    assert_eq!(status, 202, "{posted}");
+                    format!(
+                        "/workouts/{}?userId={USER}",
+                        posted["ids"][0].as_str().unwrap()
+                    )
+                }
+                _ => route.path.clone(),
             };
             let r = call(
                 &app,
@@ -646,7 +686,7 @@ async fn keys_are_managed_with_the_master_key_and_their_secret_shown_once() {
         Method::POST,
         "/keys",
         Some(MASTER),
-        Some(&json!({ "name": "x", "actions": ["workouts.delete"], "users": ["*"] })),
+        Some(&json!({ "name": "x", "actions": ["workouts.nuke"], "users": ["*"] })),
     )
     .await;
     assert_eq!(

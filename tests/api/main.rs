@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod edits;
 mod errors;
 mod helpers;
 mod history;

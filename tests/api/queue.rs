@@ -23,7 +23,7 @@ async fn accepts_then_persists(app: &TestApp) {
     )
     .await;
     assert_each_once(&stored_ids(app).await, &accepted);
-    assert_read_model_matches_live(app).await;
+    assert_read_model_matches_live(app, "bench press").await;
     let (_, health) = app.get_json("/health").await;
     assert_eq!(health["info"]["queue"]["status"], "up", "{health}");
 }
@@ -57,7 +57,7 @@ async fn redis_down_answers_503_and_accepts_nothing() {
         c.redis_url = Some(proxy.url.clone());
     })
     .await;
-    proxy.cut();
+    proxy.cut().await;
     let refused = app
         .post_workouts(&json!({ "userId": USER, "entries": batch_of(3, 1) }))
         .await;
@@ -199,7 +199,7 @@ async fn two_workers_on_one_redis_queue_store_each_entry_once() {
     })
     .await;
     assert_each_once(&stored_ids(&app).await, &accepted);
-    assert_read_model_matches_live(&app).await;
+    assert_read_model_matches_live(&app, "bench press").await;
     for (stop, handle) in workers {
         let _ = stop.send(());
         handle.await.unwrap().unwrap();

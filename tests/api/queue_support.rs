@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -120,11 +120,12 @@ pub async fn wait_for_drain(app: &TestApp) {
 /// Once the queues drained, the all-time PRs the API serves (from the read
 /// model) equal a live computation over the stored entries, made here on
 /// the store itself.
-pub async fn assert_read_model_matches_live(app: &TestApp) {
+pub async fn assert_read_model_matches_live(app: &TestApp, exercise: &str) {
     wait_for_drain(app).await;
     let r = app
         .get(&format!(
-            "/workouts/prs?userId={USER}&exercise=bench%20press"
+            "/workouts/prs?userId={USER}&exercise={}",
+            exercise.replace(' ', "%20")
         ))
         .await;
     assert_eq!(r.headers()["x-pr-source"], "read-model");
@@ -134,7 +135,7 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
         &store,
         &NativePrCalculator,
         USER.parse().unwrap(),
-        "bench press",
+        exercise,
         TimeRange::ALL_TIME,
     )
     .await
@@ -153,7 +154,7 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
     });
     assert_eq!(served_ids, live_ids, "{served}");
     let stored = store
-        .read_personal_records(USER.parse().unwrap(), "bench press")
+        .read_personal_records(USER.parse().unwrap(), exercise)
         .await
         .unwrap()
         .expect("read model row");
@@ -164,7 +165,8 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
 /// outage of a server that comes back.
 pub struct RedisProxy {
     pub url: String,
-    up: Arc<AtomicBool>,
+    up: tokio::sync::watch::Sender<bool>,
+    open: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -176,44 +178,52 @@ impl RedisProxy {
             .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
-        let up = Arc::new(AtomicBool::new(true));
-        let flag = up.clone();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        let open = Arc::new(AtomicUsize::new(0));
+        let relays = open.clone();
         let task = tokio::spawn(async move {
-            let mut open: Vec<JoinHandle<()>> = Vec::new();
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     break;
                 };
-                if !flag.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused, in effect
+                if !*watch.borrow() {
+                    continue; // dropped: refused, in effect
                 }
                 let target = target.clone();
-                let flag = flag.clone();
-                open.push(tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
-                    let cut = async {
-                        while flag.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
+                let mut cut = watch.clone();
+                let relays = relays.clone();
+                relays.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
+                        tokio::select! {
+                            _ = relay => {}
+                            _ = cut.wait_for(|up| !*up) => {}
                         }
-                    };
-                    tokio::select! { _ = relay => {}, _ = cut => {} }
-                }));
-                open.retain(|t| !t.is_finished());
+                    }
+                    relays.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
-        Self { url, up, task }
+        Self {
+            url,
+            up,
+            open,
+            task,
+        }
     }
 
-    /// Cuts every connection and refuses new ones until [`restore`](Self::restore).
-    pub fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
+    /// Cuts every connection (waiting until they are closed) and refuses
+    /// new ones until [`restore`](Self::restore).
+    pub async fn cut(&self) {
+        self.up.send_replace(false);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.up.send_replace(true);
     }
 }
 
@@ -221,4 +231,14 @@ impl Drop for RedisProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// How many jobs wait on the persist queue of `prefix` (straight from Redis).
+pub async fn persist_depth(prefix: &str) -> u64 {
+    use everfit::queue::{JobBackend, QueueName};
+    redis_jobs(prefix)
+        .await
+        .depth(QueueName::Persist)
+        .await
+        .unwrap()
 }

@@ -8,9 +8,9 @@ use everfit::domain::days::DaySpan;
 use everfit::domain::days::day_of;
 use everfit::domain::records::{NativePrCalculator, PrCalculator};
 use everfit::domain::{EntryId, WorkoutEntry};
-use everfit::prs::day_bests::{self, PrSource};
-use everfit::prs::read_model;
-use everfit::store::{HistoryQuery, WorkoutStore};
+use everfit::prs::reads::{self, PrSource};
+use everfit::prs::settle;
+use everfit::store::{EditOutcome, HistoryQuery, WorkoutStore};
 use everfit_pr::{PersonalRecords, SetRecord};
 use futures::future::join_all;
 use rand::rngs::StdRng;
@@ -102,38 +102,59 @@ async fn live(store: &dyn WorkoutStore, exercise: &str, range: TimeRange) -> Per
     computed
 }
 
+/// How many entries an insert stored.
+async fn inserted(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) -> u64 {
+    store.insert_entries(entries).await.expect("insert").count
+}
+
+/// Stores entries and settles their PR changes, as the write path does.
+async fn store_and_settle(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) {
+    let done = store.insert_entries(entries).await.expect("insert");
+    settle_all(store, done.changes.into_iter().map(|(_, c)| c).collect()).await;
+}
+
+async fn settle_all(store: &dyn WorkoutStore, changes: Vec<everfit::store::PrChange>) {
+    settle::settle(store, &NativePrCalculator, user(), &changes)
+        .await
+        .expect("settle");
+}
+
+/// Applies an edit or delete outcome's changes, as the write path does.
+async fn settle_outcome(store: &dyn WorkoutStore, outcome: EditOutcome) {
+    let EditOutcome::Applied { changes, .. } = outcome else {
+        panic!("not applied: {outcome:?}")
+    };
+    settle_all(store, changes).await;
+}
+
 pub async fn insert_collapses_replays_and_duplicate_keys(store: &dyn WorkoutStore) {
-    assert_eq!(store.insert_entries(&[]).await.unwrap(), 0);
+    assert_eq!(inserted(store, &[]).await, 0);
     let a = entry(1, "Squat", day(1), &[(5, 100.0)]);
     let b = entry(2, "Squat", day(2), &[(5, 110.0)]);
-    assert_eq!(
-        store.insert_entries(&[a.clone(), b.clone()]).await.unwrap(),
-        2
+    let first = store.insert_entries(&[a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(first.count, 2);
+    assert_eq!(first.changes.len(), 2);
+    assert!(
+        first
+            .changes
+            .iter()
+            .all(|(u, c)| *u == user() && !c.destructive)
     );
-    // A replayed batch stores nothing new and changes nothing.
-    assert_eq!(
-        store.insert_entries(&[a.clone(), b.clone()]).await.unwrap(),
-        0
-    );
+    // A replayed batch stores nothing new, but names the same changes to
+    // settle (its first delivery may have died before settling).
+    let replay = store.insert_entries(&[a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(replay.count, 0);
+    assert_eq!(replay.changes, first.changes);
     // A mixed batch stores only what is new.
     let c = entry(3, "Squat", day(3), &[(5, 120.0)]);
-    assert_eq!(
-        store.insert_entries(&[a.clone(), c.clone()]).await.unwrap(),
-        1
-    );
+    assert_eq!(inserted(store, &[a.clone(), c.clone()]).await, 1);
 
     // Same (user, key) under another id: the first stored entry wins.
     let first = keyed(user(), "key-1", "Bench Press", day(4));
-    assert_eq!(
-        store
-            .insert_entries(std::slice::from_ref(&first))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(inserted(store, std::slice::from_ref(&first)).await, 1);
     let mut other_id = keyed(user(), "key-1", "Deadlift", day(5));
     other_id.id = id(99);
-    assert_eq!(store.insert_entries(&[other_id]).await.unwrap(), 0);
+    assert_eq!(inserted(store, &[other_id]).await, 0);
     assert_eq!(store.get_entry(user(), id(99)).await.unwrap(), None);
     assert_eq!(
         store.get_entry(user(), first.id).await.unwrap(),
@@ -141,12 +162,12 @@ pub async fn insert_collapses_replays_and_duplicate_keys(store: &dyn WorkoutStor
     );
     // The same key of another user is another entry.
     let theirs = keyed(other_user(), "key-1", "Bench Press", day(4));
-    assert_eq!(store.insert_entries(&[theirs]).await.unwrap(), 1);
+    assert_eq!(inserted(store, &[theirs]).await, 1);
     // Entries without a key never collide on the key index.
     let unkeyed: Vec<WorkoutEntry> = (10..15)
         .map(|n| entry(n, "Squat", day(1), &[(1, 1.0)]))
         .collect();
-    assert_eq!(store.insert_entries(&unkeyed).await.unwrap(), 5);
+    assert_eq!(inserted(store, &unkeyed).await, 5);
 
     let all = history(store, query()).await;
     assert_eq!(all.len(), 3 + 1 + 5);
@@ -159,8 +180,8 @@ pub async fn concurrent_identical_submits_store_one_entry(store: &dyn WorkoutSto
         async move { store.insert_entries(&batch).await }
     }))
     .await;
-    let inserted: u64 = results.into_iter().map(|r| r.expect("insert")).sum();
-    assert_eq!(inserted, 1);
+    let stored: u64 = results.into_iter().map(|r| r.expect("insert").count).sum();
+    assert_eq!(stored, 1);
     assert_eq!(history(store, query()).await, vec![e]);
 }
 
@@ -224,13 +245,59 @@ pub async fn history_is_newest_first_then_highest_id(store: &dyn WorkoutStore) {
 }
 
 pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
-    // 40 entries over 4 dates: many share a date.
-    let mut entries: Vec<WorkoutEntry> = (0..40)
-        .map(|n| entry(100 + n * 7 % 40, "Squat", day(10 + n % 4), &[(5, 100.0)]))
+    // Unfiltered, by prefix, by a list of keys (a muscle group), both: each
+    // on its own client, so the other walks' inserts are no noise.
+    let legs = vec![
+        "squat".to_string(),
+        "deadlift".to_string(),
+        "leg press".to_string(),
+    ];
+    let walks: [(Option<&str>, Option<Vec<String>>); 5] = [
+        (None, None),
+        (Some("squat"), None),
+        (Some("d"), None),
+        (None, Some(legs.clone())),
+        (Some("s"), Some(legs)),
+    ];
+    for (n, (prefix, among)) in walks.into_iter().enumerate() {
+        walk_pages(store, n as u32, prefix, among).await;
+    }
+}
+
+const PAGED_EXERCISES: [&str; 4] = ["Squat", "Deadlift", "Bench Press", "Front Squat"];
+
+fn matches(e: &WorkoutEntry, prefix: Option<&str>, among: Option<&[String]>) -> bool {
+    prefix.is_none_or(|p| e.exercise_name_lower.starts_with(p))
+        && among.is_none_or(|list| list.contains(&e.exercise_name_lower))
+}
+
+async fn walk_pages(
+    store: &dyn WorkoutStore,
+    walk: u32,
+    prefix: Option<&str>,
+    among: Option<Vec<String>>,
+) {
+    // Ids are global: each walk has its own client and its own id range.
+    let who = id_user(100 + walk);
+    let base_id = walk * 0x10000;
+    // 40 entries over 4 dates: many share a date; four exercises.
+    let mut entries: Vec<WorkoutEntry> = (0..40u32)
+        .map(|n| {
+            entry_of(
+                who,
+                id(base_id + 100 + n * 7 % 40),
+                PAGED_EXERCISES[(n % 4) as usize],
+                day(10 + n % 4),
+                &[(5, 100.0, kg())],
+            )
+        })
         .collect();
     store.insert_entries(&entries).await.unwrap();
 
     let base = HistoryQuery {
+        user_id: who,
+        exercise_prefix: prefix.map(str::to_string),
+        exercise_in: among.clone(),
         limit: 7,
         ..query()
     };
@@ -259,24 +326,25 @@ pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
         // Between pages: entries newer than the cursor (must not appear),
         // on the cursor's date with ids on both sides, and older ones (must).
         let pos = after.unwrap();
-        let n = 1000 + page_no * 10;
+        let n = base_id + 1000 + page_no * 10;
+        let exercise = PAGED_EXERCISES[page_no as usize % 4];
         let added = vec![
-            entry(n, "Squat", day(30), &[(1, 1.0)]),
+            entry_of(who, id(n), exercise, day(30), &[(1, 1.0, kg())]),
             entry_of(
-                user(),
+                who,
                 beside(pos.id, 0xf0, page_no),
-                "Squat",
+                exercise,
                 pos.date,
                 &[(1, 1.0, kg())],
             ),
             entry_of(
-                user(),
+                who,
                 beside(pos.id, 0x01, page_no),
                 "Squat",
                 pos.date,
                 &[(1, 1.0, kg())],
             ),
-            entry(n + 2, "Squat", day(0), &[(1, 1.0)]),
+            entry_of(who, id(n + 2), exercise, day(0), &[(1, 1.0, kg())]),
         ];
         entries.extend(
             added
@@ -287,9 +355,18 @@ pub async fn keyset_pages_never_skip_or_repeat(store: &dyn WorkoutStore) {
         store.insert_entries(&added).await.unwrap();
     }
     let unique: HashSet<EntryId> = seen.iter().map(|e| e.id).collect();
-    assert_eq!(unique.len(), seen.len(), "a page repeated an entry");
-    // Exactly the first entries plus those added below the cursor, in order.
-    assert_eq!(ids(&seen), ids(&newest_first(&entries)));
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "a page repeated an entry ({prefix:?}, {among:?})"
+    );
+    // Exactly the matching first entries plus those added below the cursor, in order.
+    let expected: Vec<WorkoutEntry> = newest_first(&entries)
+        .into_iter()
+        .filter(|e| matches(e, prefix, among.as_deref()))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&seen), ids(&expected), "({prefix:?}, {among:?})");
 }
 
 /// An id above (`high` 0xf0) or below (0x01) every fixture id, unique per page.
@@ -687,40 +764,72 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     );
 }
 
-pub async fn read_model_never_regresses_under_concurrency(store: &dyn WorkoutStore) {
-    // 24 writers each merge one candidate; every one must survive the races.
-    let candidates: Vec<PersonalRecords> = (1..=24)
-        .map(|n| records_with(f64::from((n * 37) % 24) * 5.0, n))
+pub async fn settling_racing_writes_loses_none_and_revives_none(store: &dyn WorkoutStore) {
+    // 24 writers on the same three days: inserts, edits (one moving its
+    // entry to another day) and deletes, each settling as it goes. The read
+    // model and every day must end equal to the entries as they end.
+    let seeded: Vec<WorkoutEntry> = (1..=12)
+        .map(|n| entry(n, "Squat", day(1 + n % 3), &[(5, f64::from(n) * 10.0)]))
         .collect();
-    let results = join_all(
-        candidates
-            .iter()
-            .map(|c| read_model::merge(store, user(), "squat", c)),
-    )
-    .await;
-    for r in results {
-        r.expect("merge");
-    }
-    let mut expected = PersonalRecords::default();
-    for c in &candidates {
-        expected.merge(c);
-    }
+    store_and_settle(store, &seeded).await;
+    let writers = (1..=24u32).map(|n| async move {
+        match n % 3 {
+            0 => {
+                let e = entry(
+                    100 + n,
+                    "Squat",
+                    day(1 + n % 3),
+                    &[(3, f64::from((n * 37) % 24) * 7.0)],
+                );
+                store_and_settle(store, &[e]).await;
+            }
+            1 => {
+                let target = 1 + (n / 3) % 12;
+                let mut edited = entry(
+                    target,
+                    "Squat",
+                    day(1 + (n + 1) % 3),
+                    &[(2, 400.0 + f64::from(n))],
+                );
+                edited.version = i64::from(n) + 1;
+                if let EditOutcome::Applied { changes, .. } =
+                    store.replace_entry(&edited).await.unwrap()
+                {
+                    settle_all(store, changes).await;
+                }
+            }
+            _ => {
+                let target = 1 + (n / 3 + 6) % 12;
+                let outcome = store
+                    .delete_entry(user(), id(target), i64::from(n) + 1, day(40))
+                    .await
+                    .unwrap();
+                if let EditOutcome::Applied { changes, .. } = outcome {
+                    settle_all(store, changes).await;
+                }
+            }
+        }
+    });
+    join_all(writers).await;
+    let stored = all_pages(store, query()).await;
     let row = store
         .read_personal_records(user(), "squat")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.records, expected);
-    // A weaker candidate afterwards changes nothing.
-    read_model::merge(store, user(), "squat", &records_with(1.0, 1))
-        .await
-        .unwrap();
-    let after = store
-        .read_personal_records(user(), "squat")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((after.records, after.version), (expected, row.version));
+    assert_eq!(row.records, oracle(&stored, "squat", TimeRange::ALL_TIME));
+    for d in 1..=3 {
+        let one = TimeRange {
+            start: Some(day(d)),
+            end: Some(day(d + 1)),
+        };
+        assert_eq!(
+            day_summaries_merged(store, span_of(d, d + 1)).await,
+            oracle(&stored, "squat", one),
+            "day {d}"
+        );
+    }
+    assert!(store.pr_changes(user(), None).await.unwrap().is_empty());
 }
 
 pub async fn exercise_keys_are_distinct_and_sorted(store: &dyn WorkoutStore) {
@@ -765,12 +874,17 @@ fn span_of(first: u32, end: u32) -> DaySpan {
     }
 }
 
-async fn day_records(store: &dyn WorkoutStore, days: DaySpan) -> PersonalRecords {
-    store
-        .day_records(user(), "squat", days)
+async fn day_summaries_merged(store: &dyn WorkoutStore, days: DaySpan) -> PersonalRecords {
+    let mut merged = PersonalRecords::default();
+    for s in store
+        .day_summaries(user(), "squat", days)
         .await
-        .expect("day records")
+        .expect("day summaries")
         .expect("a key stored after day bests existed is never pending")
+    {
+        merged.merge(&s.records);
+    }
+    merged
 }
 
 /// The ranges every day-bests behaviour checks: whole days, partial edges on
@@ -793,10 +907,9 @@ fn day_ranges() -> Vec<TimeRange> {
 
 async fn assert_ranges_served_from_day_bests(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) {
     for range in day_ranges() {
-        let (records, source) =
-            day_bests::range_records(store, &NativePrCalculator, user(), "squat", range)
-                .await
-                .expect("range");
+        let (records, source) = reads::range(store, &NativePrCalculator, user(), "squat", range)
+            .await
+            .expect("range");
         assert_eq!(source, PrSource::DayBests, "{range:?}");
         assert_eq!(records, oracle(entries, "squat", range), "{range:?}");
     }
@@ -824,18 +937,14 @@ fn day_bests_entries() -> Vec<WorkoutEntry> {
     ]
 }
 
-pub async fn day_bests_merge_and_serve_ranges(store: &dyn WorkoutStore) {
+pub async fn day_bests_are_settled_and_serve_ranges(store: &dyn WorkoutStore) {
     let entries = day_bests_entries();
-    // Stored and folded as the write path does, in batches, one replayed.
+    // Stored and settled as the write path does, in batches, one replayed.
     for batch in entries.chunks(3) {
-        store.insert_entries(batch).await.unwrap();
-        read_model::fold_entries(store, &NativePrCalculator, batch)
-            .await
-            .unwrap();
+        store_and_settle(store, batch).await;
     }
-    read_model::fold_entries(store, &NativePrCalculator, &entries[..3])
-        .await
-        .unwrap();
+    store_and_settle(store, &entries[..3]).await;
+    assert!(store.pr_changes(user(), None).await.unwrap().is_empty());
     assert_ranges_served_from_day_bests(store, &entries).await;
 
     // The summaries themselves: whole days only, per user and exercise.
@@ -844,122 +953,119 @@ pub async fn day_bests_merge_and_serve_ranges(store: &dyn WorkoutStore) {
         end: Some(day(b)),
     };
     assert_eq!(
-        day_records(store, span_of(2, 4)).await,
+        day_summaries_merged(store, span_of(2, 4)).await,
         oracle(&entries, "squat", whole(2, 4))
     );
     assert_eq!(
-        day_records(store, DaySpan::default()).await,
+        day_summaries_merged(store, DaySpan::default()).await,
         oracle(&entries, "squat", TimeRange::ALL_TIME)
     );
-    assert_eq!(
-        day_records(store, span_of(3, 3)).await,
-        PersonalRecords::default()
-    );
-    assert_eq!(
-        day_records(store, span_of(4, 2)).await,
-        PersonalRecords::default()
-    );
-    assert_eq!(
-        day_records(store, span_of(20, 30)).await,
-        PersonalRecords::default()
-    );
-    let theirs = store
-        .day_records(other_user(), "squat", DaySpan::default())
+    for empty in [span_of(3, 3), span_of(4, 2), span_of(20, 30)] {
+        assert_eq!(
+            day_summaries_merged(store, empty).await,
+            PersonalRecords::default()
+        );
+    }
+    let d2 = day_of(day(2).timestamp_millis());
+    let on = store
+        .day_summaries_on(user(), "squat", &[d2, d2 + 100])
+        .await
+        .unwrap();
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].day, d2);
+    assert_eq!(on[0].records, oracle(&entries, "squat", whole(2, 3)));
+    let row = store
+        .read_personal_records(user(), "squat")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(theirs.heaviest_set.unwrap().entry_id, id(10).to_hex());
-
-    // A weaker candidate changes nothing; a stronger one wins its day only.
-    let d2 = day_of(day(2).timestamp_millis());
-    let before = day_records(store, span_of(2, 3)).await;
-    store
-        .merge_day_records(user(), "squat", &[(d2, records_with(1.0, 2))])
-        .await
-        .unwrap();
-    assert_eq!(day_records(store, span_of(2, 3)).await, before);
-    let stronger = records_with(500.0, 2);
-    store
-        .merge_day_records(user(), "squat", &[(d2, stronger.clone())])
-        .await
-        .unwrap();
-    let mut expected = before;
-    expected.merge(&stronger);
-    assert_eq!(day_records(store, span_of(2, 3)).await, expected);
-    assert_eq!(
-        day_records(store, span_of(3, 5)).await,
-        oracle(&entries, "squat", whole(3, 5))
-    );
+    assert_eq!(row.records, oracle(&entries, "squat", TimeRange::ALL_TIME));
 }
 
-pub async fn day_bests_never_regress_under_concurrency(store: &dyn WorkoutStore) {
-    // 24 writers each merge candidates for the same three days (in
-    // different orders); every candidate must survive the races.
-    let days: Vec<i64> = (1..=3).map(|d| day_of(day(d).timestamp_millis())).collect();
-    let batches: Vec<Vec<(i64, PersonalRecords)>> = (1..=24u32)
-        .map(|n| {
-            let mut batch: Vec<(i64, PersonalRecords)> = days
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let weight = f64::from((n * 37 + i as u32 * 11) % 24) * 5.0;
-                    (*d, records_with(weight, n))
-                })
-                .collect();
-            batch.rotate_left(n as usize % 3);
-            batch
-        })
-        .collect();
-    let results = join_all(
-        batches
-            .iter()
-            .map(|b| store.merge_day_records(user(), "squat", b)),
-    )
-    .await;
-    for r in results {
-        r.expect("merge day records");
+pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
+    let d = day_of(day(2).timestamp_millis());
+    async fn on(store: &dyn WorkoutStore, d: i64) -> Option<everfit::store::DaySummary> {
+        store
+            .day_summaries_on(user(), "squat", &[d])
+            .await
+            .unwrap()
+            .pop()
     }
-    for (i, d) in days.iter().enumerate() {
-        let mut expected = PersonalRecords::default();
-        for batch in &batches {
-            for (day, records) in batch {
-                if day == d {
-                    expected.merge(records);
-                }
-            }
-        }
-        let one = DaySpan {
-            first: Some(*d),
-            end: Some(*d + 1),
-        };
-        assert_eq!(day_records(store, one).await, expected, "day {i}");
-    }
+    let first = records_with(100.0, 1);
+    // Create only when absent; update only at the version read; delete too.
+    assert!(
+        store
+            .write_day_summary(user(), "squat", d, Some(&first), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write_day_summary(user(), "squat", d, Some(&first), None)
+            .await
+            .unwrap()
+    );
+    let stored = on(store, d).await.unwrap();
+    assert_eq!((stored.records.clone(), stored.version), (first.clone(), 1));
+    let second = records_with(50.0, 2);
+    assert!(
+        !store
+            .write_day_summary(user(), "squat", d, Some(&second), Some(7))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .write_day_summary(user(), "squat", d, Some(&second), Some(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(on(store, d).await.unwrap().records, second);
+    assert!(
+        !store
+            .write_day_summary(user(), "squat", d, None, Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .write_day_summary(user(), "squat", d, None, Some(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(on(store, d).await, None);
+    assert!(
+        store
+            .write_day_summary(user(), "squat", d, None, None)
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore) {
     let entries = day_bests_entries();
     let (first, later) = entries.split_at(6);
-    store.insert_entries(first).await.unwrap();
+    // Stored, never settled (as by a version without day bests).
+    let unsettled = store.insert_entries(first).await.unwrap();
+    let changes: Vec<_> = unsettled.changes.into_iter().map(|(_, c)| c).collect();
+    store.clear_pr_changes(user(), &changes).await.unwrap();
     // Drift to heal: a summary far too strong for day 1, one for day 30
-    // (no entries that day), and days 2-3 never folded at all.
+    // (no entries that day), and days 2-3 never settled at all.
     let d1 = day_of(day(1).timestamp_millis());
     let d30 = day_of(day(30).timestamp_millis());
-    store
-        .merge_day_records(
-            user(),
-            "squat",
-            &[(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))],
-        )
-        .await
-        .unwrap();
+    for (d, records) in [(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))] {
+        assert!(
+            store
+                .write_day_summary(user(), "squat", d, Some(&records), None)
+                .await
+                .unwrap()
+        );
+    }
 
-    // The rebuild races with entries being stored and folded: none is lost.
+    // The rebuild races with entries being stored and settled: none is lost.
     let write_later = async {
         for e in later {
-            store.insert_entries(std::slice::from_ref(e)).await.unwrap();
-            read_model::fold_entries(store, &NativePrCalculator, std::slice::from_ref(e))
-                .await
-                .unwrap();
+            store_and_settle(store, std::slice::from_ref(e)).await;
         }
     };
     let (rebuilt, ()) = tokio::join!(
@@ -969,7 +1075,7 @@ pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore)
     rebuilt.expect("rebuild");
     assert_ranges_served_from_day_bests(store, &entries).await;
     assert_eq!(
-        day_records(store, span_of(30, 31)).await,
+        day_summaries_merged(store, span_of(30, 31)).await,
         PersonalRecords::default()
     );
 
@@ -979,4 +1085,243 @@ pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore)
         .await
         .unwrap();
     assert_ranges_served_from_day_bests(store, &entries).await;
+}
+
+// Correcting the log: edits, deletes, erasure, and reads that stay exact
+// while writes wait to be settled.
+
+fn edited(mut e: WorkoutEntry, version: i64) -> WorkoutEntry {
+    e.version = version;
+    e.updated_at += chrono::Duration::minutes(version);
+    e
+}
+
+pub async fn edits_replace_content_and_keep_identity(store: &dyn WorkoutStore) {
+    let original = keyed(user(), "k-edit", "Squat", day(1));
+    store_and_settle(store, std::slice::from_ref(&original)).await;
+    // Renamed and moved to another day: both (exercise, day) pairs change.
+    let mut moved = entry_of(
+        user(),
+        original.id,
+        "Front Squat",
+        day(3),
+        &[(3, 140.0, kg())],
+    );
+    moved.idempotency_key = Some("something else".into());
+    let moved = edited(moved, 2);
+    let outcome = store.replace_entry(&moved).await.unwrap();
+    let EditOutcome::Applied { before, changes } = outcome.clone() else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(*before, original);
+    let touched: Vec<(String, i64, bool)> = changes
+        .iter()
+        .map(|c| (c.exercise.clone(), c.day, c.destructive))
+        .collect();
+    assert_eq!(
+        touched,
+        [
+            ("squat".to_string(), day_of(day(1).timestamp_millis()), true),
+            (
+                "front squat".to_string(),
+                day_of(day(3).timestamp_millis()),
+                true
+            ),
+        ]
+    );
+    let stored = store.get_entry(user(), original.id).await.unwrap().unwrap();
+    assert_eq!(stored.exercise_name, "Front Squat");
+    assert_eq!(stored.date, day(3));
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.updated_at, moved.updated_at);
+    // Id, key and creation stay the entry's own.
+    assert_eq!(stored.idempotency_key.as_deref(), Some("k-edit"));
+    assert_eq!(stored.created_at, original.created_at);
+    settle_outcome(store, outcome).await;
+    assert_eq!(
+        store.user_exercises(user()).await.unwrap(),
+        [("front squat".to_string(), "Front Squat".to_string())]
+    );
+
+    // Late or repeated edits change nothing.
+    let late = edited(
+        entry_of(user(), original.id, "Squat", day(1), &[(1, 1.0, kg())]),
+        2,
+    );
+    assert_eq!(
+        store.replace_entry(&late).await.unwrap(),
+        EditOutcome::Stale { current: 2 }
+    );
+    assert_eq!(
+        store.get_entry(user(), original.id).await.unwrap().unwrap(),
+        stored
+    );
+    // Unknown ids and other clients' ids are missing.
+    let unknown = edited(entry(77, "Squat", day(1), &[(1, 1.0)]), 5);
+    assert_eq!(
+        store.replace_entry(&unknown).await.unwrap(),
+        EditOutcome::Missing
+    );
+    let mut theirs = moved.clone();
+    theirs.user_id = other_user();
+    theirs.version = 9;
+    assert_eq!(
+        store.replace_entry(&theirs).await.unwrap(),
+        EditOutcome::Missing
+    );
+}
+
+pub async fn deletes_keep_the_id_reserved(store: &dyn WorkoutStore) {
+    let e = keyed(user(), "k-del", "Squat", day(1));
+    let keep = entry(2, "Squat", day(1), &[(5, 90.0)]);
+    store_and_settle(store, &[e.clone(), keep.clone()]).await;
+    assert_eq!(
+        store.delete_entry(user(), e.id, 1, day(9)).await.unwrap(),
+        EditOutcome::Stale { current: 1 }
+    );
+    let outcome = store.delete_entry(user(), e.id, 2, day(9)).await.unwrap();
+    let EditOutcome::Applied { changes, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(changes.iter().all(|c| c.destructive));
+    settle_outcome(store, outcome).await;
+    assert_eq!(store.get_entry(user(), e.id).await.unwrap(), None);
+    assert_eq!(
+        store.deleted_ids(user(), &[e.id, keep.id]).await.unwrap(),
+        [e.id]
+    );
+    assert!(
+        store
+            .deleted_ids(other_user(), &[e.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A late retry of the original insert, or a redelivered one, stays out.
+    let again = store
+        .insert_entries(std::slice::from_ref(&e))
+        .await
+        .unwrap();
+    assert_eq!((again.count, again.changes.len()), (0, 0));
+    assert_eq!(history(store, query()).await, vec![keep.clone()]);
+    // Deleting again, or something unknown, finds nothing.
+    assert_eq!(
+        store.delete_entry(user(), e.id, 3, day(9)).await.unwrap(),
+        EditOutcome::Missing
+    );
+    assert_eq!(
+        store.delete_entry(user(), id(55), 2, day(9)).await.unwrap(),
+        EditOutcome::Missing
+    );
+    // The PRs no longer hold the deleted entry's set.
+    let row = store
+        .read_personal_records(user(), "squat")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.records, oracle(&[keep], "squat", TimeRange::ALL_TIME));
+}
+
+pub async fn erasure_removes_everything_and_drops_older_writes(store: &dyn WorkoutStore) {
+    let mine = day_bests_entries();
+    store_and_settle(store, &mine).await;
+    let theirs = entry_of(other_user(), id(50), "Squat", day(2), &[(5, 60.0, kg())]);
+    store
+        .insert_entries(std::slice::from_ref(&theirs))
+        .await
+        .unwrap();
+    let pending = entry(51, "Squat", day(6), &[(1, 1.0)]);
+    store
+        .insert_entries(std::slice::from_ref(&pending))
+        .await
+        .unwrap(); // not settled
+    let erased_at = pending.created_at + chrono::Duration::seconds(1);
+    let mine_count = mine.iter().filter(|e| e.user_id == user()).count() as u64 + 1;
+    assert_eq!(
+        store.erase_user(user(), erased_at).await.unwrap(),
+        mine_count
+    );
+
+    assert!(history(store, query()).await.is_empty());
+    assert_eq!(
+        store.read_personal_records(user(), "squat").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .day_summaries(user(), "squat", DaySpan::default())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.pr_changes(user(), None).await.unwrap().is_empty());
+    assert!(store.user_exercises(user()).await.unwrap().is_empty());
+    assert!(store.exercise_keys(Some(user())).await.unwrap().is_empty());
+    // The other client is untouched.
+    assert_eq!(
+        store.get_entry(other_user(), theirs.id).await.unwrap(),
+        Some(theirs)
+    );
+    // Writes accepted before the erasure are dropped; later ones are new data.
+    let late = entry(60, "Squat", day(7), &[(5, 100.0)]);
+    assert_eq!(inserted(store, std::slice::from_ref(&late)).await, 0);
+    let mut after = entry(61, "Squat", day(7), &[(5, 100.0)]);
+    after.created_at = erased_at + chrono::Duration::seconds(1);
+    after.updated_at = after.created_at;
+    assert_eq!(inserted(store, std::slice::from_ref(&after)).await, 1);
+}
+
+pub async fn reads_stay_exact_while_writes_wait_to_be_settled(store: &dyn WorkoutStore) {
+    let entries = day_bests_entries();
+    store_and_settle(store, &entries).await;
+    let mut now: Vec<WorkoutEntry> = entries.clone();
+    let check = |now: Vec<WorkoutEntry>, expect: PrSource| async move {
+        let (records, source) = reads::all_time(store, &NativePrCalculator, user(), "squat")
+            .await
+            .unwrap();
+        assert_eq!(records, oracle(&now, "squat", TimeRange::ALL_TIME));
+        assert_eq!(source, expect);
+        for range in day_ranges() {
+            let (records, _) = reads::range(store, &NativePrCalculator, user(), "squat", range)
+                .await
+                .unwrap();
+            assert_eq!(records, oracle(&now, "squat", range), "{range:?}");
+        }
+    };
+    check(now.clone(), PrSource::ReadModel).await;
+
+    // A new heaviest set, stored but not settled: read live on top.
+    let heavy = entry(
+        70,
+        "Squat",
+        day(2) + chrono::Duration::hours(5),
+        &[(1, 200.0)],
+    );
+    let pending = store
+        .insert_entries(std::slice::from_ref(&heavy))
+        .await
+        .unwrap();
+    now.push(heavy.clone());
+    check(now.clone(), PrSource::ReadModelAndLive).await;
+
+    // Deleted (not settled): the row still holds it; reads must not.
+    let deleted = store
+        .delete_entry(user(), heavy.id, 2, day(9))
+        .await
+        .unwrap();
+    now.retain(|e| e.id != heavy.id);
+    check(now.clone(), PrSource::DayBestsAndLive).await;
+
+    // An edit moving a set out of the exercise, not settled either.
+    let moved = edited(entry(6, "Bench Press", day(3), &[(2, 125.0)]), 2);
+    let moved_out = store.replace_entry(&moved).await.unwrap();
+    now.retain(|e| e.id != moved.id);
+    check(now.clone(), PrSource::DayBestsAndLive).await;
+
+    // Settled in any order, the read model is exact again and O(1).
+    settle_outcome(store, moved_out).await;
+    settle_outcome(store, deleted).await;
+    settle_all(store, pending.changes.into_iter().map(|(_, c)| c).collect()).await;
+    check(now, PrSource::ReadModel).await;
 }

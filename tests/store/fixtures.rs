@@ -53,6 +53,7 @@ pub fn entry_of(
         idempotency_key: None,
         created_at: created,
         updated_at: created,
+        version: 1,
     }
 }
 

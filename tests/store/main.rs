@@ -52,11 +52,15 @@ store_suite!(
     live_records_respect_the_range,
     live_records_and_history_match_the_oracle_on_random_data,
     read_model_compare_and_swap,
-    read_model_never_regresses_under_concurrency,
+    settling_racing_writes_loses_none_and_revives_none,
     exercise_keys_are_distinct_and_sorted,
-    day_bests_merge_and_serve_ranges,
-    day_bests_never_regress_under_concurrency,
+    day_bests_are_settled_and_serve_ranges,
+    day_summaries_compare_and_swap,
     day_bests_rebuild_recomputes_from_entries,
+    edits_replace_content_and_keep_identity,
+    deletes_keep_the_id_reserved,
+    erasure_removes_everything_and_drops_older_writes,
+    reads_stay_exact_while_writes_wait_to_be_settled,
 );
 
 /// The same for the `ApiKeyStore` behaviours of `keys`.

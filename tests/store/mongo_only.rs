@@ -49,7 +49,7 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
     use everfit::domain::dates::TimeRange;
     use everfit::domain::days::DaySpan;
     use everfit::domain::records::NativePrCalculator;
-    use everfit::prs::day_bests::{self, PrSource};
+    use everfit::prs::reads::{self, PrSource};
     use everfit::store::WorkoutStore;
     use everfit::store::mongo::queries;
 
@@ -83,41 +83,39 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
                 };
                 assert_eq!(
                     upgraded
-                        .day_records(user(), "squat", DaySpan::default())
+                        .day_summaries(user(), "squat", DaySpan::default())
                         .await
                         .unwrap(),
                     None
                 );
-                let (live, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
-                        .await
-                        .unwrap();
+                let (live, source) = reads::range(&upgraded, &calc, user(), "squat", range)
+                    .await
+                    .unwrap();
                 assert_eq!(source, PrSource::Live);
                 // A key first stored now is folded from its first entry: not pending.
                 let bench = vec![entry(3, "Bench Press", day(1), &[(5, 80.0)])];
-                upgraded.insert_entries(&bench).await.unwrap();
-                everfit::prs::read_model::fold_entries(&upgraded, &calc, &bench)
+                let stored = upgraded.insert_entries(&bench).await.unwrap();
+                let changes: Vec<_> = stored.changes.into_iter().map(|(_, c)| c).collect();
+                everfit::prs::settle::settle(&upgraded, &calc, user(), &changes)
                     .await
                     .unwrap();
-                let (_, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "bench press", range)
-                        .await
-                        .unwrap();
+                let (_, source) = reads::range(&upgraded, &calc, user(), "bench press", range)
+                    .await
+                    .unwrap();
                 assert_eq!(source, PrSource::DayBests);
                 // The rebuild builds the days and clears the mark.
                 everfit::prs::read_model::rebuild(&upgraded, &calc, Some(user()), |_, _| {})
                     .await
                     .unwrap();
-                let (built, source) =
-                    day_bests::range_records(&upgraded, &calc, user(), "squat", range)
-                        .await
-                        .unwrap();
+                let (built, source) = reads::range(&upgraded, &calc, user(), "squat", range)
+                    .await
+                    .unwrap();
                 assert_eq!((built, source), (live, PrSource::DayBests));
                 // A later start does not mark the key again.
                 let again = MongoStore::connect_to(&uri, Some(&name)).await.unwrap();
                 assert!(
                     again
-                        .day_records(user(), "squat", DaySpan::default())
+                        .day_summaries(user(), "squat", DaySpan::default())
                         .await
                         .unwrap()
                         .is_some()
@@ -125,5 +123,90 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
             })
         },
     )
+    .await;
+}
+
+/// A filtered history page on MongoDB is a merge of per-exercise index
+/// scans (SORT_MERGE), with no blocking SORT stage. Checked where the server
+/// reports MongoDB's plan format; elsewhere the check says it cannot apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_history_pages_merge_index_scans() {
+    use crate::fixtures::*;
+    use everfit::domain::dates::TimeRange;
+    use everfit::store::mongo::queries;
+    use everfit::store::{HistoryQuery, WorkoutStore};
+    use std::io::Write;
+
+    crate::backends::on_mongo_store("filtered_history_pages_merge_index_scans", |store| {
+        Box::pin(async move {
+            let entries: Vec<_> = (0..60u32)
+                .map(|n| {
+                    let exercise = ["Squat", "Deadlift", "Bench Press"][(n % 3) as usize];
+                    entry(n, exercise, day(n % 20), &[(5, 100.0)])
+                })
+                .collect();
+            store.insert_entries(&entries).await.unwrap();
+            // MongoDB itself reports its git version; wire-compatible
+            // servers (DocumentDB here) plan differently and do not.
+            let build = store
+                .client()
+                .database("admin")
+                .run_command(bson::doc! { "buildInfo": 1 })
+                .await
+                .unwrap();
+            if !build.contains_key("gitVersion") {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: explain check (not MongoDB itself: its planner and plan format differ)"
+                );
+                return;
+            }
+            let query = HistoryQuery {
+                user_id: user(),
+                exercise_prefix: None,
+                exercise_in: Some(vec!["deadlift".into(), "squat".into()]),
+                range: TimeRange::ALL_TIME,
+                after: None,
+                limit: 10,
+            };
+            // What the store sends for this page.
+            let filter = queries::history_filter(&query).unwrap();
+            let explained = store
+                .client()
+                .database(store.database_name())
+                .run_command(bson::doc! {
+                    "explain": {
+                        "find": queries::WORKOUTS,
+                        "filter": filter,
+                        "sort": queries::history_sort(),
+                        "limit": 10_i64,
+                    },
+                    "verbosity": "queryPlanner",
+                })
+                .await
+                .unwrap();
+            let Ok(plan) = explained
+                .get_document("queryPlanner")
+                .and_then(|q| q.get_document("winningPlan"))
+            else {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: explain check (the server does not report MongoDB's plan format)"
+                );
+                return;
+            };
+            let text = plan.to_string();
+            if !text.contains("\"stage\"") {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: explain check (no MongoDB stages in the plan): {text}"
+                );
+                return;
+            }
+            assert!(text.contains("SORT_MERGE"), "{text}");
+            assert!(!text.contains("\"stage\": \"SORT\""), "{text}");
+            assert!(text.contains("user_exercise_date_id"), "{text}");
+        })
+    })
     .await;
 }

@@ -19,7 +19,8 @@ pub enum KeysCommand {
         name: String,
         #[arg(long)]
         description: Option<String>,
-        /// Comma-separated: workouts.create, workouts.read, prs.read, insights.read, or `*`.
+        /// Comma-separated action names (workouts.create, workouts.read, workouts.update,
+        /// workouts.delete, prs.read, insights.read), or `*`.
         #[arg(long, value_delimiter = ',', required = true)]
         actions: Vec<String>,
         /// Comma-separated client userIds, or `*` for every client.

@@ -28,7 +28,7 @@ pub async fn seed(
         let n = (opts.count - done).min(opts.batch_size as u64) as usize;
         let entries = generated_entries(&mut generator, opts, n, Utc::now());
         persister
-            .persist(&WriteBatch {
+            .persist_batch(WriteBatch {
                 entries,
                 request_id: None,
             })

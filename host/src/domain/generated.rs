@@ -57,6 +57,7 @@ pub fn generated_entries(
                 idempotency_key: None,
                 created_at: now,
                 updated_at: now,
+                version: super::workout::FIRST_VERSION,
             }
         })
         .collect()

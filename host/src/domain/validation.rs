@@ -159,43 +159,107 @@ fn check_duplicate_keys(total: usize, entries: &[NewEntry], errors: &mut Errors)
     }
 }
 
+/// The new content of an edited entry (PUT /workouts/{id}): the fields of
+/// a logged entry but the idempotency key, which stays with the entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    pub exercise_name: String,
+    pub exercise_name_lower: String,
+    pub date: DateTime<Utc>,
+    pub sets: Vec<WorkoutSet>,
+}
+
+/// Validates and normalizes the body of an edit, with the same rules as a
+/// logged entry. `now` bounds future dates.
+pub fn validate_replacement(
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Replacement, Vec<FieldError>> {
+    let mut errors = Errors(Vec::new());
+    if let Some(obj) = body.as_object()
+        && obj.contains_key("idempotencyKey")
+    {
+        errors.add(
+            "idempotencyKey",
+            "cannot be changed: it stays with the entry (leave it out)",
+        );
+    }
+    let entry = validate_entry_with("", body, now, &mut errors, ENTRY_FIELDS_WITHOUT_KEY);
+    match (entry, errors.0.is_empty()) {
+        (Some(e), true) => Ok(Replacement {
+            exercise_name: e.exercise_name,
+            exercise_name_lower: e.exercise_name_lower,
+            date: e.date,
+            sets: e.sets,
+        }),
+        _ => Err(errors.0),
+    }
+}
+
+const ENTRY_FIELDS: &[&str] = &["exerciseName", "date", "sets", "idempotencyKey"];
+const ENTRY_FIELDS_WITHOUT_KEY: &[&str] = &["exerciseName", "date", "sets"];
+
 fn validate_entry(
     path: &str,
     item: &Value,
     now: DateTime<Utc>,
     errors: &mut Errors,
 ) -> Option<NewEntry> {
+    validate_entry_with(path, item, now, errors, ENTRY_FIELDS)
+}
+
+/// Joins a field to its parent's path (`entries[0]` + `date`; `` + `date`).
+fn at(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+fn validate_entry_with(
+    path: &str,
+    item: &Value,
+    now: DateTime<Utc>,
+    errors: &mut Errors,
+    allowed: &[&str],
+) -> Option<NewEntry> {
     let Some(obj) = item.as_object() else {
-        errors.add(path, format!("must be an object, got {}", type_name(item)));
+        let what = if path.is_empty() { "body " } else { "" };
+        errors.add(
+            path,
+            format!("{what}must be an object, got {}", type_name(item)),
+        );
         return None;
     };
     let before = errors.0.len();
-    errors.unknown_fields(
-        path,
-        obj,
-        &["exerciseName", "date", "sets", "idempotencyKey"],
-    );
+    let unknown: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| k.as_str() != "idempotencyKey" || allowed.contains(&"idempotencyKey"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    errors.unknown_fields(path, &unknown, allowed);
 
     let name = match obj.get("exerciseName") {
         None | Some(Value::Null) => {
-            errors.add(format!("{path}.exerciseName"), "is required");
+            errors.add(at(path, "exerciseName"), "is required");
             None
         }
         Some(Value::String(raw)) => {
             let normalized = normalize_name(raw);
             let chars = normalized.chars().count();
             if chars == 0 {
-                errors.add(format!("{path}.exerciseName"), "must not be empty");
+                errors.add(at(path, "exerciseName"), "must not be empty");
                 None
             } else if chars > MAX_NAME_CHARS {
                 errors.add(
-                    format!("{path}.exerciseName"),
+                    at(path, "exerciseName"),
                     format!("must be at most {MAX_NAME_CHARS} characters, got {chars}"),
                 );
                 None
             } else if normalized.chars().any(char::is_control) {
                 errors.add(
-                    format!("{path}.exerciseName"),
+                    at(path, "exerciseName"),
                     "must not contain control characters",
                 );
                 None
@@ -205,7 +269,7 @@ fn validate_entry(
         }
         Some(other) => {
             errors.add(
-                format!("{path}.exerciseName"),
+                at(path, "exerciseName"),
                 format!("must be a string, got {}", type_name(other)),
             );
             None
@@ -214,19 +278,19 @@ fn validate_entry(
 
     let date = match obj.get("date") {
         None | Some(Value::Null) => {
-            errors.add(format!("{path}.date"), "is required");
+            errors.add(at(path, "date"), "is required");
             None
         }
         Some(Value::String(s)) => match parse_workout_date(s, now) {
             Ok(d) => Some(d),
             Err(msg) => {
-                errors.add(format!("{path}.date"), msg);
+                errors.add(at(path, "date"), msg);
                 None
             }
         },
         Some(other) => {
             errors.add(
-                format!("{path}.date"),
+                at(path, "date"),
                 format!("must be a string, got {}", type_name(other)),
             );
             None
@@ -235,16 +299,16 @@ fn validate_entry(
 
     let sets = match obj.get("sets") {
         None | Some(Value::Null) => {
-            errors.add(format!("{path}.sets"), "is required");
+            errors.add(at(path, "sets"), "is required");
             None
         }
         Some(Value::Array(items)) => {
             if items.is_empty() {
-                errors.add(format!("{path}.sets"), "must contain at least 1 set");
+                errors.add(at(path, "sets"), "must contain at least 1 set");
                 None
             } else if items.len() > MAX_SETS {
                 errors.add(
-                    format!("{path}.sets"),
+                    at(path, "sets"),
                     format!("must contain at most {MAX_SETS} sets, got {}", items.len()),
                 );
                 None
@@ -252,14 +316,14 @@ fn validate_entry(
                 let sets: Vec<_> = items
                     .iter()
                     .enumerate()
-                    .filter_map(|(j, s)| validate_set(&format!("{path}.sets[{j}]"), s, errors))
+                    .filter_map(|(j, s)| validate_set(&at(path, &format!("sets[{j}]")), s, errors))
                     .collect();
                 (sets.len() == items.len()).then_some(sets)
             }
         }
         Some(other) => {
             errors.add(
-                format!("{path}.sets"),
+                at(path, "sets"),
                 format!("must be an array, got {}", type_name(other)),
             );
             None
@@ -272,7 +336,7 @@ fn validate_entry(
             let chars = k.chars().count();
             if chars == 0 || chars > MAX_IDEMPOTENCY_KEY_CHARS {
                 errors.add(
-                    format!("{path}.idempotencyKey"),
+                    at(path, "idempotencyKey"),
                     format!("must be 1-{MAX_IDEMPOTENCY_KEY_CHARS} characters, got {chars}"),
                 );
             }
@@ -280,7 +344,7 @@ fn validate_entry(
         }
         Some(other) => {
             errors.add(
-                format!("{path}.idempotencyKey"),
+                at(path, "idempotencyKey"),
                 format!("must be a string, got {}", type_name(other)),
             );
             None
@@ -590,6 +654,31 @@ mod tests {
         assert!(validate_submission(&body, now()).is_err());
         let body = json!({ "userId": USER, "entries": [ entry(json!("k".repeat(128))), entry(Value::Null) ] });
         assert!(validate_submission(&body, now()).is_ok());
+    }
+
+    #[test]
+    fn an_edit_takes_the_entry_fields_but_keeps_the_key() {
+        let body = json!({ "exerciseName": "  Back   Squat ", "date": "2026-06-08",
+            "sets": [ { "reps": 5, "weight": 225, "unit": "lb" } ] });
+        let r = validate_replacement(&body, now()).unwrap();
+        assert_eq!(r.exercise_name, "Back Squat");
+        assert_eq!(r.exercise_name_lower, "back squat");
+        assert_eq!(r.sets[0].weight_kg, 225.0 * 0.453_592_37);
+        let bad = json!({ "exerciseName": "", "date": "2026-02-30", "sets": [],
+            "idempotencyKey": "k", "extra": 1 });
+        let fields: Vec<String> = validate_replacement(&bad, now())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["idempotencyKey", "extra", "exerciseName", "date", "sets"]
+        );
+        assert_eq!(
+            validate_replacement(&json!([1]), now()).unwrap_err()[0].message,
+            "body must be an object, got an array"
+        );
     }
 
     #[test]

@@ -37,6 +37,17 @@ pub struct WorkoutEntry {
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// 1 when logged; then the number of the edit that made the entry what
+    /// it is (see `queue::versions`). The `ETag` of the entry.
+    #[serde(default = "first_version")]
+    pub version: i64,
+}
+
+/// The version of an entry as first logged.
+pub const FIRST_VERSION: i64 = 1;
+
+fn first_version() -> i64 {
+    FIRST_VERSION
 }
 
 impl WorkoutEntry {

@@ -86,7 +86,7 @@ pub struct SetView {
 #[schema(example = json!({ "id": "665f1c2b8a1e4d00123456aa", "userId": "665f1c2b8a1e4d0012345678",
     "exerciseName": "Bench Press", "muscleGroup": "chest", "date": "2026-06-09T00:00:00Z",
     "sets": [ { "reps": 5, "weight": 100, "unit": "kg", "weightKg": 100 } ],
-    "idempotencyKey": null, "createdAt": "2026-06-09T10:00:00.123Z", "updatedAt": "2026-06-09T10:00:00.123Z" }))]
+    "idempotencyKey": null, "createdAt": "2026-06-09T10:00:00.123Z", "updatedAt": "2026-06-09T10:00:00.123Z", "version": 1 }))]
 pub struct WorkoutView {
     pub id: String,
     pub user_id: String,
@@ -98,6 +98,9 @@ pub struct WorkoutView {
     pub idempotency_key: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// 1 when logged, then the number of the last edit applied; send it as
+    /// `If-Match` to edit only this version.
+    pub version: i64,
 }
 
 impl WorkoutView {
@@ -131,8 +134,45 @@ impl WorkoutView {
             idempotency_key: entry.idempotency_key.clone(),
             created_at: format_instant(entry.created_at),
             updated_at: format_instant(entry.updated_at),
+            version: entry.version,
         }
     }
+}
+
+/// The new content of an entry (`PUT /workouts/{id}`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({ "exerciseName": "Bench Press", "date": "2026-06-09",
+    "sets": [ { "reps": 5, "weight": 100, "unit": "kg" } ] }))]
+pub struct ReplaceWorkoutRequest {
+    #[schema(example = "Bench Press", min_length = 1, max_length = 100)]
+    pub exercise_name: String,
+    #[schema(example = "2026-06-09")]
+    pub date: String,
+    #[schema(min_items = 1, max_items = 50)]
+    pub sets: Vec<NewSetRequest>,
+}
+
+/// An accepted edit or delete.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "id": "665f1c2b8a1e4d00123456aa", "version": 2, "deleted": false }))]
+pub struct EditResponse {
+    pub id: String,
+    /// The entry's version once the edit is applied (its ETag).
+    pub version: i64,
+    pub deleted: bool,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "deletedEntries": 412, "deletedJobs": 0 }))]
+pub struct ErasureResponse {
+    pub user_id: String,
+    pub deleted_entries: u64,
+    /// Jobs of the client that were still waiting on the queue.
+    pub deleted_jobs: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -78,6 +78,8 @@ codes! {
         "The request took longer than REQUEST_TIMEOUT_SECS.";
     IdempotencyKeyConflict = "idempotency_key_conflict", CONFLICT,
         "An idempotencyKey was already used for a different workout.";
+    PreconditionFailed = "precondition_failed", PRECONDITION_FAILED,
+        "The entry changed since the version named in If-Match; the ETag header has the current one.";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
         "The body is larger than the 1 MiB limit.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
@@ -165,6 +167,9 @@ pub enum ApiError {
         message: String,
         details: Vec<FieldError>,
     },
+    /// `If-Match` named another version than the entry's current one.
+    #[error("The entry is at version {current}, not the one in If-Match")]
+    PreconditionFailed { current: i64 },
     #[error("Request body is larger than the 1 MiB limit")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -200,6 +205,7 @@ impl ApiError {
             | ApiError::Unavailable { code, .. } => *code,
             ApiError::RateLimited { .. } => Code::RateLimited,
             ApiError::Conflict { .. } => Code::IdempotencyKeyConflict,
+            ApiError::PreconditionFailed { .. } => Code::PreconditionFailed,
             ApiError::PayloadTooLarge => Code::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
             ApiError::Internal(_) => Code::Internal,
@@ -290,13 +296,19 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = self.status().into_response();
-        if let ApiError::Unavailable { retry_after, .. } | ApiError::RateLimited { retry_after } =
-            &self
-        {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs(*retry_after)),
-            );
+        match &self {
+            ApiError::Unavailable { retry_after, .. } | ApiError::RateLimited { retry_after } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(*retry_after)),
+                );
+            }
+            ApiError::PreconditionFailed { current } => {
+                if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                    response.headers_mut().insert(header::ETAG, etag);
+                }
+            }
+            _ => {}
         }
         if self.code() == Code::MissingAuthorizationHeader {
             response
@@ -364,6 +376,7 @@ mod tests {
                 message: "c".into(),
                 details: vec![],
             },
+            ApiError::PreconditionFailed { current: 3 },
             ApiError::PayloadTooLarge,
             ApiError::UnsupportedMediaType("u".into()),
             ApiError::from(StoreError::Unavailable("x".into())),
@@ -399,6 +412,7 @@ mod tests {
                 | ApiError::BadRequest { .. }
                 | ApiError::NotFound { .. }
                 | ApiError::Conflict { .. }
+                | ApiError::PreconditionFailed { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::UnsupportedMediaType(_)
                 | ApiError::Unavailable { .. }

@@ -34,7 +34,7 @@ pub struct KeyView {
     pub key: Option<String>,
     pub name: String,
     pub description: Option<String>,
-    /// `workouts.create`, `workouts.read`, `prs.read`, `insights.read`, or `*`.
+    /// Action names (`workouts.read`, `prs.read`, ...; docs/security.md), or `*`.
     pub actions: Vec<String>,
     /// The clients (userIds) the key may touch, or `["*"]`.
     pub users: Vec<String>,

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod context;
 pub mod dto;
+pub mod edits;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -18,7 +19,7 @@ pub mod workouts;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, header};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use context::AppContext;
 use error::{ApiError, Code};
 use std::time::Duration;
@@ -46,7 +47,13 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .route("/workouts", post(workouts::submit_workouts))
         .route("/workouts/history", get(history::history))
         .route("/workouts/prs", get(prs::personal_records))
-        .route("/workouts/{id}", get(workouts::get_workout))
+        .route(
+            "/workouts/{id}",
+            get(workouts::get_workout)
+                .put(edits::replace_workout)
+                .delete(edits::delete_workout),
+        )
+        .route("/users/{userId}/workouts", delete(edits::erase_user))
         .route("/insights", get(insights::list_insights))
         .route("/insights/{plugin}", get(insights::run_insight))
         .route("/insights/{plugin}/chart.svg", get(insights::insight_chart))

@@ -1,6 +1,6 @@
 //! The OpenAPI document, served at /openapi.json and browsed at /docs.
 
-use super::{dto, envelope, health, history, insights, keys, prs, workouts};
+use super::{dto, edits, envelope, health, history, insights, keys, prs, workouts};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -46,6 +46,9 @@ impl Modify for BearerAuth {
     paths(
         workouts::submit_workouts,
         workouts::get_workout,
+        edits::replace_workout,
+        edits::delete_workout,
+        edits::erase_user,
         history::history,
         prs::personal_records,
         health::health,
@@ -63,6 +66,7 @@ impl Modify for BearerAuth {
         dto::SubmitWorkoutsResponse, dto::WorkoutView, dto::SetView, dto::HistoryResponse,
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
+        dto::ReplaceWorkoutRequest, dto::EditResponse, dto::ErasureResponse,
         envelope::ErrorEnvelope, crate::domain::FieldError,
         insights::InsightListResponse, insights::InsightResponse,
         crate::plugins::insight::Descriptor, crate::plugins::insight::ParamSpec,

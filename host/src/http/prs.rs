@@ -13,8 +13,7 @@ use crate::domain::access::needs;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, Unit};
-use crate::prs::day_bests::{self, PrSource};
-use crate::prs::live;
+use crate::prs::reads;
 use crate::prs::report::{RangeEcho, deltas};
 use axum::Json;
 use axum::extract::State;
@@ -53,11 +52,15 @@ pub struct PrParams {
 /// bests (`x-pr-source: day-bests`; `live` for entries stored before day
 /// bests existed, until `everfit prs rebuild`); with both, also the previous
 /// window of equal length ending just before `from`, and the deltas.
+///
+/// The answer always includes every entry history shows: days with writes
+/// the read model has not absorbed yet are computed live
+/// (`x-pr-source: read-model+live` or `day-bests+live`).
 #[utoipa::path(get, path = "/workouts/prs", tag = "personal records",
     params(PrParams),
     responses(
         (status = 200, description = "Records (null records and a message when no sets match)", body = PrResponse,
-            headers(("x-pr-source" = String, description = "read-model, day-bests or live"))),
+            headers(("x-pr-source" = String, description = "read-model, day-bests, live, read-model+live or day-bests+live"))),
         (status = 400, description = "Invalid parameter", body = ErrorEnvelope),
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     ))]
@@ -94,25 +97,12 @@ pub async fn personal_records(
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 
-    // All-time PRs come from the read model (live while it has no row);
-    // ranges from the day bests (live while they are not built).
+    // All-time PRs come from the read model, ranges from the day bests;
+    // writes not absorbed yet are computed live, so the answer is exact.
     let (current, source) = if range.is_all_time() {
-        match ctx.store.read_personal_records(user, &key).await? {
-            Some(row) => (row.records, PrSource::ReadModel),
-            None => (
-                live::records(
-                    ctx.store.as_ref(),
-                    ctx.calculator.as_ref(),
-                    user,
-                    &key,
-                    range,
-                )
-                .await?,
-                PrSource::Live,
-            ),
-        }
+        reads::all_time(ctx.store.as_ref(), ctx.calculator.as_ref(), user, &key).await?
     } else {
-        day_bests::range_records(
+        reads::range(
             ctx.store.as_ref(),
             ctx.calculator.as_ref(),
             user,
@@ -124,7 +114,7 @@ pub async fn personal_records(
 
     let (previous, deltas_view) = match range.previous() {
         Some(prev_range) => {
-            let (prev, _) = day_bests::range_records(
+            let (prev, _) = reads::range(
                 ctx.store.as_ref(),
                 ctx.calculator.as_ref(),
                 user,

@@ -14,7 +14,8 @@ use crate::queue::WriteBatch;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use tower_http::request_id::RequestId;
@@ -84,13 +85,16 @@ fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<Workout
             idempotency_key: e.idempotency_key,
             created_at: now,
             updated_at: now,
+            version: crate::domain::workout::FIRST_VERSION,
         })
         .collect()
 }
 
 /// A key reused with different content is a 409 when the first use is
 /// already stored. (Two different concurrent first uses cannot be seen here;
-/// the store keeps the first and the other collapses onto it.)
+/// the store keeps the first and the other collapses onto it.) A key whose
+/// entry was deleted stays reserved: the retry gets its id back and the
+/// worker stores nothing.
 async fn check_idempotency_conflicts(
     ctx: &AppContext,
     entries: &[WorkoutEntry],
@@ -157,7 +161,8 @@ pub struct EntryParams {
 #[utoipa::path(get, path = "/workouts/{id}", tag = "workouts",
     params(("id" = String, Path, description = "Entry id (24 hex characters)"), EntryParams),
     responses(
-        (status = 200, description = "The stored entry", body = WorkoutView),
+        (status = 200, description = "The stored entry", body = WorkoutView,
+            headers(("ETag" = String, description = "The entry's version, for If-Match"))),
         (status = 400, description = "Malformed id or userId", body = ErrorEnvelope),
         (status = 404, description = "No such entry for this user", body = ErrorEnvelope),
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
@@ -167,17 +172,27 @@ pub async fn get_workout(
     auth: Authorized<needs::WorkoutsRead>,
     Path(id): Path<String>,
     Query(params): Query<EntryParams>,
-) -> Result<Json<WorkoutView>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = parse_user_id(params.user_id.as_deref())?;
     auth.check_user(user)?;
-    let id: EntryId = id
-        .parse()
-        .map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))?;
+    let id = parse_entry_id(&id)?;
     match ctx.store.get_entry(user, id).await? {
-        Some(entry) => Ok(Json(WorkoutView::new(&entry, &ctx.catalogue, None))),
+        Some(entry) => {
+            let mut response = Json(WorkoutView::new(&entry, &ctx.catalogue, None)).into_response();
+            response
+                .headers_mut()
+                .insert(header::ETAG, super::edits::etag(entry.version));
+            Ok(response)
+        }
         None => Err(ApiError::not_found(
             Code::WorkoutNotFound,
             format!("Workout {id} not found for this user"),
         )),
     }
+}
+
+/// An entry id from the path.
+pub fn parse_entry_id(raw: &str) -> Result<EntryId, ApiError> {
+    raw.parse()
+        .map_err(|e: crate::domain::ids::InvalidObjectId| ApiError::field("id", e.to_string()))
 }

@@ -1,8 +1,10 @@
-//! Personal records over the store: keeping the read model and the day
-//! bests current, serving ranges from the day bests, and the PR report the
-//! API presents. The calculations themselves are in `domain::records`.
+//! Personal records over the store: settling writes into the read model and
+//! the day bests (`settle`), exact reads (`reads`), live computation
+//! (`live`), rebuilds (`read_model`) and the report the API presents
+//! (`report`). The calculations themselves are in `domain::records`.
 
-pub mod day_bests;
 pub mod live;
 pub mod read_model;
+pub mod reads;
 pub mod report;
+pub mod settle;

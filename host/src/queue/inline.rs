@@ -1,6 +1,11 @@
-//! No queue: the batch is persisted before the request is answered.
+//! No queue: each write is applied (and its PRs settled) before the request
+//! is answered.
 
-use super::{Persister, QueueError, QueueStatus, WriteBatch, WriteQueue};
+use super::edit_numbers::{EditNumber, next_number};
+use super::{
+    EditAccepted, EditJob, Persister, QueueError, QueueStatus, WriteBatch, WriteJob, WriteQueue,
+};
+use crate::domain::{EntryId, UserId};
 use crate::store::StoreError;
 use async_trait::async_trait;
 
@@ -14,14 +19,59 @@ impl InlineQueue {
     }
 }
 
+fn queue_error(e: StoreError) -> QueueError {
+    match e {
+        StoreError::Unavailable(msg) => QueueError::Unavailable(msg),
+        StoreError::Internal(e) => QueueError::Internal(e),
+    }
+}
+
 #[async_trait]
 impl WriteQueue for InlineQueue {
     async fn enqueue(&self, batch: WriteBatch) -> Result<(), QueueError> {
-        match self.persister.persist(&batch).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::Unavailable(msg)) => Err(QueueError::Unavailable(msg)),
-            Err(StoreError::Internal(e)) => Err(QueueError::Internal(e)),
+        self.persister
+            .persist(&WriteJob::Insert(batch))
+            .await
+            .map(|_| ())
+            .map_err(queue_error)
+    }
+
+    async fn number_edit(
+        &self,
+        _user: UserId,
+        _id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        _delete: bool,
+    ) -> Result<EditNumber, QueueError> {
+        // Nothing waits: the stored version is the last one accepted. A
+        // concurrent edit of the same number is caught when applying.
+        Ok(next_number(None, stored, if_match))
+    }
+
+    async fn enqueue_edit(&self, edit: EditJob) -> Result<EditAccepted, QueueError> {
+        let persister = &self.persister;
+        let job = WriteJob::Edit(edit);
+        let applied = persister.apply(&job).await.map_err(queue_error)?;
+        if applied.entries == 0 {
+            // Applied nothing: the entry moved on (or went) meanwhile.
+            return Ok(EditAccepted::Superseded);
         }
+        for (user, changes) in &applied.changes {
+            crate::prs::settle::settle(
+                persister.store.as_ref(),
+                persister.calculator.as_ref(),
+                *user,
+                changes,
+            )
+            .await
+            .map_err(queue_error)?;
+        }
+        Ok(EditAccepted::Applied)
+    }
+
+    async fn purge_user(&self, _user: UserId) -> Result<u64, QueueError> {
+        Ok(0) // nothing ever waits
     }
 
     async fn status(&self) -> QueueStatus {

@@ -6,6 +6,7 @@
 //! embedded default, apalis-sqlite) and `redis` (Redis Streams). Workers run
 //! on apalis in the server process or alone (`everfit worker`).
 
+pub mod edit_numbers;
 pub mod inline;
 pub mod jobs;
 pub mod persist;
@@ -14,12 +15,14 @@ pub mod retry;
 pub mod sqlite;
 pub mod worker;
 
+use crate::domain::{EntryId, UserId};
 use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Arc;
 
+pub use edit_numbers::EditNumber;
 pub use inline::InlineQueue;
-pub use jobs::{FailedJob, QueueName, RefreshPrsJob, WriteBatch};
+pub use jobs::{EditJob, FailedJob, QueueName, SettlePrsJob, WriteBatch, WriteJob};
 pub use persist::Persister;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +56,41 @@ pub struct QueueDepths {
     pub prs: u64,
 }
 
+/// What became of an accepted edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditAccepted {
+    /// Durably queued; a worker applies it.
+    Queued,
+    /// Applied before answering (the inline queue).
+    Applied,
+    /// The inline queue found a newer edit applied meanwhile: number it again.
+    Superseded,
+}
+
 /// What the API needs of the write path.
 #[async_trait]
 pub trait WriteQueue: Send + Sync + 'static {
     /// Returns once the batch is durably accepted (persisted, for the inline queue).
     async fn enqueue(&self, batch: WriteBatch) -> Result<(), QueueError>;
+
+    /// The number of the next edit of an entry whose stored version is
+    /// `stored` (see `edit_numbers`); a delete marks the entry so nothing
+    /// can follow it.
+    async fn number_edit(
+        &self,
+        user: UserId,
+        id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        delete: bool,
+    ) -> Result<EditNumber, QueueError>;
+
+    /// Returns once the numbered edit is durably accepted (applied, inline).
+    async fn enqueue_edit(&self, edit: EditJob) -> Result<EditAccepted, QueueError>;
+
+    /// Removes the client's waiting jobs (right to erasure); returns how
+    /// many. Jobs already running are dropped by the store's erasure record.
+    async fn purge_user(&self, user: UserId) -> Result<u64, QueueError>;
 
     async fn status(&self) -> QueueStatus;
 }
@@ -82,22 +115,48 @@ pub trait JobBackend: Send + Sync + 'static {
     async fn retry_failed(&self, queue: QueueName, id: Option<&str>) -> Result<u64, QueueError>;
 
     async fn ping(&self) -> Result<(), QueueError>;
+
+    /// Numbers the next edit of an entry, atomically (see `edit_numbers`).
+    async fn number_edit(
+        &self,
+        id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        delete: bool,
+    ) -> Result<EditNumber, QueueError>;
+
+    /// Deletes the waiting and dead jobs of `queue` that concern the
+    /// client ([`concerns_user`]); returns how many.
+    async fn purge_user(&self, queue: QueueName, user: UserId) -> Result<u64, QueueError>;
+}
+
+/// Whether a job's payload concerns `user` (a batch naming them, an edit of
+/// theirs, a PR job for them). Undecodable payloads concern no one.
+pub fn concerns_user(queue: QueueName, payload: &[u8], user: UserId) -> bool {
+    match queue {
+        QueueName::Persist => match WriteJob::decode(payload) {
+            Ok(WriteJob::Insert(batch)) => batch.entries.iter().any(|e| e.user_id == user),
+            Ok(WriteJob::Edit(edit)) => edit.user() == user,
+            Err(_) => false,
+        },
+        QueueName::Prs => {
+            serde_json::from_slice::<SettlePrsJob>(payload).is_ok_and(|job| job.user_id == user)
+        }
+    }
 }
 
 fn encode<T: Serialize>(job: &T) -> Result<Vec<u8>, QueueError> {
     serde_json::to_vec(job).map_err(|e| QueueError::Internal(e.into()))
 }
 
-/// Pushes a batch onto the persist queue.
-pub async fn push_batch(jobs: &dyn JobBackend, batch: &WriteBatch) -> Result<String, QueueError> {
-    jobs.push(QueueName::Persist, encode(batch)?).await
+/// Pushes a write onto the persist queue.
+pub async fn push_write(jobs: &dyn JobBackend, job: &WriteJob) -> Result<String, QueueError> {
+    let payload = job.encode().map_err(|e| QueueError::Internal(e.into()))?;
+    jobs.push(QueueName::Persist, payload).await
 }
 
-/// Pushes a PR refresh onto the PR queue.
-pub async fn push_refresh(
-    jobs: &dyn JobBackend,
-    job: &RefreshPrsJob,
-) -> Result<String, QueueError> {
+/// Pushes a PR settlement onto the PR queue.
+pub async fn push_settle(jobs: &dyn JobBackend, job: &SettlePrsJob) -> Result<String, QueueError> {
     jobs.push(QueueName::Prs, encode(job)?).await
 }
 
@@ -115,15 +174,47 @@ impl DurableQueue {
 #[async_trait]
 impl WriteQueue for DurableQueue {
     async fn enqueue(&self, batch: WriteBatch) -> Result<(), QueueError> {
-        let job_id = push_batch(self.jobs.as_ref(), &batch).await?;
+        let (request_id, entries) = (batch.request_id.clone(), batch.entries.len());
+        let job_id = push_write(self.jobs.as_ref(), &WriteJob::Insert(batch)).await?;
         tracing::info!(
             job_id,
-            request_id = batch.request_id.as_deref().unwrap_or("-"),
-            entries = batch.entries.len(),
+            request_id = request_id.as_deref().unwrap_or("-"),
+            entries,
             queue = self.jobs.kind(),
             "batch accepted"
         );
         Ok(())
+    }
+
+    async fn number_edit(
+        &self,
+        _user: UserId,
+        id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        delete: bool,
+    ) -> Result<EditNumber, QueueError> {
+        self.jobs.number_edit(id, stored, if_match, delete).await
+    }
+
+    async fn enqueue_edit(&self, edit: EditJob) -> Result<EditAccepted, QueueError> {
+        let request_id = edit.request_id().map(str::to_string);
+        let job_id = push_write(self.jobs.as_ref(), &WriteJob::Edit(edit)).await?;
+        tracing::info!(
+            job_id,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            queue = self.jobs.kind(),
+            "edit accepted"
+        );
+        Ok(EditAccepted::Queued)
+    }
+
+    async fn purge_user(&self, user: UserId) -> Result<u64, QueueError> {
+        let mut purged = 0;
+        for queue in QueueName::ALL {
+            purged += self.jobs.purge_user(queue, user).await?;
+        }
+        Ok(purged)
     }
 
     async fn status(&self) -> QueueStatus {

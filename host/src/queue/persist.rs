@@ -1,12 +1,14 @@
-//! What the workers do. Storing a batch and refreshing PRs are separate
-//! steps (and separate queues); both are idempotent, so a job delivered again
-//! after a crash changes nothing the second time.
+//! What the workers do. Applying a write and settling its PR changes are
+//! separate steps (and separate queues); both are idempotent, so a job
+//! delivered again after a crash changes nothing the second time.
 
-use super::jobs::{WriteBatch, ids_by_user};
+use super::jobs::{EditJob, SettlePrsJob, WriteBatch, WriteJob};
+use crate::domain::days::day_of;
 use crate::domain::records::PrCalculator;
-use crate::domain::{EntryId, UserId, WorkoutEntry};
-use crate::prs::read_model;
-use crate::store::{StoreError, WorkoutStore};
+use crate::domain::{EntryId, UserId};
+use crate::prs::settle;
+use crate::store::{EditOutcome, PrChange, StoreError, WorkoutStore};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -15,42 +17,112 @@ pub struct Persister {
     pub calculator: Arc<dyn PrCalculator>,
 }
 
+/// What applying a write did: how many entries it stored or changed, and
+/// the PR changes to settle, by user.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub entries: u64,
+    pub changes: BTreeMap<UserId, Vec<PrChange>>,
+}
+
 impl Persister {
     pub fn new(store: Arc<dyn WorkoutStore>, calculator: Arc<dyn PrCalculator>) -> Self {
         Self { store, calculator }
     }
 
-    /// Stores a batch; returns how many entries were new. Inserts skip ids
-    /// that exist, so a redelivered batch is a no-op.
-    pub async fn store_batch(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
-        self.store.insert_entries(&batch.entries).await
-    }
-
-    /// Folds the named entries, as stored, into the user's PR read model.
-    /// What is stored is the truth: for a keyed entry a concurrent submit with
-    /// the same key may have won. Folding an entry twice is harmless.
-    pub async fn refresh_prs(&self, user: UserId, ids: &[EntryId]) -> Result<(), StoreError> {
-        let stored = self.store.get_entries(user, ids).await?;
-        self.fold(&stored).await
-    }
-
-    /// Both steps at once (the inline queue and the seeder). Unkeyed entries
-    /// have fresh ids, so the batch is what was stored and needs no re-read.
-    pub async fn persist(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
-        let inserted = self.store_batch(batch).await?;
-        let (keyed, unkeyed): (Vec<&WorkoutEntry>, Vec<&WorkoutEntry>) = batch
-            .entries
-            .iter()
-            .partition(|e| e.idempotency_key.is_some());
-        let mut stored: Vec<WorkoutEntry> = unkeyed.into_iter().cloned().collect();
-        for (user, ids) in ids_by_user(keyed) {
-            stored.extend(self.store.get_entries(user, &ids).await?);
+    /// Applies a write. Inserts skip ids that exist; an edit applies only
+    /// over an older version; so a redelivered job changes nothing.
+    pub async fn apply(&self, job: &WriteJob) -> Result<Applied, StoreError> {
+        let mut applied = Applied::default();
+        match job {
+            WriteJob::Insert(batch) => {
+                let inserted = self.store.insert_entries(&batch.entries).await?;
+                applied.entries = inserted.count;
+                for (user, change) in inserted.changes {
+                    applied.changes.entry(user).or_default().push(change);
+                }
+            }
+            WriteJob::Edit(edit) => {
+                let outcome = match edit {
+                    EditJob::Replace { entry, .. } => self.store.replace_entry(entry).await?,
+                    EditJob::Delete {
+                        user_id,
+                        id,
+                        version,
+                        accepted_at,
+                        ..
+                    } => {
+                        self.store
+                            .delete_entry(*user_id, *id, *version, *accepted_at)
+                            .await?
+                    }
+                };
+                match outcome {
+                    EditOutcome::Applied { changes, .. } => {
+                        applied.entries = 1;
+                        applied.changes.insert(edit.user(), changes);
+                    }
+                    EditOutcome::Missing | EditOutcome::Stale { .. } => {
+                        tracing::info!(
+                            request_id = edit.request_id().unwrap_or("-"),
+                            outcome = ?outcome,
+                            "edit changed nothing (entry gone, or a later edit applied first)"
+                        );
+                    }
+                }
+            }
         }
-        self.fold(&stored).await?;
-        Ok(inserted)
+        Ok(applied)
     }
 
-    async fn fold(&self, entries: &[WorkoutEntry]) -> Result<(), StoreError> {
-        read_model::fold_entries(self.store.as_ref(), self.calculator.as_ref(), entries).await
+    /// Settles a PR job's changes. A job queued before changes existed names
+    /// inserted entries instead: their days are settled the same way.
+    pub async fn settle(&self, job: &SettlePrsJob) -> Result<(), StoreError> {
+        let mut changes = job.changes.clone();
+        if !job.entry_ids.is_empty() {
+            changes.extend(self.changes_of(job.user_id, &job.entry_ids).await?);
+        }
+        settle::settle(
+            self.store.as_ref(),
+            self.calculator.as_ref(),
+            job.user_id,
+            &changes,
+        )
+        .await
+    }
+
+    async fn changes_of(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<PrChange>, StoreError> {
+        Ok(self
+            .store
+            .get_entries(user, ids)
+            .await?
+            .iter()
+            .map(|e| PrChange {
+                exercise: e.exercise_name_lower.clone(),
+                day: day_of(e.date.timestamp_millis()),
+                op: e.id.to_hex(),
+                destructive: false,
+            })
+            .collect())
+    }
+
+    /// Both steps at once (the inline queue and the seeder).
+    pub async fn persist(&self, job: &WriteJob) -> Result<u64, StoreError> {
+        let applied = self.apply(job).await?;
+        for (user, changes) in &applied.changes {
+            settle::settle(
+                self.store.as_ref(),
+                self.calculator.as_ref(),
+                *user,
+                changes,
+            )
+            .await?;
+        }
+        Ok(applied.entries)
+    }
+
+    /// Stores a batch and settles it.
+    pub async fn persist_batch(&self, batch: WriteBatch) -> Result<u64, StoreError> {
+        self.persist(&WriteJob::Insert(batch)).await
     }
 }

@@ -6,8 +6,10 @@
 //! WAL: it survives a crash of the process; the last transactions before a
 //! power loss may be lost, as with the data file itself.
 
+use super::edit_numbers::{self, EditNumber, LastNumber, next_number};
 use super::jobs::{FailedJob, QueueName};
-use super::{JobBackend, QueueError};
+use super::{JobBackend, QueueError, concerns_user};
+use crate::domain::{EntryId, UserId};
 use apalis::prelude::{TaskBuilder, TaskId};
 use apalis_sqlite::{Config as ApalisConfig, SqliteStorage};
 use async_trait::async_trait;
@@ -72,6 +74,18 @@ impl SqliteJobs {
             .max_connections(1)
             .connect_with(options)
             .await?;
+        // The queue's own state beside apalis's tables (its migrations never
+        // touch a table of this name).
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS everfit_edit_numbers (
+                 entry_id TEXT PRIMARY KEY NOT NULL,
+                 version INTEGER NOT NULL,
+                 deleted INTEGER NOT NULL,
+                 given_at INTEGER NOT NULL
+             ) WITHOUT ROWID",
+        )
+        .execute(&pool)
+        .await?;
         Ok(Self {
             pool,
             path: path.to_path_buf(),
@@ -99,11 +113,17 @@ impl SqliteJobs {
     }
 
     /// Deletes finished jobs older than `age` (failed ones stay for
-    /// `jobs failed`); returns how many. Keeps the queue file small.
+    /// `jobs failed`) and edit numbers past their retention; returns how
+    /// many jobs. Keeps the queue file small.
     pub async fn prune_done(&self, age: Duration) -> Result<u64, QueueError> {
-        let cutoff = chrono::Utc::now().timestamp() - age.as_secs() as i64;
+        let now = chrono::Utc::now().timestamp();
         let done = sqlx::query("DELETE FROM Jobs WHERE status = 'Done' AND done_at < ?1")
-            .bind(cutoff)
+            .bind(now - age.as_secs() as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(internal)?;
+        sqlx::query("DELETE FROM everfit_edit_numbers WHERE given_at < ?1")
+            .bind(now - edit_numbers::RETAIN_SECS as i64)
             .execute(&self.pool)
             .await
             .map_err(internal)?;
@@ -200,6 +220,73 @@ impl JobBackend for SqliteJobs {
             .await
             .map(|_| ())
             .map_err(internal)
+    }
+
+    async fn number_edit(
+        &self,
+        id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        delete: bool,
+    ) -> Result<EditNumber, QueueError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
+        let last =
+            sqlx::query("SELECT version, deleted FROM everfit_edit_numbers WHERE entry_id = ?")
+                .bind(id.to_hex())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(internal)?
+                .map(|row| LastNumber {
+                    version: row.get(0),
+                    deleted: row.get(1),
+                });
+        let number = next_number(last, stored, if_match);
+        if let EditNumber::Next(version) = number {
+            sqlx::query(
+                "INSERT INTO everfit_edit_numbers (entry_id, version, deleted, given_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (entry_id) DO UPDATE
+                 SET version = ?2, deleted = ?3, given_at = ?4",
+            )
+            .bind(id.to_hex())
+            .bind(version)
+            .bind(delete)
+            .bind(chrono::Utc::now().timestamp())
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(number)
+    }
+
+    async fn purge_user(&self, queue: QueueName, user: UserId) -> Result<u64, QueueError> {
+        // Running jobs stay: their worker finishes them, and the store drops
+        // what they would write for an erased client.
+        let rows = sqlx::query(
+            "SELECT id, job FROM Jobs WHERE job_type = ?1 \
+             AND status IN ('Pending', 'Queued', 'Failed', 'Killed')",
+        )
+        .bind(Self::apalis_queue(queue))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(internal)?;
+        let mut purged = 0;
+        for row in rows {
+            if concerns_user(queue, &row.get::<Vec<u8>, _>(1), user) {
+                purged += sqlx::query("DELETE FROM Jobs WHERE id = ?1 AND status != 'Running'")
+                    .bind(row.get::<String, _>(0))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(internal)?
+                    .rows_affected();
+            }
+        }
+        Ok(purged)
     }
 }
 

@@ -2,11 +2,11 @@
 //! that restarts a worker whose back end failed and drains in-flight jobs on
 //! shutdown.
 
-use super::jobs::{QueueName, RefreshPrsJob, WriteBatch};
+use super::jobs::{QueueName, SettlePrsJob, WriteJob};
 use super::redis::{Delivery, RedisJobs};
 use super::retry::Backoff;
 use super::sqlite::SqliteJobs;
-use super::{JobBackend, Persister, push_refresh};
+use super::{JobBackend, Persister, push_settle};
 use apalis::prelude::{
     BackendExt, BoxDynError, Data, Monitor, Strategy, TaskId, WorkerBuilder, WorkerBuilderExt,
 };
@@ -18,49 +18,56 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct WorkerDeps {
     pub persister: Persister,
-    /// Where follow-up jobs (PR refreshes) go.
+    /// Where follow-up jobs (PR settlements) go.
     pub jobs: Arc<dyn JobBackend>,
     pub backoff: Backoff,
 }
 
 impl WorkerDeps {
-    /// Stores a batch, then queues one PR refresh per user it touched.
-    pub async fn handle_batch(&self, batch: &WriteBatch, job_id: &str) -> anyhow::Result<()> {
-        let inserted = self
+    /// Applies a write, then queues one PR settlement per user it touched.
+    pub async fn handle_write(&self, job: &WriteJob, job_id: &str) -> anyhow::Result<()> {
+        let applied = self
             .backoff
-            .run("storing a batch", || self.persister.store_batch(batch))
+            .run("applying a write", || self.persister.apply(job))
             .await?;
-        for refresh in RefreshPrsJob::for_batch(batch) {
-            let refresh_id = self
+        let request_id = match job {
+            WriteJob::Insert(batch) => batch.request_id.clone(),
+            WriteJob::Edit(edit) => edit.request_id().map(str::to_string),
+        };
+        for (user_id, changes) in &applied.changes {
+            let settle = SettlePrsJob {
+                user_id: *user_id,
+                changes: changes.clone(),
+                entry_ids: Vec::new(),
+                request_id: request_id.clone(),
+            };
+            let settle_id = self
                 .backoff
-                .run("queueing a PR refresh", || {
-                    push_refresh(self.jobs.as_ref(), &refresh)
+                .run("queueing a PR settlement", || {
+                    push_settle(self.jobs.as_ref(), &settle)
                 })
                 .await?;
-            tracing::debug!(job_id, refresh_id, "PR refresh queued");
+            tracing::debug!(job_id, settle_id, "PR settlement queued");
         }
         tracing::info!(
             job_id,
-            request_id = batch.request_id.as_deref().unwrap_or("-"),
-            entries = batch.entries.len(),
-            inserted,
-            "batch stored"
+            request_id = request_id.as_deref().unwrap_or("-"),
+            entries = applied.entries,
+            "write applied"
         );
         Ok(())
     }
 
-    pub async fn handle_refresh(&self, job: &RefreshPrsJob, job_id: &str) -> anyhow::Result<()> {
+    pub async fn handle_settle(&self, job: &SettlePrsJob, job_id: &str) -> anyhow::Result<()> {
         self.backoff
-            .run("refreshing PRs", || {
-                self.persister.refresh_prs(job.user_id, &job.entry_ids)
-            })
+            .run("settling PRs", || self.persister.settle(job))
             .await?;
         tracing::info!(
             job_id,
             request_id = job.request_id.as_deref().unwrap_or("-"),
             user_id = %job.user_id,
-            entries = job.entry_ids.len(),
-            "PRs refreshed"
+            changes = job.changes.len() + job.entry_ids.len(),
+            "PRs settled"
         );
         Ok(())
     }
@@ -73,16 +80,15 @@ impl WorkerDeps {
     ) -> Result<(), JobFailure> {
         match queue {
             QueueName::Persist => {
-                let batch: WriteBatch =
-                    serde_json::from_slice(payload).map_err(JobFailure::poison)?;
-                self.handle_batch(&batch, job_id)
+                let job = WriteJob::decode(payload).map_err(JobFailure::poison)?;
+                self.handle_write(&job, job_id)
                     .await
                     .map_err(JobFailure::Failed)
             }
             QueueName::Prs => {
-                let job: RefreshPrsJob =
+                let job: SettlePrsJob =
                     serde_json::from_slice(payload).map_err(JobFailure::poison)?;
-                self.handle_refresh(&job, job_id)
+                self.handle_settle(&job, job_id)
                     .await
                     .map_err(JobFailure::Failed)
             }
@@ -127,6 +133,9 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     /// How long shutdown waits for in-flight jobs.
     pub drain_timeout: Duration,
+    /// The queues this process works (both by default), so persist and PR
+    /// workers can scale apart.
+    pub queues: Vec<QueueName>,
 }
 
 impl Default for WorkerSettings {
@@ -135,6 +144,7 @@ impl Default for WorkerSettings {
             concurrency: 4,
             poll_interval: Duration::from_millis(50),
             drain_timeout: Duration::from_secs(30),
+            queues: QueueName::ALL.to_vec(),
         }
     }
 }
@@ -260,7 +270,7 @@ pub async fn run_workers(
         WorkerSource::Sqlite(jobs) => {
             let poll = settings.poll_interval;
             let mut monitor = monitor;
-            for queue in QueueName::ALL {
+            for queue in settings.queues.iter().copied() {
                 let jobs = jobs.clone();
                 let h = SqliteHandler {
                     deps: deps.clone(),
@@ -288,7 +298,7 @@ pub async fn run_workers(
                 redis: *redis,
             };
             let mut monitor = monitor;
-            for queue in QueueName::ALL {
+            for queue in settings.queues.iter().copied() {
                 let h = handler.clone();
                 monitor = monitor.register(move |_| {
                     let name = worker_name(queue);
@@ -302,7 +312,8 @@ pub async fn run_workers(
             monitor
         }
     };
-    tracing::info!(concurrency = n, "workers started");
+    let queues: Vec<&str> = settings.queues.iter().map(|q| q.as_str()).collect();
+    tracing::info!(concurrency = n, ?queues, "workers started");
     let pruner = pruner.map(|jobs| {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));

@@ -7,6 +7,7 @@
 
 use crate::domain::access::MasterKey;
 use crate::http::auth::headers::CorsOrigins;
+use crate::queue::QueueName;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -137,6 +138,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "jobs run at once per queue in each worker process (1-256)",
     },
     Variable {
+        name: "WORKER_QUEUES",
+        default: "persist,prs",
+        meaning: "the queues a worker process works (persist stores writes, prs settles PRs), so they scale apart",
+    },
+    Variable {
         name: "QUEUE_CLAIM_AFTER_SECS",
         default: "30",
         meaning: "Redis: an unacknowledged delivery this old belongs to a dead worker and is taken over",
@@ -199,6 +205,8 @@ pub struct Config {
     pub embedded_workers: bool,
     /// Jobs run at once per queue and worker process.
     pub worker_concurrency: usize,
+    /// The queues the workers of this process work.
+    pub worker_queues: Vec<QueueName>,
     /// An unacknowledged Redis delivery older than this is taken over.
     pub claim_after: Duration,
     /// Deliveries (Redis) before a failing job goes to the dead-letter list.
@@ -241,6 +249,7 @@ impl Config {
             redis_key_prefix: "everfit".into(),
             embedded_workers: true,
             worker_concurrency: 4,
+            worker_queues: QueueName::ALL.to_vec(),
             claim_after: Duration::from_secs(30),
             max_deliveries: 5,
             plugins_dir: None,
@@ -395,6 +404,17 @@ impl Config {
                 _ => problem(
                     "WORKER_CONCURRENCY",
                     format!("WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 256"),
+                ),
+            }
+        }
+        if let Some(v) = get("WORKER_QUEUES") {
+            let parsed: Option<Vec<QueueName>> =
+                v.split(',').map(|q| QueueName::parse(q.trim())).collect();
+            match parsed {
+                Some(queues) if !queues.is_empty() => config.worker_queues = queues,
+                _ => problem(
+                    "WORKER_QUEUES",
+                    format!("WORKER_QUEUES={v:?} must list persist and/or prs, comma-separated"),
                 ),
             }
         }
@@ -564,6 +584,14 @@ mod tests {
         assert_eq!(c.queue, QueueKind::Redis);
         let c = from(&[("REDIS_URL", "redis://x"), ("QUEUE", "inline")]).unwrap();
         assert_eq!(c.queue, QueueKind::Inline);
+    }
+
+    #[test]
+    fn worker_queues_are_listed_by_name() {
+        let c = from(&[("WORKER_QUEUES", "prs")]).unwrap();
+        assert_eq!(c.worker_queues, [QueueName::Prs]);
+        assert_eq!(from(&[]).unwrap().worker_queues, QueueName::ALL);
+        assert!(from(&[("WORKER_QUEUES", "persist,other")]).is_err());
     }
 
     #[test]

@@ -193,6 +193,7 @@ pub fn worker_deps(
 pub fn worker_settings(config: &Config) -> WorkerSettings {
     WorkerSettings {
         concurrency: config.worker_concurrency,
+        queues: config.worker_queues.clone(),
         ..Default::default()
     }
 }

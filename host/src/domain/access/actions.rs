@@ -62,6 +62,8 @@ pub trait Needs: Send + Sync + 'static {
 actions! {
     WorkoutsCreate = "workouts.create", "log workouts (`POST /workouts`)";
     WorkoutsRead = "workouts.read", "read entries and history (`GET /workouts/{id}`, `GET /workouts/history`)";
+    WorkoutsUpdate = "workouts.update", "correct an entry (`PUT /workouts/{id}`)";
+    WorkoutsDelete = "workouts.delete", "delete an entry, or erase a client's workouts (`DELETE /workouts/{id}`, `DELETE /users/{userId}/workouts`)";
     PrsRead = "prs.read", "read personal records (`GET /workouts/prs`)";
     InsightsRead = "insights.read", "list and run insight plugins and draw their charts (`GET /insights...`)";
 }
@@ -85,7 +87,7 @@ mod tests {
             assert!(!action.meaning().is_empty());
         }
         assert_eq!(Action::parse("*"), None);
-        assert_eq!(Action::parse("workouts.delete"), None);
+        assert_eq!(Action::parse("workouts.nuke"), None);
     }
 
     #[test]

@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn every_problem_is_named_by_its_path() {
         let errors = validate_new_key(
-            &json!({ "actions": ["workouts.read", "workouts.delete", 3], "users": [],
+            &json!({ "actions": ["workouts.read", "workouts.nuke", 3], "users": [],
                      "expiresAt": "2001-01-01", "colour": "red" }),
             Utc::now(),
         )

@@ -14,8 +14,10 @@ mod stream;
 
 pub use consumer::RedisStreamBackend;
 
+use super::edit_numbers::{self, EditNumber};
 use super::jobs::{FailedJob, QueueName};
-use super::{JobBackend, QueueError};
+use super::{JobBackend, QueueError, concerns_user};
+use crate::domain::{EntryId, UserId};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Value};
@@ -163,6 +165,56 @@ impl RedisJobs {
         pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
 
+    fn edit_key(&self, id: EntryId) -> String {
+        format!("{}:edit:{id}", self.settings.key_prefix)
+    }
+
+    /// Deletes the entries of `stream` whose payload `concerns` says so.
+    async fn purge_stream(
+        &self,
+        stream: &str,
+        queue: QueueName,
+        user: UserId,
+    ) -> Result<u64, QueueError> {
+        let mut conn = self.conn.clone();
+        let mut purged = 0;
+        let mut from = "-".to_string();
+        loop {
+            let entries: Value = redis::cmd("XRANGE")
+                .arg(stream)
+                .arg(&from)
+                .arg("+")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let entries = parse_entries(&entries);
+            let Some((last, _)) = entries.last() else {
+                return Ok(purged);
+            };
+            from = format!("({last}");
+            let doomed: Vec<&String> = entries
+                .iter()
+                .filter(|(_, fields)| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k == "job")
+                        .is_some_and(|(_, v)| concerns_user(queue, v, user))
+                })
+                .map(|(id, _)| id)
+                .collect();
+            if !doomed.is_empty() {
+                purged += redis::cmd("XDEL")
+                    .arg(stream)
+                    .arg(&doomed)
+                    .query_async::<u64>(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+    }
+
     /// Deletes every key of this prefix (tests clean up their own prefix).
     pub async fn delete_all(&self) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
@@ -272,4 +324,73 @@ impl JobBackend for RedisJobs {
             .await
             .map_err(unavailable)
     }
+
+    async fn number_edit(
+        &self,
+        id: EntryId,
+        stored: i64,
+        if_match: Option<i64>,
+        delete: bool,
+    ) -> Result<EditNumber, QueueError> {
+        let mut conn = self.conn.clone();
+        let answer: Vec<Value> = NUMBER_EDIT
+            .key(self.edit_key(id))
+            .arg(stored)
+            .arg(if_match.map(|v| v.to_string()).unwrap_or_default())
+            .arg(if delete { "1" } else { "0" })
+            .arg(edit_numbers::RETAIN_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let number = |v: Option<&Value>| match v {
+            Some(Value::Int(n)) => Ok(*n),
+            other => Err(QueueError::Internal(anyhow::anyhow!(
+                "redis: unexpected edit number {other:?}"
+            ))),
+        };
+        match answer.first() {
+            Some(Value::BulkString(kind)) if kind == b"next" => {
+                Ok(EditNumber::Next(number(answer.get(1))?))
+            }
+            Some(Value::BulkString(kind)) if kind == b"conflict" => Ok(EditNumber::Conflict {
+                current: number(answer.get(1))?,
+            }),
+            Some(Value::BulkString(kind)) if kind == b"deleted" => Ok(EditNumber::Deleted),
+            other => Err(QueueError::Internal(anyhow::anyhow!(
+                "redis: unexpected edit number reply {other:?}"
+            ))),
+        }
+    }
+
+    async fn purge_user(&self, queue: QueueName, user: UserId) -> Result<u64, QueueError> {
+        // A delivered, unacknowledged job loses its payload here; its worker
+        // finishes with what it read, and the store drops what it would
+        // write for an erased client.
+        Ok(self.purge_stream(&self.key(queue), queue, user).await?
+            + self
+                .purge_stream(&self.dead_key(queue), queue, user)
+                .await?)
+    }
 }
+
+/// `edit_numbers::next_number`, atomically in Redis. The key holds the last
+/// number given, prefixed with `d` when it was a delete.
+static NUMBER_EDIT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local last = redis.call('GET', KEYS[1])
+local current = tonumber(ARGV[1])
+if last then
+  local deleted, given = string.match(last, '^(d?)(%d+)$')
+  if deleted == 'd' then return {'deleted'} end
+  if tonumber(given) > current then current = tonumber(given) end
+end
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then return {'conflict', current} end
+local next = current + 1
+local mark = ''
+if ARGV[3] == '1' then mark = 'd' end
+redis.call('SET', KEYS[1], mark .. next, 'EX', ARGV[4])
+return {'next', next}
+",
+    )
+});

@@ -2,7 +2,8 @@
 //! from the domain types. Pure: no I/O.
 //!
 //! `workouts`: `{ _id, userId, exerciseName, exerciseNameLower, date, sets:
-//! [{reps, weight, unit, weightKg}], idempotencyKey?, createdAt, updatedAt }`.
+//! [{reps, weight, unit, weightKg}], idempotencyKey?, createdAt, updatedAt,
+//! version }`.
 //! `idempotencyKey` is absent (not null) when the entry has none, so the
 //! partial unique index only sees keyed entries.
 //!
@@ -106,6 +107,7 @@ pub fn entry_to_document(e: &WorkoutEntry) -> Document {
     }
     d.insert(field::CREATED_AT, bson_date(e.created_at));
     d.insert(field::UPDATED_AT, bson_date(e.updated_at));
+    d.insert(field::VERSION, e.version);
     d
 }
 
@@ -146,6 +148,11 @@ pub fn entry_from_document(d: &Document) -> anyhow::Result<WorkoutEntry> {
         idempotency_key,
         created_at: chrono_date(*d.get_datetime(field::CREATED_AT)?)?,
         updated_at: chrono_date(*d.get_datetime(field::UPDATED_AT)?)?,
+        // Entries logged before versions existed are at their first version.
+        version: match d.get(field::VERSION) {
+            None => crate::domain::workout::FIRST_VERSION,
+            Some(_) => get_int(d, field::VERSION)?,
+        },
     })
 }
 
@@ -246,6 +253,7 @@ mod tests {
             idempotency_key: key.map(Into::into),
             created_at: date,
             updated_at: date + chrono::Duration::milliseconds(7),
+            version: 2,
         }
     }
 
@@ -266,6 +274,7 @@ mod tests {
             "idempotencyKey": "k-1",
             "createdAt": bson::DateTime::from_millis(e.created_at.timestamp_millis()),
             "updatedAt": bson::DateTime::from_millis(e.updated_at.timestamp_millis()),
+            "version": 2_i64,
         };
         assert_eq!(d, expected);
         // Same key order as written (equality above ignores order).
@@ -283,6 +292,15 @@ mod tests {
         for e in [entry(None), entry(Some("k"))] {
             assert_eq!(entry_from_document(&entry_to_document(&e)).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn entries_logged_before_versions_read_as_version_1_and_any_integer_counts() {
+        let mut d = entry_to_document(&entry(None));
+        d.remove("version");
+        assert_eq!(entry_from_document(&d).unwrap().version, 1);
+        d.insert("version", 3_i32);
+        assert_eq!(entry_from_document(&d).unwrap().version, 3);
     }
 
     #[test]

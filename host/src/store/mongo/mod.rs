@@ -3,12 +3,17 @@
 //! Documents and queries are built by the pure modules `documents` and
 //! `queries`; this module only sends them and maps the driver's errors.
 
+pub mod changes;
 pub mod documents;
 pub mod keys;
 pub mod queries;
+mod writes;
 
-use super::cas::{MAX_CAS_ATTEMPTS, Versioned, VersionedRecords, merge_into};
-use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use super::cas::MAX_CAS_ATTEMPTS;
+use super::{
+    DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
+    WorkoutStore, selected_keys,
+};
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
@@ -16,7 +21,7 @@ use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use bson::{Document, doc};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
@@ -106,10 +111,14 @@ impl MongoStore {
         Ok(store)
     }
 
-    /// Creates the indexes of [`queries::indexes`] and [`keys::indexes`] (a
-    /// no-op when they exist).
+    /// Creates the indexes of [`queries::indexes`], [`changes::indexes`] and
+    /// [`keys::indexes`] (a no-op when they exist).
     async fn create_indexes(&self) -> Result<(), StoreError> {
-        for spec in queries::indexes().into_iter().chain(keys::indexes()) {
+        for spec in queries::indexes()
+            .into_iter()
+            .chain(changes::indexes())
+            .chain(keys::indexes())
+        {
             let mut options = IndexOptions::builder().name(spec.name.to_string()).build();
             if spec.unique {
                 options.unique = Some(true);
@@ -309,25 +318,6 @@ impl MongoStore {
         )))
     }
 
-    /// Merges `candidate` into one day summary (read, merge, compare-and-swap,
-    /// again on a lost race). `known`: the summary already read, if any.
-    async fn merge_day(
-        &self,
-        user: UserId,
-        exercise_lower: &str,
-        day: i64,
-        candidate: &PersonalRecords,
-        known: Option<Option<(PersonalRecords, i64)>>,
-    ) -> Result<(), StoreError> {
-        let slot = DaySummary {
-            store: self,
-            user,
-            exercise_lower,
-            day,
-        };
-        merge_into(&slot, candidate, known).await
-    }
-
     /// The database this store works in.
     pub fn database_name(&self) -> &str {
         self.db.name()
@@ -341,46 +331,6 @@ impl MongoStore {
     /// The driver client (shared connection pool).
     pub fn client(&self) -> &Client {
         &self.client
-    }
-}
-
-/// One day summary of one (user, exercise), as a compare-and-swap slot.
-struct DaySummary<'a> {
-    store: &'a MongoStore,
-    user: UserId,
-    exercise_lower: &'a str,
-    day: i64,
-}
-
-#[async_trait]
-impl VersionedRecords for DaySummary<'_> {
-    async fn read(&self) -> Result<Option<Versioned>, StoreError> {
-        Ok(self
-            .store
-            .stored_days(queries::days_in_filter(
-                self.user,
-                self.exercise_lower,
-                &[self.day],
-            ))
-            .await?
-            .remove(&self.day))
-    }
-
-    async fn write(
-        &self,
-        records: &PersonalRecords,
-        expected: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        self.store
-            .write_day(self.user, self.exercise_lower, self.day, records, expected)
-            .await
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "day bests of {}/{}, day {}",
-            self.user, self.exercise_lower, self.day
-        )
     }
 }
 
@@ -452,30 +402,49 @@ impl WorkoutStore for MongoStore {
         Ok(())
     }
 
-    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<u64, StoreError> {
+    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<Inserted, StoreError> {
         if entries.is_empty() {
-            return Ok(0);
+            return Ok(Inserted::default());
         }
-        let docs: Vec<Document> = entries.iter().map(documents::entry_to_document).collect();
-        // Unordered: every document is tried; the ones already stored (same
-        // _id, or same user + idempotencyKey) fail with E11000 and are skipped.
-        match self.workouts.insert_many(docs).ordered(false).await {
-            Ok(result) => Ok(result.inserted_ids.len() as u64),
-            Err(e) => match e.kind.as_ref() {
-                ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
-                    let errors = failure.write_errors.as_deref().unwrap_or_default();
-                    if let Some(other) = errors.iter().find(|w| w.code != DUPLICATE_KEY) {
-                        return Err(StoreError::Internal(anyhow!(
-                            "MongoDB insert failed: {} (code {})",
-                            other.message,
-                            other.code
-                        )));
-                    }
-                    Ok((entries.len() - errors.len()) as u64)
-                }
-                _ => Err(store_error(e)),
-            },
-        }
+        self.insert(entries).await
+    }
+
+    async fn replace_entry(&self, entry: &WorkoutEntry) -> Result<EditOutcome, StoreError> {
+        self.replace(entry).await
+    }
+
+    async fn delete_entry(
+        &self,
+        user: UserId,
+        id: EntryId,
+        version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<EditOutcome, StoreError> {
+        self.delete(user, id, version, at).await
+    }
+
+    async fn erase_user(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.erase(user, at).await
+    }
+
+    async fn deleted_ids(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<EntryId>, StoreError> {
+        self.deleted(user, ids).await
+    }
+
+    async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
+        self.exercises(user).await
+    }
+
+    async fn pr_changes(
+        &self,
+        user: UserId,
+        exercise_lower: Option<&str>,
+    ) -> Result<Vec<PrChange>, StoreError> {
+        self.changes(user, exercise_lower).await
+    }
+
+    async fn clear_pr_changes(&self, user: UserId, changes: &[PrChange]) -> Result<(), StoreError> {
+        self.clear_changes(user, changes).await
     }
 
     async fn get_entry(
@@ -518,6 +487,25 @@ impl WorkoutStore for MongoStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
+        // An exercise filter becomes `$in` over the client's matching keys:
+        // the (user, exercise, date, _id) index then merges one keyset scan
+        // per key (SORT_MERGE) instead of sorting every match.
+        let resolved;
+        let q = if q.exercise_prefix.is_some() || q.exercise_in.is_some() {
+            let keys = selected_keys(
+                self.recorded_keys(q.user_id).await?,
+                q.exercise_prefix.as_deref(),
+                q.exercise_in.as_deref(),
+            );
+            resolved = HistoryQuery {
+                exercise_prefix: None,
+                exercise_in: keys,
+                ..q.clone()
+            };
+            &resolved
+        } else {
+            q
+        };
         let Some(filter) = queries::history_filter(q) else {
             return Ok(Vec::new());
         };
@@ -630,12 +618,12 @@ impl WorkoutStore for MongoStore {
             .collect()
     }
 
-    async fn day_records(
+    async fn day_summaries(
         &self,
         user: UserId,
         exercise_lower: &str,
         days: DaySpan,
-    ) -> Result<Option<PersonalRecords>, StoreError> {
+    ) -> Result<Option<Vec<DaySummary>>, StoreError> {
         if self
             .days_pending
             .find_one(queries::pending_filter(user, exercise_lower))
@@ -645,11 +633,8 @@ impl WorkoutStore for MongoStore {
         {
             return Ok(None);
         }
-        let mut records = PersonalRecords::default();
-        if let (Some(first), Some(end)) = (days.first, days.end)
-            && first >= end
-        {
-            return Ok(Some(records));
+        if days.is_empty() {
+            return Ok(Some(Vec::new()));
         }
         let mut cursor = self
             .days
@@ -658,46 +643,60 @@ impl WorkoutStore for MongoStore {
             .projection(queries::day_records_projection())
             .await
             .map_err(store_error)?;
+        let mut out = Vec::new();
         while let Some(d) = cursor.try_next().await.map_err(store_error)? {
-            records.merge(&documents::records_from_document(&d).map_err(corrupt)?);
+            let (day, records, version) =
+                documents::day_records_from_document(&d).map_err(corrupt)?;
+            out.push(DaySummary {
+                day,
+                records,
+                version,
+            });
         }
-        Ok(Some(records))
+        Ok(Some(out))
     }
 
-    async fn merge_day_records(
+    async fn day_summaries_on(
         &self,
         user: UserId,
         exercise_lower: &str,
-        days: &[(i64, PersonalRecords)],
-    ) -> Result<(), StoreError> {
-        // One candidate per day, however the caller grouped them.
-        let mut candidates: BTreeMap<i64, PersonalRecords> = BTreeMap::new();
-        for (day, records) in days {
-            candidates.entry(*day).or_default().merge(records);
-        }
-        let candidates: Vec<(i64, PersonalRecords)> = candidates.into_iter().collect();
-        for chunk in candidates.chunks(DAY_CHUNK) {
-            // One read for the whole chunk; each day is then its own
-            // compare-and-swap, re-read alone only when it loses a race.
-            let day_list: Vec<i64> = chunk.iter().map(|(day, _)| *day).collect();
-            let mut stored = self
-                .stored_days(queries::days_in_filter(user, exercise_lower, &day_list))
+        days: &[i64],
+    ) -> Result<Vec<DaySummary>, StoreError> {
+        let mut out = Vec::with_capacity(days.len());
+        for chunk in days.chunks(DAY_CHUNK) {
+            let stored = self
+                .stored_days(queries::days_in_filter(user, exercise_lower, chunk))
                 .await?;
-            // Collected first: a lazy `map` over borrowed items is not
-            // `Send` in general enough for `async_trait`.
-            let writes: Vec<_> = chunk
-                .iter()
-                .map(|(day, candidate)| {
-                    let known = Some(stored.remove(day));
-                    self.merge_day(user, exercise_lower, *day, candidate, known)
-                })
-                .collect();
-            futures::stream::iter(writes)
-                .buffer_unordered(DAY_WRITES_IN_FLIGHT)
-                .try_collect::<()>()
-                .await?;
+            out.extend(
+                stored
+                    .into_iter()
+                    .map(|(day, (records, version))| DaySummary {
+                        day,
+                        records,
+                        version,
+                    }),
+            );
         }
-        Ok(())
+        out.sort_by_key(|d| d.day);
+        Ok(out)
+    }
+
+    async fn write_day_summary(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        records: Option<&PersonalRecords>,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        match (records, expected_version) {
+            (None, None) => Ok(true),
+            (None, Some(version)) => self.delete_day(user, exercise_lower, day, version).await,
+            (Some(records), expected) => {
+                self.write_day(user, exercise_lower, day, records, expected)
+                    .await
+            }
+        }
     }
 
     async fn rebuild_day_records(

@@ -1,4 +1,4 @@
-//! API keys in SQLite (table `api_keys`, migration 0003).
+//! API keys in SQLite (table `api_keys`, migration 0005).
 
 use super::rows::millis_to_datetime;
 use super::{SqliteStore, db_error};

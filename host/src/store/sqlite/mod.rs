@@ -3,20 +3,24 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
+mod history;
 mod keys;
 mod rows;
+mod writes;
 
-use super::{HistoryQuery, StoreError, StoredRecords, WorkoutStore};
+use super::{
+    DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
+    WorkoutStore, selected_keys,
+};
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rows::{
     ENTRY_COLUMNS, StoredSet, entry_from_row, parse_hex, records_from_json, records_to_json,
-    sets_to_json,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
@@ -66,6 +70,17 @@ impl SqliteStore {
             .await
             .with_context(|| format!("opening SQLite database {} for reading", path.display()))?;
         Ok(Self { reader, writer })
+    }
+}
+
+impl SqliteStore {
+    /// A write transaction that takes SQLite's write lock before it reads, so
+    /// its read-modify-write cannot interleave with another process's.
+    async fn begin_immediate(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
     }
 }
 
@@ -132,34 +147,116 @@ impl WorkoutStore for SqliteStore {
         Ok(())
     }
 
-    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<u64, StoreError> {
+    async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<Inserted, StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut inserted = 0;
-        for chunk in entries.chunks(INSERT_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new(format!("INSERT INTO workouts ({ENTRY_COLUMNS}) "));
-            qb.push_values(chunk, |mut b, e| {
-                b.push_bind(e.id.to_hex())
-                    .push_bind(e.user_id.to_hex())
-                    .push_bind(&e.exercise_name)
-                    .push_bind(&e.exercise_name_lower)
-                    .push_bind(e.date.timestamp_millis())
-                    .push_bind(sets_to_json(&e.sets))
-                    .push_bind(&e.idempotency_key)
-                    .push_bind(e.created_at.timestamp_millis())
-                    .push_bind(e.updated_at.timestamp_millis());
-            });
-            // Any conflict (same id, or same user+key) means "already stored": keep the first.
-            qb.push(" ON CONFLICT DO NOTHING");
-            inserted += qb
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?
-                .rows_affected();
-        }
+        let inserted = writes::insert(&mut tx, entries).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(inserted)
+    }
+
+    async fn replace_entry(&self, entry: &WorkoutEntry) -> Result<EditOutcome, StoreError> {
+        let mut tx = self.begin_immediate().await?;
+        let outcome = writes::replace(&mut tx, entry).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+
+    async fn delete_entry(
+        &self,
+        user: UserId,
+        id: EntryId,
+        version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<EditOutcome, StoreError> {
+        let mut tx = self.begin_immediate().await?;
+        let outcome = writes::delete(&mut tx, user, id, version, at).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+
+    async fn erase_user(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin_immediate().await?;
+        let erased = writes::erase(&mut tx, user, at).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(erased)
+    }
+
+    async fn deleted_ids(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<EntryId>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT id FROM workout_tombstones WHERE user_id = ");
+            qb.push_bind(user.to_hex()).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_hex());
+            }
+            qb.push(")");
+            for row in qb.build().fetch_all(&self.reader).await.map_err(db_error)? {
+                out.push(parse_hex(row.get::<&str, _>(0), "workout_tombstones.id")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT exercise_name_lower, exercise_name FROM user_exercises
+             WHERE user_id = ? ORDER BY exercise_name_lower",
+        )
+        .bind(user.to_hex())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn pr_changes(
+        &self,
+        user: UserId,
+        exercise_lower: Option<&str>,
+    ) -> Result<Vec<PrChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT exercise_name_lower, day, op, destructive FROM pr_changes
+             WHERE user_id = ?1 AND (?2 IS NULL OR exercise_name_lower = ?2)
+             ORDER BY exercise_name_lower, day, op",
+        )
+        .bind(user.to_hex())
+        .bind(exercise_lower)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .iter()
+            .map(|r| PrChange {
+                exercise: r.get(0),
+                day: r.get(1),
+                op: r.get(2),
+                destructive: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn clear_pr_changes(&self, user: UserId, changes: &[PrChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        for c in changes {
+            sqlx::query(
+                "DELETE FROM pr_changes
+                 WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND op = ?",
+            )
+            .bind(user.to_hex())
+            .bind(&c.exercise)
+            .bind(c.day)
+            .bind(&c.op)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
     async fn get_entry(
@@ -206,44 +303,27 @@ impl WorkoutStore for SqliteStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
-        ));
-        qb.push_bind(q.user_id.to_hex());
-        if let Some(prefix) = &q.exercise_prefix {
-            // substr() compares literally: no LIKE wildcards to escape.
-            qb.push(" AND substr(exercise_name_lower, 1, ")
-                .push_bind(prefix.chars().count() as i64)
-                .push(") = ")
-                .push_bind(prefix.clone());
+        let keys = if q.exercise_prefix.is_some() || q.exercise_in.is_some() {
+            let client_keys: Vec<String> = sqlx::query_scalar(
+                "SELECT exercise_name_lower FROM user_exercises WHERE user_id = ?",
+            )
+            .bind(q.user_id.to_hex())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+            selected_keys(
+                client_keys,
+                q.exercise_prefix.as_deref(),
+                q.exercise_in.as_deref(),
+            )
+        } else {
+            None
+        };
+        if keys.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new()); // nothing of this client matches
         }
-        if let Some(names) = &q.exercise_in {
-            if names.is_empty() {
-                return Ok(Vec::new());
-            }
-            qb.push(" AND exercise_name_lower IN (");
-            let mut list = qb.separated(", ");
-            for n in names {
-                list.push_bind(n.clone());
-            }
-            qb.push(")");
-        }
-        if let Some(start) = q.range.start {
-            qb.push(" AND date_ms >= ")
-                .push_bind(start.timestamp_millis());
-        }
-        if let Some(end) = q.range.end {
-            qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
-        }
-        if let Some(after) = &q.after {
-            qb.push(" AND (date_ms, id) < (")
-                .push_bind(after.date.timestamp_millis())
-                .push(", ")
-                .push_bind(after.id.to_hex())
-                .push(")");
-        }
-        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
-            .push_bind(i64::from(q.limit));
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        history::push_page(&mut qb, q, keys.as_deref());
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
         rows.iter().map(entry_from_row).collect()
     }
@@ -334,12 +414,12 @@ impl WorkoutStore for SqliteStore {
             .collect()
     }
 
-    async fn day_records(
+    async fn day_summaries(
         &self,
         user: UserId,
         exercise_lower: &str,
         days: DaySpan,
-    ) -> Result<Option<PersonalRecords>, StoreError> {
+    ) -> Result<Option<Vec<DaySummary>>, StoreError> {
         let user_hex = user.to_hex();
         let pending = sqlx::query(
             "SELECT 1 FROM personal_record_days_pending WHERE user_id = ? AND exercise_name_lower = ?",
@@ -352,16 +432,14 @@ impl WorkoutStore for SqliteStore {
         if pending.is_some() {
             return Ok(None);
         }
-        let mut records = PersonalRecords::default();
-        if let (Some(first), Some(end)) = (days.first, days.end)
-            && first >= end
-        {
-            return Ok(Some(records));
+        if days.is_empty() {
+            return Ok(Some(Vec::new()));
         }
         let rows = sqlx::query(
-            "SELECT records FROM personal_record_days
+            "SELECT day, records, version FROM personal_record_days
              WHERE user_id = ?1 AND exercise_name_lower = ?2
-               AND (?3 IS NULL OR day >= ?3) AND (?4 IS NULL OR day < ?4)",
+               AND (?3 IS NULL OR day >= ?3) AND (?4 IS NULL OR day < ?4)
+             ORDER BY day",
         )
         .bind(&user_hex)
         .bind(exercise_lower)
@@ -370,77 +448,99 @@ impl WorkoutStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(db_error)?;
-        for row in &rows {
-            records.merge(&records_from_json(row.get("records"))?);
-        }
-        Ok(Some(records))
+        rows.iter()
+            .map(|row| {
+                Ok(DaySummary {
+                    day: row.get("day"),
+                    records: records_from_json(row.get("records"))?,
+                    version: row.get("version"),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(Some)
     }
 
-    async fn merge_day_records(
+    async fn day_summaries_on(
         &self,
         user: UserId,
         exercise_lower: &str,
-        days: &[(i64, PersonalRecords)],
-    ) -> Result<(), StoreError> {
-        if days.is_empty() {
-            return Ok(());
-        }
-        let user_hex = user.to_hex();
-        // IMMEDIATE: take the write lock before reading, so the read-merge-write
-        // cannot interleave with another process's merge of the same days.
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        days: &[i64],
+    ) -> Result<Vec<DaySummary>, StoreError> {
+        let mut out = Vec::with_capacity(days.len());
         for chunk in days.chunks(INSERT_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT day, records FROM personal_record_days WHERE user_id = ");
-            qb.push_bind(&user_hex)
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT day, records, version FROM personal_record_days WHERE user_id = ",
+            );
+            qb.push_bind(user.to_hex())
                 .push(" AND exercise_name_lower = ")
                 .push_bind(exercise_lower)
                 .push(" AND day IN (");
             let mut list = qb.separated(", ");
-            for (day, _) in chunk {
+            for day in chunk {
                 list.push_bind(*day);
             }
-            qb.push(")");
-            let rows = qb.build().fetch_all(&mut *tx).await.map_err(db_error)?;
-            let mut stored = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                stored.insert(
-                    row.get::<i64, _>("day"),
-                    records_from_json(row.get("records"))?,
-                );
+            qb.push(") ORDER BY day");
+            for row in qb.build().fetch_all(&self.reader).await.map_err(db_error)? {
+                out.push(DaySummary {
+                    day: row.get("day"),
+                    records: records_from_json(row.get("records"))?,
+                    version: row.get("version"),
+                });
             }
-            let mut changed = Vec::with_capacity(chunk.len());
-            for (day, candidate) in chunk {
-                let current = stored.remove(day);
-                let mut merged = current.clone().unwrap_or_default();
-                merged.merge(candidate);
-                if current.as_ref() != Some(&merged) {
-                    changed.push((*day, records_to_json(&merged)));
-                }
-            }
-            if changed.is_empty() {
-                continue;
-            }
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records) ",
-            );
-            qb.push_values(&changed, |mut b, (day, json)| {
-                b.push_bind(&user_hex)
-                    .push_bind(exercise_lower)
-                    .push_bind(*day)
-                    .push_bind(json);
-            });
-            qb.push(
-                " ON CONFLICT (user_id, exercise_name_lower, day) DO UPDATE SET records = excluded.records",
-            );
-            qb.build().execute(&mut *tx).await.map_err(db_error)?;
         }
-        tx.commit().await.map_err(db_error)?;
-        Ok(())
+        Ok(out)
+    }
+
+    async fn write_day_summary(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+        day: i64,
+        records: Option<&PersonalRecords>,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let user_hex = user.to_hex();
+        let result = match (records, expected_version) {
+            (None, None) => return Ok(true), // nothing stored, nothing to store
+            (None, Some(version)) => {
+                sqlx::query(
+                    "DELETE FROM personal_record_days
+                     WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
+                )
+                .bind(&user_hex)
+                .bind(exercise_lower)
+                .bind(day)
+                .bind(version)
+                .execute(&self.writer)
+                .await
+            }
+            (Some(records), None) => {
+                sqlx::query(
+                    "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version)
+                     VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
+                )
+                .bind(&user_hex)
+                .bind(exercise_lower)
+                .bind(day)
+                .bind(records_to_json(records))
+                .execute(&self.writer)
+                .await
+            }
+            (Some(records), Some(version)) => {
+                sqlx::query(
+                    "UPDATE personal_record_days SET records = ?, version = version + 1
+                     WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
+                )
+                .bind(records_to_json(records))
+                .bind(&user_hex)
+                .bind(exercise_lower)
+                .bind(day)
+                .bind(version)
+                .execute(&self.writer)
+                .await
+            }
+        };
+        Ok(result.map_err(db_error)?.rows_affected() == 1)
     }
 
     async fn rebuild_day_records(
@@ -451,12 +551,8 @@ impl WorkoutStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let user_hex = user.to_hex();
         // One IMMEDIATE transaction: entries stored before it are read here,
-        // entries stored after it are folded after it, so no merge is lost.
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        // entries stored after it are settled after it, so nothing is lost.
+        let mut tx = self.begin_immediate().await?;
         let sets = read_exercise_sets(&mut *tx, user, exercise_lower, TimeRange::ALL_TIME).await?;
         let mut by_day: std::collections::BTreeMap<i64, Vec<SetRecord>> = Default::default();
         for set in sets {
@@ -469,24 +565,37 @@ impl WorkoutStore for SqliteStore {
                 .map_err(|e| StoreError::Internal(e.into()))?;
             rows.push((day, records_to_json(&records)));
         }
-        sqlx::query(
-            "DELETE FROM personal_record_days WHERE user_id = ? AND exercise_name_lower = ?",
-        )
-        .bind(&user_hex)
-        .bind(exercise_lower)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        // Days without entries go; the others are overwritten with their
+        // version moved on, so a compare-and-swap read before this misses.
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("DELETE FROM personal_record_days WHERE user_id = ");
+        qb.push_bind(&user_hex)
+            .push(" AND exercise_name_lower = ")
+            .push_bind(exercise_lower);
+        if !rows.is_empty() {
+            qb.push(" AND day NOT IN (");
+            let mut list = qb.separated(", ");
+            for (day, _) in &rows {
+                list.push_bind(*day);
+            }
+            qb.push(")");
+        }
+        qb.build().execute(&mut *tx).await.map_err(db_error)?;
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records) ",
+                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version) ",
             );
             qb.push_values(chunk, |mut b, (day, json)| {
                 b.push_bind(&user_hex)
                     .push_bind(exercise_lower)
                     .push_bind(*day)
-                    .push_bind(json);
+                    .push_bind(json)
+                    .push_bind(1);
             });
+            qb.push(
+                " ON CONFLICT (user_id, exercise_name_lower, day) DO UPDATE
+                  SET records = excluded.records, version = personal_record_days.version + 1",
+            );
             qb.build().execute(&mut *tx).await.map_err(db_error)?;
         }
         sqlx::query(

@@ -93,7 +93,7 @@ pub fn parse_hex<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
         .map_err(|_| StoreError::Internal(anyhow!("corrupt {what}: {s:?}")))
 }
 
-pub const ENTRY_COLUMNS: &str = "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms";
+pub const ENTRY_COLUMNS: &str = "id, user_id, exercise_name, exercise_name_lower, date_ms, sets, idempotency_key, created_at_ms, updated_at_ms, version";
 
 pub fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
     let sets_json: String = row.get("sets");
@@ -116,6 +116,7 @@ pub fn entry_from_row(row: &SqliteRow) -> Result<WorkoutEntry, StoreError> {
         idempotency_key: row.get("idempotency_key"),
         created_at: millis_to_datetime(row.get("created_at_ms"))?,
         updated_at: millis_to_datetime(row.get("updated_at_ms"))?,
+        version: row.get("version"),
     })
 }
 

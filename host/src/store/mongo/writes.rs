@@ -1,0 +1,495 @@
+//! Writes that change entries on MongoDB: inserts, edits, deletes and
+//! erasure, without multi-document transactions. The order of the writes
+//! is what keeps readers and racing writers right:
+//!
+//! - A [`PrChange`] is written BEFORE the entry write it describes, so a PR
+//!   read that sees the entry also sees the change (and computes that day live).
+//! - A tombstone or an erasure record is written BEFORE the entries go, and
+//!   an insert checks for them AFTER it wrote: whichever way an insert and a
+//!   delete (or an erasure) interleave, the entry ends up gone.
+
+use super::changes::{self as q, ERASURES, PR_CHANGES, TOMBSTONES, USER_EXERCISES};
+use super::documents::{self, field};
+use super::{DUPLICATE_KEY, MongoStore, corrupt, is_duplicate_key, store_error};
+use crate::domain::days::day_of;
+use crate::domain::{EntryId, UserId, WorkoutEntry};
+use crate::store::{EditOutcome, Inserted, PrChange, StoreError};
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::error::ErrorKind;
+use std::collections::{BTreeMap, HashSet};
+
+fn change(entry: &WorkoutEntry, op: String, destructive: bool) -> PrChange {
+    PrChange {
+        exercise: entry.exercise_name_lower.clone(),
+        day: day_of(entry.date.timestamp_millis()),
+        op,
+        destructive,
+    }
+}
+
+fn edit_op(id: EntryId, version: i64) -> String {
+    format!("{id}@{version}")
+}
+
+impl MongoStore {
+    fn collection(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
+    }
+
+    /// Records changes (already recorded ones are kept as they are).
+    pub(super) async fn record_changes(
+        &self,
+        user: UserId,
+        changes: &[PrChange],
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let docs: Vec<Document> = changes
+            .iter()
+            .map(|c| q::change_document(user, c))
+            .collect();
+        ignore_duplicates(
+            self.collection(PR_CHANGES)
+                .insert_many(docs)
+                .ordered(false)
+                .await,
+        )
+    }
+
+    async fn upsert_exercise(&self, entry: &WorkoutEntry) -> Result<(), StoreError> {
+        let (filter, update) = q::exercise_upsert(entry);
+        match self
+            .collection(USER_EXERCISES)
+            .update_one(filter, update)
+            .upsert(true)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Two first writes of one exercise raced; the other created it.
+            Err(e) if is_duplicate_key(&e) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// The erasure times of `users`.
+    async fn erasures(&self, users: &HashSet<UserId>) -> Result<BTreeMap<UserId, i64>, StoreError> {
+        let ids: Vec<Bson> = users.iter().map(|u| Bson::ObjectId(u.0)).collect();
+        let docs: Vec<Document> = self
+            .collection(ERASURES)
+            .find(doc! { field::ID: { "$in": ids } })
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.iter()
+            .map(|d| {
+                Ok((
+                    UserId(d.get_object_id(field::ID).map_err(|e| corrupt(e.into()))?),
+                    d.get_datetime(q::f::ERASED_AT)
+                        .map_err(|e| corrupt(e.into()))?
+                        .timestamp_millis(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The (user, id) pairs among `entries` that have tombstones.
+    async fn tombstoned(
+        &self,
+        entries: &[&WorkoutEntry],
+    ) -> Result<HashSet<(UserId, EntryId)>, StoreError> {
+        let mut out = HashSet::new();
+        let mut by_user: BTreeMap<UserId, Vec<EntryId>> = BTreeMap::new();
+        for e in entries {
+            by_user.entry(e.user_id).or_default().push(e.id);
+        }
+        for (user, ids) in by_user {
+            for id in self.deleted(user, &ids).await? {
+                out.insert((user, id));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn deleted(
+        &self,
+        user: UserId,
+        ids: &[EntryId],
+    ) -> Result<Vec<EntryId>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(1000) {
+            let docs: Vec<Document> = self
+                .collection(TOMBSTONES)
+                .find(q::ids_filter(user, chunk))
+                .projection(doc! { field::ID: 1 })
+                .await
+                .map_err(store_error)?
+                .try_collect()
+                .await
+                .map_err(store_error)?;
+            for d in docs {
+                out.push(EntryId(
+                    d.get_object_id(field::ID).map_err(|e| corrupt(e.into()))?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of `entries` may be stored: not deleted, and not of a client
+    /// erased after the entry was accepted.
+    async fn storable<'a>(
+        &self,
+        entries: &'a [WorkoutEntry],
+    ) -> Result<Vec<&'a WorkoutEntry>, StoreError> {
+        let users: HashSet<UserId> = entries.iter().map(|e| e.user_id).collect();
+        let erased = self.erasures(&users).await?;
+        let candidates: Vec<&WorkoutEntry> = entries
+            .iter()
+            .filter(|e| {
+                erased
+                    .get(&e.user_id)
+                    .is_none_or(|at| e.created_at.timestamp_millis() > *at)
+            })
+            .collect();
+        let deleted = self.tombstoned(&candidates).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|e| !deleted.contains(&(e.user_id, e.id)))
+            .collect())
+    }
+
+    pub(super) async fn insert(&self, entries: &[WorkoutEntry]) -> Result<Inserted, StoreError> {
+        let wanted = self.storable(entries).await?;
+        if wanted.is_empty() {
+            return Ok(Inserted::default());
+        }
+        // Changes and exercises first: a reader that sees an entry sees them.
+        let mut changes_by_user: BTreeMap<UserId, Vec<PrChange>> = BTreeMap::new();
+        for e in &wanted {
+            changes_by_user
+                .entry(e.user_id)
+                .or_default()
+                .push(change(e, e.id.to_hex(), false));
+        }
+        for (user, changes) in &changes_by_user {
+            self.record_changes(*user, changes).await?;
+        }
+        let mut seen = HashSet::new();
+        for e in &wanted {
+            if seen.insert((e.user_id, &e.exercise_name_lower)) {
+                self.upsert_exercise(e).await?;
+            }
+        }
+        let docs: Vec<Document> = wanted
+            .iter()
+            .map(|e| documents::entry_to_document(e))
+            .collect();
+        // Unordered: every document is tried; the ones already stored (same
+        // _id, or same user + idempotencyKey) fail with E11000 and are skipped.
+        let not_inserted: HashSet<usize> =
+            match self.workouts.insert_many(docs).ordered(false).await {
+                Ok(_) => HashSet::new(),
+                Err(e) => match e.kind.as_ref() {
+                    ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                        let errors = failure.write_errors.as_deref().unwrap_or_default();
+                        if let Some(other) = errors.iter().find(|w| w.code != DUPLICATE_KEY) {
+                            return Err(StoreError::Internal(anyhow::anyhow!(
+                                "MongoDB insert failed: {} (code {})",
+                                other.message,
+                                other.code
+                            )));
+                        }
+                        errors.iter().map(|w| w.index).collect()
+                    }
+                    _ => return Err(store_error(e)),
+                },
+            };
+        let inserted: Vec<&WorkoutEntry> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !not_inserted.contains(i))
+            .map(|(_, e)| *e)
+            .collect();
+        // A delete or an erasure may have landed while we wrote: undo ours.
+        let still: HashSet<(UserId, EntryId)> = self
+            .storable(&inserted.iter().map(|e| (*e).clone()).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|e| (e.user_id, e.id))
+            .collect();
+        for e in &inserted {
+            if !still.contains(&(e.user_id, e.id)) {
+                self.workouts
+                    .delete_one(doc! { field::ID: e.id.0, field::USER_ID: e.user_id.0 })
+                    .await
+                    .map_err(store_error)?;
+            }
+        }
+        Ok(Inserted {
+            count: inserted
+                .iter()
+                .filter(|e| still.contains(&(e.user_id, e.id)))
+                .count() as u64,
+            // Every change recorded, replays and undone inserts included:
+            // settling them is harmless, and clears them.
+            changes: changes_by_user
+                .into_iter()
+                .flat_map(|(user, changes)| changes.into_iter().map(move |c| (user, c)))
+                .collect(),
+        })
+    }
+
+    async fn current(&self, user: UserId, id: EntryId) -> Result<Option<WorkoutEntry>, StoreError> {
+        let found = self
+            .workouts
+            .find_one(doc! { field::ID: id.0, field::USER_ID: user.0 })
+            .await
+            .map_err(store_error)?;
+        found
+            .as_ref()
+            .map(documents::entry_from_document)
+            .transpose()
+            .map_err(corrupt)
+    }
+
+    /// After an edit that did not match: why not.
+    async fn miss(&self, user: UserId, id: EntryId) -> Result<EditOutcome, StoreError> {
+        Ok(match self.current(user, id).await? {
+            Some(now) => EditOutcome::Stale {
+                current: now.version,
+            },
+            None => EditOutcome::Missing,
+        })
+    }
+
+    pub(super) async fn replace(&self, entry: &WorkoutEntry) -> Result<EditOutcome, StoreError> {
+        let user = entry.user_id;
+        let Some(before) = self.current(user, entry.id).await? else {
+            return Ok(EditOutcome::Missing);
+        };
+        if before.version >= entry.version {
+            return Ok(EditOutcome::Stale {
+                current: before.version,
+            });
+        }
+        let op = edit_op(entry.id, entry.version);
+        let mut changes = vec![change(&before, op.clone(), true)];
+        let after = change(entry, op, true);
+        if after != changes[0] {
+            changes.push(after);
+        }
+        self.record_changes(user, &changes).await?;
+        self.upsert_exercise(entry).await?;
+        let updated = self
+            .workouts
+            .update_one(
+                q::older_entry_filter(user, entry.id, entry.version),
+                q::replace_update(entry),
+            )
+            .await
+            .map_err(store_error)?;
+        if updated.matched_count == 0 {
+            self.clear_changes(user, &changes).await?;
+            return self.miss(user, entry.id).await;
+        }
+        Ok(EditOutcome::Applied {
+            before: Box::new(before),
+            changes,
+        })
+    }
+
+    pub(super) async fn delete(
+        &self,
+        user: UserId,
+        id: EntryId,
+        version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<EditOutcome, StoreError> {
+        let Some(before) = self.current(user, id).await? else {
+            return Ok(EditOutcome::Missing);
+        };
+        if before.version >= version {
+            return Ok(EditOutcome::Stale {
+                current: before.version,
+            });
+        }
+        let changes = vec![change(&before, edit_op(id, version), true)];
+        self.record_changes(user, &changes).await?;
+        match self
+            .collection(TOMBSTONES)
+            .insert_one(q::tombstone_document(&before, version, at))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_duplicate_key(&e) => {}
+            Err(e) => return Err(store_error(e)),
+        }
+        let deleted = self
+            .workouts
+            .delete_one(q::older_entry_filter(user, id, version))
+            .await
+            .map_err(store_error)?;
+        if deleted.deleted_count == 0 {
+            let outcome = self.miss(user, id).await?;
+            if matches!(outcome, EditOutcome::Stale { .. }) {
+                // A newer edit won: the entry lives on, so must its id.
+                self.collection(TOMBSTONES)
+                    .delete_one(doc! { field::ID: id.0, field::VERSION: version })
+                    .await
+                    .map_err(store_error)?;
+                self.clear_changes(user, &changes).await?;
+            }
+            return Ok(outcome);
+        }
+        Ok(EditOutcome::Applied {
+            before: Box::new(before),
+            changes,
+        })
+    }
+
+    pub(super) async fn erase(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        // The record first: inserts racing with the erasure see it and undo.
+        self.collection(ERASURES)
+            .update_one(q::erasure_filter(user), q::erasure_update(at))
+            .upsert(true)
+            .await
+            .map_err(store_error)?;
+        let entries = self
+            .workouts
+            .delete_many(q::user_filter(user))
+            .await
+            .map_err(store_error)?
+            .deleted_count;
+        for name in [
+            TOMBSTONES,
+            super::queries::PERSONAL_RECORDS,
+            super::queries::PERSONAL_RECORD_DAYS,
+            super::queries::PERSONAL_RECORD_DAYS_PENDING,
+            PR_CHANGES,
+            USER_EXERCISES,
+        ] {
+            self.collection(name)
+                .delete_many(q::user_filter(user))
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(entries)
+    }
+
+    pub(super) async fn changes(
+        &self,
+        user: UserId,
+        exercise_lower: Option<&str>,
+    ) -> Result<Vec<PrChange>, StoreError> {
+        let docs: Vec<Document> = self
+            .collection(PR_CHANGES)
+            .find(q::changes_filter(user, exercise_lower))
+            .sort(q::changes_sort())
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.iter()
+            .map(|d| q::change_from_document(d).map_err(corrupt))
+            .collect()
+    }
+
+    pub(super) async fn clear_changes(
+        &self,
+        user: UserId,
+        changes: &[PrChange],
+    ) -> Result<(), StoreError> {
+        for chunk in changes.chunks(500) {
+            self.collection(PR_CHANGES)
+                .delete_many(q::these_changes_filter(user, chunk))
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// The client's exercise keys as recorded (some may have no entries left).
+    pub(super) async fn recorded_keys(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+        let docs: Vec<Document> = self
+            .collection(USER_EXERCISES)
+            .find(q::user_filter(user))
+            .projection(doc! { field::EXERCISE_NAME_LOWER: 1 })
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.iter()
+            .map(|d| {
+                d.get_str(field::EXERCISE_NAME_LOWER)
+                    .map(str::to_string)
+                    .map_err(|e| corrupt(e.into()))
+            })
+            .collect()
+    }
+
+    pub(super) async fn exercises(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let docs: Vec<Document> = self
+            .collection(USER_EXERCISES)
+            .find(q::user_filter(user))
+            .sort(doc! { field::EXERCISE_NAME_LOWER: 1 })
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        let mut out = Vec::with_capacity(docs.len());
+        for d in &docs {
+            let key = d
+                .get_str(field::EXERCISE_NAME_LOWER)
+                .map_err(|e| corrupt(e.into()))?;
+            // A key outlives its last entry here (dropping it could race with
+            // a new entry of it): list only keys that still have entries.
+            let used = self
+                .workouts
+                .find_one(doc! { field::USER_ID: user.0, field::EXERCISE_NAME_LOWER: key })
+                .projection(doc! { field::ID: 1 })
+                .await
+                .map_err(store_error)?
+                .is_some();
+            if used {
+                let name = d
+                    .get_str(field::EXERCISE_NAME)
+                    .map_err(|e| corrupt(e.into()))?;
+                out.push((key.to_string(), name.to_string()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An unordered insert whose only failures are duplicates succeeded.
+fn ignore_duplicates<T>(result: mongodb::error::Result<T>) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => match e.kind.as_ref() {
+            ErrorKind::InsertMany(failure)
+                if failure.write_concern_error.is_none()
+                    && failure
+                        .write_errors
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .all(|w| w.code == DUPLICATE_KEY) =>
+            {
+                Ok(())
+            }
+            _ => Err(store_error(e)),
+        },
+    }
+}
