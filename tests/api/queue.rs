@@ -290,3 +290,150 @@ async fn poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed() {
     poison_is_listed_and_replayable(&app, &jobs, config).await;
     app.stop().await;
 }
+
+/// 20 pairs of submits racing with the same idempotency key and different
+/// content: each pair gets one 202 and one 409 (decided at accept, before
+/// anything is stored), and what is stored is the accepted one.
+async fn racing_keys_are_decided_at_accept(app: &TestApp) {
+    let body = |key: &str, kg: u32| {
+        json!({ "userId": USER, "entries": [ { "exerciseName": "Squat", "date": "2026-06-01",
+            "idempotencyKey": key, "sets": [ { "reps": 5, "weight": kg, "unit": "kg" } ] } ] })
+    };
+    let mut winners = Vec::new();
+    for i in 0..20 {
+        let key = format!("race-{i}");
+        let (a, b) = (body(&key, 100), body(&key, 200));
+        let (ra, rb) = tokio::join!(app.post_workouts(&a), app.post_workouts(&b));
+        let mut statuses = [ra.status().as_u16(), rb.status().as_u16()];
+        let winner = if statuses[0] == 202 { 100 } else { 200 };
+        let loser: Value = if statuses[0] == 202 {
+            rb.json().await.unwrap()
+        } else {
+            ra.json().await.unwrap()
+        };
+        statuses.sort();
+        assert_eq!(statuses, [202, 409], "pair {i}: {loser}");
+        assert_eq!(loser["code"], "idempotency_key_conflict", "{loser}");
+        winners.push(winner);
+        // A retry of the winner is the same request: 202 again.
+        let retry = app.post_workouts(&body(&key, winner)).await;
+        assert_eq!(retry.status(), 202);
+    }
+    eventually("the 20 winners", Duration::from_secs(60), || async {
+        stored_ids(app).await.len() == 20
+    })
+    .await;
+    let (_, page) = app
+        .get_json(&format!("/workouts/history?userId={USER}&limit=100"))
+        .await;
+    let mut stored: Vec<(String, f64)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["idempotencyKey"].as_str().unwrap().to_string(),
+                e["sets"][0]["weight"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    stored.sort_by_key(|(k, _)| k[5..].parse::<u32>().unwrap());
+    let expected: Vec<(String, f64)> = winners
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (format!("race-{i}"), f64::from(*w)))
+        .collect();
+    assert_eq!(stored, expected);
+}
+
+#[tokio::test]
+async fn racing_keys_inline() {
+    let app = spawn_app().await;
+    racing_keys_are_decided_at_accept(&app).await;
+}
+
+#[tokio::test]
+async fn racing_keys_on_the_embedded_queue() {
+    let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
+    racing_keys_are_decided_at_accept(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn racing_keys_on_redis() {
+    let prefix = redis_prefix();
+    let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
+    racing_keys_are_decided_at_accept(&app).await;
+    app.stop().await;
+    redis_jobs(&prefix).await.delete_all().await.unwrap();
+}
+
+#[tokio::test]
+async fn racing_keys_across_two_api_instances_on_redis() {
+    // No worker runs: nothing is stored, so only the holds at the queue can
+    // tell the instances' submits apart.
+    let prefix = redis_prefix();
+    let a = spawn_redis_api_only(&prefix).await;
+    let b = spawn_app_at_with(a.db_path.clone(), |c| {
+        use_redis(c, &prefix);
+        c.embedded_workers = false;
+    })
+    .await;
+    for i in 0..10 {
+        let body = |kg: u32| {
+            json!({ "userId": USER, "entries": [ { "exerciseName": "Squat", "date": "2026-06-01",
+                "idempotencyKey": format!("across-{i}"), "sets": [ { "reps": 5, "weight": kg, "unit": "kg" } ] } ] })
+        };
+        let (one, two) = (body(100), body(200));
+        let (ra, rb) = tokio::join!(a.post_workouts(&one), b.post_workouts(&two));
+        let mut statuses = [ra.status().as_u16(), rb.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [202, 409], "pair {i}");
+    }
+    assert_eq!(persist_depth(&prefix).await, 10);
+    b.stop().await;
+    a.stop().await;
+    redis_jobs(&prefix).await.delete_all().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_backed_up_queue_refuses_writes_until_it_drains() {
+    let app = spawn_app_with(|c| {
+        c.queue = QueueKind::Sqlite;
+        c.embedded_workers = false;
+        c.depth_limits.persist = 3;
+    })
+    .await;
+    let mut accepted = HashSet::new();
+    for day in 0..3 {
+        accepted.extend(app.log(USER, batch_of(2, day)).await);
+    }
+    // Depths are read at most every 250 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = app
+        .post_workouts(&json!({ "userId": USER, "entries": batch_of(2, 9) }))
+        .await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "10");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "queue_backlogged", "{body}");
+    let (status, health) = app.get_json("/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["info"]["queue"]["status"], "degraded", "{health}");
+
+    let mut config = test_config(app.db_path.clone());
+    config.queue = QueueKind::Sqlite;
+    let (stop, worker) = spawn_worker(config);
+    wait_for_drain(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    accepted.extend(app.log(USER, batch_of(2, 9)).await);
+    eventually("the last batch", Duration::from_secs(60), || async {
+        stored_ids(&app).await.len() == accepted.len()
+    })
+    .await;
+    // Exactly what was accepted: the refused batch left nothing behind.
+    assert_each_once(&stored_ids(&app).await, &accepted);
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+    app.stop().await;
+}

@@ -5,7 +5,7 @@
 //! One bad entry rejects the whole batch.
 
 use super::dates::parse_workout_date;
-use super::exercise::{MAX_NAME_CHARS, name_key, normalize_name};
+use super::exercise::{MAX_NAME_CHARS, has_bidi_control, is_invisible, name_key, normalize_name};
 use super::{FieldError, Unit, UserId, WorkoutSet};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -261,6 +261,18 @@ fn validate_entry_with(
                 errors.add(
                     at(path, "exerciseName"),
                     "must not contain control characters",
+                );
+                None
+            } else if is_invisible(&normalized) {
+                errors.add(
+                    at(path, "exerciseName"),
+                    "must have a visible character (not only zero-width ones)",
+                );
+                None
+            } else if has_bidi_control(&normalized) {
+                errors.add(
+                    at(path, "exerciseName"),
+                    "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
                 );
                 None
             } else {
@@ -654,6 +666,32 @@ mod tests {
         assert!(validate_submission(&body, now()).is_err());
         let body = json!({ "userId": USER, "entries": [ entry(json!("k".repeat(128))), entry(Value::Null) ] });
         assert!(validate_submission(&body, now()).is_ok());
+    }
+
+    #[test]
+    fn names_must_be_visible_and_free_of_bidi_controls() {
+        for (name, message) in [
+            (
+                "\u{200B}\u{200D}",
+                "must have a visible character (not only zero-width ones)",
+            ),
+            (
+                "Squat\u{202E}tauqS",
+                "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
+            ),
+        ] {
+            let body = json!({ "userId": "665f1c2b8a1e4d0012345678", "entries": [
+                { "exerciseName": name, "date": "2026-06-08", "sets": [ { "reps": 1, "weight": 1, "unit": "kg" } ] } ] });
+            let errors = validate_submission(&body, now()).unwrap_err();
+            assert_eq!(errors[0].field, "entries[0].exerciseName");
+            assert_eq!(errors[0].message, message);
+        }
+        let body = json!({ "userId": "665f1c2b8a1e4d0012345678", "entries": [
+            { "exerciseName": "  U\u{0308}bung\u{00A0}\u{00A0}Eins ", "date": "2026-06-08",
+              "sets": [ { "reps": 1, "weight": 1, "unit": "kg" } ] } ] });
+        let ok = validate_submission(&body, now()).unwrap();
+        assert_eq!(ok.entries[0].exercise_name, "\u{00DC}bung Eins");
+        assert_eq!(ok.entries[0].exercise_name_lower, "übung eins");
     }
 
     #[test]

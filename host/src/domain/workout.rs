@@ -1,6 +1,7 @@
 //! The workout entry as stored.
 
 use super::{EntryId, Unit, UserId};
+
 use chrono::{DateTime, Utc};
 use everfit_pr::SetRecord;
 
@@ -65,6 +66,25 @@ impl WorkoutEntry {
                 .all(|(a, b)| a.reps == b.reps && a.weight == b.weight && a.unit == b.unit)
     }
 
+    /// A digest of what [`same_content`](Self::same_content) compares: two
+    /// entries have the same digest exactly when they record the same workout.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"everfit/entry-content/v1\0");
+        h.update(self.user_id.bytes());
+        h.update((self.exercise_name.len() as u64).to_le_bytes());
+        h.update(self.exercise_name.as_bytes());
+        h.update(self.date.timestamp_millis().to_le_bytes());
+        for s in &self.sets {
+            h.update(s.reps.to_le_bytes());
+            h.update(s.weight.to_bits().to_le_bytes());
+            h.update(s.unit.code().as_bytes());
+            h.update([0]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The entry's sets as the PR calculations see them.
     pub fn set_records(&self) -> impl Iterator<Item = SetRecord> + '_ {
         let entry_id = self.id.to_hex();
@@ -76,5 +96,51 @@ impl WorkoutEntry {
             reps: s.reps,
             weight_kg: s.weight_kg,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry() -> WorkoutEntry {
+        let at = Utc.with_ymd_and_hms(2026, 6, 9, 0, 0, 0).unwrap();
+        WorkoutEntry {
+            id: EntryId::generate(),
+            user_id: "665f1c2b8a1e4d0012345678".parse().unwrap(),
+            exercise_name: "Bench Press".into(),
+            exercise_name_lower: "bench press".into(),
+            date: at,
+            sets: vec![WorkoutSet::new(5, 100.0, Unit::KG)],
+            idempotency_key: Some("k".into()),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_content_hash_follows_same_content() {
+        let a = entry();
+        let mut b = entry(); // another id and times: the same workout
+        b.created_at += chrono::Duration::seconds(3);
+        assert!(a.same_content(&b));
+        assert_eq!(a.content_hash(), b.content_hash());
+        type Change = Box<dyn Fn(&mut WorkoutEntry)>;
+        let changes: Vec<Change> = vec![
+            Box::new(|e| e.exercise_name = "Bench Pres".into()),
+            Box::new(|e| e.date += chrono::Duration::milliseconds(1)),
+            Box::new(|e| e.sets[0].reps = 6),
+            Box::new(|e| e.sets[0] = WorkoutSet::new(5, 100.0, Unit::parse("lb").unwrap())),
+            Box::new(|e| e.sets.push(WorkoutSet::new(5, 100.0, Unit::KG))),
+            Box::new(|e| e.user_id = "665f1c2b8a1e4d0012345679".parse().unwrap()),
+        ];
+        for change in changes {
+            let mut c = entry();
+            change(&mut c);
+            assert!(!a.same_content(&c));
+            assert_ne!(a.content_hash(), c.content_hash());
+        }
     }
 }

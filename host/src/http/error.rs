@@ -120,6 +120,8 @@ codes! {
         "The store cannot be reached; retry after `Retry-After` seconds.";
     QueueUnavailable = "queue_unavailable", SERVICE_UNAVAILABLE,
         "The write queue cannot be reached; nothing was accepted; retry after `Retry-After` seconds.";
+    QueueBacklogged = "queue_backlogged", SERVICE_UNAVAILABLE,
+        "The write queue is past its depth limit; nothing was accepted; retry after `Retry-After` seconds.";
     Internal = "internal", INTERNAL_SERVER_ERROR,
         "A bug or corrupt data; the cause is logged with the request id, never returned.";
 }
@@ -148,6 +150,8 @@ impl Code {
 
 /// How long a client should wait before retrying after an outage.
 pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+/// And after a backlog refusal: the depth limits are about 10 s of work.
+pub const RETRY_AFTER_BACKLOGGED: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -353,6 +357,20 @@ impl From<QueueError> for ApiError {
                         "The write queue is unavailable; nothing was accepted, try again shortly"
                             .into(),
                     retry_after: RETRY_AFTER_UNAVAILABLE,
+                }
+            }
+            QueueError::Backlogged {
+                queue,
+                depth,
+                limit,
+            } => {
+                tracing::warn!(queue, depth, limit, "queue backlogged: refusing writes");
+                ApiError::Unavailable {
+                    code: Code::QueueBacklogged,
+                    message: format!(
+                        "The {queue} queue is backed up; nothing was accepted, try again shortly"
+                    ),
+                    retry_after: RETRY_AFTER_BACKLOGGED,
                 }
             }
             QueueError::Internal(e) => ApiError::Internal(e),

@@ -10,7 +10,7 @@ use super::params::parse_user_id;
 use crate::domain::access::needs;
 use crate::domain::validation::{Submission, validate_submission};
 use crate::domain::{EntryId, FieldError, WorkoutEntry};
-use crate::queue::WriteBatch;
+use crate::queue::{Reservation, WriteBatch};
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
@@ -47,15 +47,22 @@ pub async fn submit_workouts(
     auth.check_user(submission.user_id)?;
     let entries = assign_ids(submission, now);
     check_idempotency_conflicts(&ctx, &entries).await?;
+    let held = reserve_keys(&ctx, &entries).await?;
 
     let ids: Vec<String> = entries.iter().map(|e| e.id.to_hex()).collect();
+    let user = entries[0].user_id;
     let request_id = request_id.and_then(|r| r.0.header_value().to_str().ok().map(str::to_string));
-    ctx.queue
+    let accepted = ctx
+        .queue
         .enqueue(WriteBatch {
             entries,
             request_id,
         })
-        .await?;
+        .await;
+    if let Err(e) = accepted {
+        release_keys(&ctx, user, &held).await;
+        return Err(e.into());
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(SubmitWorkoutsResponse {
@@ -143,6 +150,56 @@ async fn check_idempotency_conflicts(
             message: "Idempotency key reused with different content".into(),
             details,
         })
+    }
+}
+
+/// Reserves the batch's idempotency keys at the queue, so a concurrent
+/// submit of the same key with other content is refused now rather than
+/// dropped by the worker. Returns the (key, hash) pairs this request holds
+/// newly; on a conflict, releases them and answers 409.
+async fn reserve_keys(
+    ctx: &AppContext,
+    entries: &[WorkoutEntry],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut held = Vec::new();
+    let mut details = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(key) = &e.idempotency_key else {
+            continue;
+        };
+        let hash = e.content_hash();
+        match ctx.queue.reserve_key(e.user_id, key, &hash).await {
+            Ok(Reservation::Reserved) => held.push((key.clone(), hash)),
+            Ok(Reservation::Same) => {}
+            Ok(Reservation::Other) => details.push(FieldError::new(
+                format!("entries[{i}].idempotencyKey"),
+                "was just used for a different workout",
+            )),
+            Err(err) => {
+                release_keys(ctx, e.user_id, &held).await;
+                return Err(err.into());
+            }
+        }
+    }
+    if details.is_empty() {
+        return Ok(held);
+    }
+    if let Some(first) = entries.first() {
+        release_keys(ctx, first.user_id, &held).await;
+    }
+    Err(ApiError::Conflict {
+        message: "Idempotency key reused with different content".into(),
+        details,
+    })
+}
+
+/// Frees keys this request reserved but accepted nothing for. A failure
+/// here only delays a different retry of those keys; it is logged.
+async fn release_keys(ctx: &AppContext, user: crate::domain::UserId, held: &[(String, String)]) {
+    for (key, hash) in held {
+        if let Err(e) = ctx.queue.release_key(user, key, hash).await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
     }
 }
 

@@ -1,21 +1,31 @@
 //! No queue: each write is applied (and its PRs settled) before the request
 //! is answered.
 
+use super::Reservation;
 use super::edit_numbers::{EditNumber, next_number};
+use super::reservations::RESERVATION_SECS;
 use super::{
     EditAccepted, EditJob, Persister, QueueError, QueueStatus, WriteBatch, WriteJob, WriteQueue,
 };
 use crate::domain::{EntryId, UserId};
 use crate::store::StoreError;
 use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub struct InlineQueue {
     persister: Persister,
+    /// Reserved idempotency keys: one process, so memory is enough.
+    keys: Mutex<HashMap<(UserId, String), (String, Instant)>>,
 }
 
 impl InlineQueue {
     pub fn new(persister: Persister) -> Self {
-        Self { persister }
+        Self {
+            persister,
+            keys: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -72,6 +82,33 @@ impl WriteQueue for InlineQueue {
 
     async fn purge_user(&self, _user: UserId) -> Result<u64, QueueError> {
         Ok(0) // nothing ever waits
+    }
+
+    async fn reserve_key(
+        &self,
+        user: UserId,
+        key: &str,
+        hash: &str,
+    ) -> Result<Reservation, QueueError> {
+        let mut keys = self.keys.lock().expect("keys lock");
+        let ttl = Duration::from_secs(RESERVATION_SECS);
+        keys.retain(|_, (_, at)| at.elapsed() < ttl);
+        let held = keys.get(&(user, key.to_string())).map(|(h, _)| h.clone());
+        if held.is_none() {
+            keys.insert((user, key.to_string()), (hash.to_string(), Instant::now()));
+        }
+        Ok(Reservation::of(held.as_deref(), hash))
+    }
+
+    async fn release_key(&self, user: UserId, key: &str, hash: &str) -> Result<(), QueueError> {
+        let mut keys = self.keys.lock().expect("keys lock");
+        if keys
+            .get(&(user, key.to_string()))
+            .is_some_and(|(h, _)| h == hash)
+        {
+            keys.remove(&(user, key.to_string()));
+        }
+        Ok(())
     }
 
     async fn status(&self) -> QueueStatus {

@@ -6,11 +6,13 @@
 //! embedded default, apalis-sqlite) and `redis` (Redis Streams). Workers run
 //! on apalis in the server process or alone (`everfit worker`).
 
+pub mod backpressure;
 pub mod edit_numbers;
 pub mod inline;
 pub mod jobs;
 pub mod persist;
 pub mod redis;
+pub mod reservations;
 pub mod retry;
 pub mod sqlite;
 pub mod worker;
@@ -24,12 +26,21 @@ pub use edit_numbers::EditNumber;
 pub use inline::InlineQueue;
 pub use jobs::{EditJob, FailedJob, QueueName, SettlePrsJob, WriteBatch, WriteJob};
 pub use persist::Persister;
+pub use reservations::Reservation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The queue cannot accept work now (503); nothing was accepted.
     #[error("queue unavailable: {0}")]
     Unavailable(String),
+    /// A queue is past its configured depth (503 with Retry-After); nothing
+    /// was accepted.
+    #[error("the {queue} queue holds {depth} jobs (limit {limit})")]
+    Backlogged {
+        queue: &'static str,
+        depth: u64,
+        limit: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -37,7 +48,8 @@ pub enum QueueError {
 /// Queue state for /health.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueStatus {
-    /// `up` or `down`.
+    /// `up`, `degraded` (a queue is past its depth limit: writes are
+    /// refused until it drains) or `down`.
     pub status: &'static str,
     /// `inline`, `sqlite` or `redis`.
     pub kind: &'static str,
@@ -92,6 +104,17 @@ pub trait WriteQueue: Send + Sync + 'static {
     /// many. Jobs already running are dropped by the store's erasure record.
     async fn purge_user(&self, user: UserId) -> Result<u64, QueueError>;
 
+    /// Reserves an idempotency key for content with `hash` (see `reservations`).
+    async fn reserve_key(
+        &self,
+        user: UserId,
+        key: &str,
+        hash: &str,
+    ) -> Result<Reservation, QueueError>;
+
+    /// Releases a key this accept reserved, when it accepted nothing after all.
+    async fn release_key(&self, user: UserId, key: &str, hash: &str) -> Result<(), QueueError>;
+
     async fn status(&self) -> QueueStatus;
 }
 
@@ -128,6 +151,18 @@ pub trait JobBackend: Send + Sync + 'static {
     /// Deletes the waiting and dead jobs of `queue` that concern the
     /// client ([`concerns_user`]); returns how many.
     async fn purge_user(&self, queue: QueueName, user: UserId) -> Result<u64, QueueError>;
+
+    /// Holds (user, key) for `hash` if nothing holds it; returns the hash
+    /// held before, if any. Atomic across processes sharing the queue.
+    async fn hold_key(
+        &self,
+        user: UserId,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<String>, QueueError>;
+
+    /// Frees (user, key) if it is held for `hash`.
+    async fn free_key(&self, user: UserId, key: &str, hash: &str) -> Result<(), QueueError>;
 }
 
 /// Whether a job's payload concerns `user` (a batch naming them, an edit of
@@ -163,17 +198,22 @@ pub async fn push_settle(jobs: &dyn JobBackend, job: &SettlePrsJob) -> Result<St
 /// The API's side of a durable queue.
 pub struct DurableQueue {
     jobs: Arc<dyn JobBackend>,
+    gate: backpressure::Gate,
 }
 
 impl DurableQueue {
-    pub fn new(jobs: Arc<dyn JobBackend>) -> Self {
-        Self { jobs }
+    pub fn new(jobs: Arc<dyn JobBackend>, limits: backpressure::DepthLimits) -> Self {
+        Self {
+            jobs,
+            gate: backpressure::Gate::new(limits),
+        }
     }
 }
 
 #[async_trait]
 impl WriteQueue for DurableQueue {
     async fn enqueue(&self, batch: WriteBatch) -> Result<(), QueueError> {
+        self.gate.admit(self.jobs.as_ref()).await?;
         let (request_id, entries) = (batch.request_id.clone(), batch.entries.len());
         let job_id = push_write(self.jobs.as_ref(), &WriteJob::Insert(batch)).await?;
         tracing::info!(
@@ -198,6 +238,7 @@ impl WriteQueue for DurableQueue {
     }
 
     async fn enqueue_edit(&self, edit: EditJob) -> Result<EditAccepted, QueueError> {
+        self.gate.admit(self.jobs.as_ref()).await?;
         let request_id = edit.request_id().map(str::to_string);
         let job_id = push_write(self.jobs.as_ref(), &WriteJob::Edit(edit)).await?;
         tracing::info!(
@@ -217,6 +258,20 @@ impl WriteQueue for DurableQueue {
         Ok(purged)
     }
 
+    async fn reserve_key(
+        &self,
+        user: UserId,
+        key: &str,
+        hash: &str,
+    ) -> Result<Reservation, QueueError> {
+        let held = self.jobs.hold_key(user, key, hash).await?;
+        Ok(Reservation::of(held.as_deref(), hash))
+    }
+
+    async fn release_key(&self, user: UserId, key: &str, hash: &str) -> Result<(), QueueError> {
+        self.jobs.free_key(user, key, hash).await
+    }
+
     async fn status(&self) -> QueueStatus {
         let depths = async {
             let persist = self.jobs.depth(QueueName::Persist).await?;
@@ -225,7 +280,10 @@ impl WriteQueue for DurableQueue {
         };
         match depths.await {
             Ok(d) => QueueStatus {
-                status: "up",
+                status: match self.gate.limits().exceeded(d) {
+                    Some(_) => "degraded",
+                    None => "up",
+                },
                 kind: self.jobs.kind(),
                 depth: Some(d.persist + d.prs),
                 queues: Some(d),

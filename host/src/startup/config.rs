@@ -8,6 +8,7 @@
 use crate::domain::access::MasterKey;
 use crate::http::auth::headers::CorsOrigins;
 use crate::queue::QueueName;
+use crate::queue::backpressure::DepthLimits;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -153,6 +154,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "Redis: deliveries of a failing job before it goes to the dead-letter list",
     },
     Variable {
+        name: "QUEUE_MAX_PERSIST_DEPTH",
+        default: "5000",
+        meaning: "writes are refused (503 queue_backlogged, Retry-After) while the persist queue holds this many jobs (about 10 s of work); 0: never",
+    },
+    Variable {
+        name: "QUEUE_MAX_PRS_DEPTH",
+        default: "20000",
+        meaning: "writes are refused while the PR queue holds this many jobs; 0: never",
+    },
+    Variable {
         name: "CURSOR_SECRET",
         default: "development default",
         meaning: "signs pagination cursors (16+ characters); share it between instances",
@@ -207,6 +218,8 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// The queues the workers of this process work.
     pub worker_queues: Vec<QueueName>,
+    /// Depths past which writes are refused.
+    pub depth_limits: DepthLimits,
     /// An unacknowledged Redis delivery older than this is taken over.
     pub claim_after: Duration,
     /// Deliveries (Redis) before a failing job goes to the dead-letter list.
@@ -250,6 +263,7 @@ impl Config {
             embedded_workers: true,
             worker_concurrency: 4,
             worker_queues: QueueName::ALL.to_vec(),
+            depth_limits: DepthLimits::default(),
             claim_after: Duration::from_secs(30),
             max_deliveries: 5,
             plugins_dir: None,
@@ -416,6 +430,20 @@ impl Config {
                     "WORKER_QUEUES",
                     format!("WORKER_QUEUES={v:?} must list persist and/or prs, comma-separated"),
                 ),
+            }
+        }
+        for (name, limit) in [
+            ("QUEUE_MAX_PERSIST_DEPTH", &mut config.depth_limits.persist),
+            ("QUEUE_MAX_PRS_DEPTH", &mut config.depth_limits.prs),
+        ] {
+            if let Some(v) = get(name) {
+                match v.parse::<u64>() {
+                    Ok(n) => *limit = n,
+                    Err(_) => problem(
+                        name,
+                        format!("{name}={v:?} must be a whole number (0: no limit)"),
+                    ),
+                }
             }
         }
         if let Some(v) = get("QUEUE_CLAIM_AFTER_SECS") {

@@ -161,7 +161,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
             store.clone(),
             calculator.clone(),
         ))),
-        Some(source) => Arc::new(DurableQueue::new(source.job_backend())),
+        Some(source) => Arc::new(DurableQueue::new(source.job_backend(), config.depth_limits)),
     };
     Ok(Built {
         ctx: AppContext {

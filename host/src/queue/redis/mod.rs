@@ -16,6 +16,7 @@ pub use consumer::RedisStreamBackend;
 
 use super::edit_numbers::{self, EditNumber};
 use super::jobs::{FailedJob, QueueName};
+use super::reservations::RESERVATION_SECS;
 use super::{JobBackend, QueueError, concerns_user};
 use crate::domain::{EntryId, UserId};
 use async_trait::async_trait;
@@ -163,6 +164,17 @@ impl RedisJobs {
             .ignore();
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
+    }
+
+    /// The hold of an idempotency key (the key hashed: it is client text).
+    fn key_hold(&self, user: UserId, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(key.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{}:idem:{user}:{digest}", self.settings.key_prefix)
     }
 
     fn edit_key(&self, id: EntryId) -> String {
@@ -362,6 +374,33 @@ impl JobBackend for RedisJobs {
         }
     }
 
+    async fn hold_key(
+        &self,
+        user: UserId,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<String>, QueueError> {
+        let mut conn = self.conn.clone();
+        let held: Option<String> = HOLD_KEY
+            .key(self.key_hold(user, key))
+            .arg(hash)
+            .arg(RESERVATION_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(held)
+    }
+
+    async fn free_key(&self, user: UserId, key: &str, hash: &str) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        FREE_KEY
+            .key(self.key_hold(user, key))
+            .arg(hash)
+            .invoke_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn purge_user(&self, queue: QueueName, user: UserId) -> Result<u64, QueueError> {
         // A delivered, unacknowledged job loses its payload here; its worker
         // finishes with what it read, and the store drops what it would
@@ -372,6 +411,28 @@ impl JobBackend for RedisJobs {
                 .await?)
     }
 }
+
+/// Holds a key for a hash unless held: returns the hash held before (nil if
+/// none), atomically.
+static HOLD_KEY: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+",
+    )
+});
+
+/// Frees a key only if held for this hash.
+static FREE_KEY: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+",
+    )
+});
 
 /// `edit_numbers::next_number`, atomically in Redis. The key holds the last
 /// number given, prefixed with `d` when it was a delete.
