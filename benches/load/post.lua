@@ -10,6 +10,7 @@ local counter = 0
 accepted = 0
 sent = 0
 bad = 0
+refused = 0
 
 setup = common.setup
 
@@ -32,6 +33,9 @@ end
 response = function(status, headers, body)
   if status == 202 then
     accepted = accepted + per_request
+  elseif status == 503 or status == 429 then
+    -- Documented refusals (backpressure, rate limits): nothing was accepted.
+    refused = refused + 1
   else
     bad = bad + 1
   end

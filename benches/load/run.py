@@ -9,11 +9,21 @@ errors (any error or non-2xx fails the run). Then waits for the write queue
 to drain and checks that every accepted entry (each POST carries unique
 idempotency keys) is stored, by counting the load exercise in the history.
 
+With LAG_PROBE=1, a probe logs one entry every 200 ms during the run and
+times how long each takes from its 202 to being readable (the lag), and the
+report ends with the time the queue took to drain after the run.
+
+The write path under load, on a fresh database (the figures in BENCHMARKS.md):
+  SEED_COUNT=0 CONNECTIONS=64 DURATION=60s MIX=history:0.5,prs:0.2,post:0.3 \
+    LAG_PROBE=1 python3 benches/load/run.py
+
 Environment (all optional):
   BASE_URL      use a running server instead of starting one
   DURATION      wrk duration, e.g. 30s (default 30s)
   CONNECTIONS   total connections (default 20)
-  SEED_COUNT    entries seeded for the load user (default 50000)
+  MIX           shares per endpoint (default history:0.7,prs:0.2,post:0.1)
+  LAG_PROBE     1: measure the lag from 202 to visible
+  SEED_COUNT    entries seeded for the load user (default 50000; 0: none)
   LOAD_USER     the user (default 665f1c2b8a1e4d0012345678)
   EVERFIT_BIN   the binary (default: built with `cargo build --profile bench`)
   PORT          port of the started server (default 3111)
@@ -27,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -37,7 +48,15 @@ DURATION = os.environ.get("DURATION", "30s")
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "20"))
 SEED_COUNT = int(os.environ.get("SEED_COUNT", "50000"))
 LOAD_EXERCISE_PREFIX = "load%20test%20press"
-MIX = [("history", "history.lua", 0.7), ("prs", "prs.lua", 0.2), ("post", "post.lua", 0.1)]
+def mix():
+    shares = dict(history=0.7, prs=0.2, post=0.1)
+    for part in filter(None, os.environ.get("MIX", "").split(",")):
+        name, share = part.split(":")
+        shares[name] = float(share)
+    return [(name, f"{name}.lua", share) for name, share in shares.items() if share > 0]
+
+
+MIX = mix()
 
 
 def get_json(url, timeout=30):
@@ -74,9 +93,10 @@ def start_server(workdir):
     env = dict(os.environ, SQLITE_PATH=os.path.join(workdir, "everfit.db"), PORT=port,
                LOG_FORMAT="json", RUST_LOG="warn")
     started = time.time()
-    subprocess.run([binary, "seed", "--user", USER, "--count", str(SEED_COUNT)], env=env, check=True,
-                   stdout=subprocess.PIPE)
-    print(f"seeded {SEED_COUNT} entries in {time.time() - started:.1f} s", flush=True)
+    if SEED_COUNT > 0:
+        subprocess.run([binary, "seed", "--user", USER, "--count", str(SEED_COUNT)], env=env,
+                       check=True, stdout=subprocess.PIPE)
+        print(f"seeded {SEED_COUNT} entries in {time.time() - started:.1f} s", flush=True)
     log = open(os.path.join(workdir, "server.log"), "w")
     server = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -124,15 +144,68 @@ def report(results):
           f"{'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}")
     errors = 0
     for r in results:
+        # 503/429 refusals are documented answers, not errors (wrk counts
+        # them as status errors).
         e = sum(r[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_status",
-                               "errors_timeout", "bad_bodies"))
+                               "errors_timeout", "bad_bodies")) - r.get("refused", 0)
         errors += e
         print(f"{r['endpoint']:<9} {r['connections']:>5} {r['requests']:>9} "
               f"{100 * r['requests'] / max(total_req, 1):>5.1f}% {r['requests'] / seconds:>8.0f} "
               f"{r['p50_us'] / 1e3:>7.2f} {r['p90_us'] / 1e3:>7.2f} {r['p99_us'] / 1e3:>7.2f} "
               f"{r['max_us'] / 1e3:>7.1f} {e:>6}")
     print(f"{'total':<9} {'':>5} {total_req:>9} {'':>6} {total_req / seconds:>8.0f}")
+    refused = sum(r.get("refused", 0) for r in results)
+    print(f"refused (503 queue_backlogged / 429): {refused} requests")
     return errors
+
+
+class LagProbe:
+    """Logs one entry every 200 ms and times its 202 -> readable lag."""
+
+    def __init__(self, base):
+        import threading
+        self.base, self.lags, self.refused, self.stop = base, [], 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            body = json.dumps({"userId": USER, "entries": [{
+                "exerciseName": "Lag Probe", "date": "2026-05-01",
+                "idempotencyKey": f"probe-{time.time_ns()}-{n}",
+                "sets": [{"reps": 1, "weight": 1, "unit": "kg"}]}]}).encode()
+            req = urllib.request.Request(f"{self.base}/workouts", data=body,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    entry = json.load(r)["ids"][0]
+                accepted = time.time()
+            except urllib.error.HTTPError as e:
+                if e.code in (429, 503):
+                    self.refused += 1
+                    time.sleep(0.2)
+                    continue
+                raise
+            while True:
+                try:
+                    urllib.request.urlopen(f"{self.base}/workouts/{entry}?userId={USER}", timeout=30)
+                    break
+                except urllib.error.HTTPError as e:
+                    if e.code != 404:
+                        raise
+                    time.sleep(0.005)
+            self.lags.append(time.time() - accepted)
+            self.stop.wait(0.2)
+
+    def report(self):
+        lags = sorted(self.lags)
+        if not lags:
+            print("lag probe: no sample")
+            return
+        pct = lambda p: lags[min(len(lags) - 1, int(p * len(lags)))] * 1e3
+        print(f"lag 202 -> visible over {len(lags)} probes: p50 {pct(0.5):.1f} ms, "
+              f"p99 {pct(0.99):.1f} ms, max {lags[-1] * 1e3:.1f} ms ({self.refused} probes refused)")
 
 
 def main():
@@ -146,8 +219,18 @@ def main():
         server, base = start_server(workdir)
     try:
         before = count_load_entries(base)
+        probe = LagProbe(base) if os.environ.get("LAG_PROBE") == "1" else None
+        if probe:
+            probe.thread.start()
         results = run_mix(base)
+        if probe:
+            probe.stop.set()
+            probe.thread.join()
         errors = report(results)
+        if probe:
+            probe.report()
+        stopped = time.time()
+        backlog = get_json(f"{base}/health")["info"]["queue"].get("depth")
         accepted = sum(r["accepted_entries"] for r in results)
         sent = sum(r["sent_entries"] for r in results)
         expected = before + accepted
@@ -157,6 +240,12 @@ def main():
         while stored < expected and time.time() < deadline:
             time.sleep(1)
             stored = count_load_entries(base)
+        while get_json(f"{base}/health")["info"]["queue"].get("depth") not in (0, None) \
+                and time.time() < deadline:
+            time.sleep(0.2)
+        if backlog:
+            print(f"the queue held {backlog} jobs when the load stopped and drained in "
+                  f"{time.time() - stopped:.1f} s")
         # Requests still in flight when wrk stopped may be stored without their
         # 202 being counted: allowed, up to what was sent.
         ok = expected <= stored <= before + sent
