@@ -3,8 +3,11 @@
 # run as a non-root user on Debian slim.
 #
 #   docker build -t everfit .
-#   docker run -p 3000:3000 -e CURSOR_SECRET=... everfit            # embedded SQLite store
-#   docker compose up -d                                            # MongoDB + Redis (docs/operations.md)
+#   docker run -p 3000:3000 -e MASTER_KEY=... -e CURSOR_SECRET=... everfit   # embedded SQLite store
+#   docker compose up -d                                                     # MongoDB + Redis (docs/operations.md)
+#
+# The image runs in production mode: it refuses to start without MASTER_KEY
+# and CURSOR_SECRET (exit 2, naming them).
 
 ARG RUST_VERSION=1.95
 
@@ -31,7 +34,8 @@ RUN apt-get update \
 COPY --from=builder /out/everfit /usr/local/bin/everfit
 USER everfit
 WORKDIR /var/lib/everfit
-ENV HOST=0.0.0.0 \
+ENV EVERFIT_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     SQLITE_PATH=/var/lib/everfit/everfit.db \
     LOG_FORMAT=json

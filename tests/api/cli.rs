@@ -147,3 +147,153 @@ fn host_may_be_a_name() {
         "{line}"
     );
 }
+
+#[test]
+fn production_refuses_to_start_without_its_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["serve"], &[("EVERFIT_ENV", "production")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("EVERFIT_ENV=production needs MASTER_KEY")
+            && stderr.contains("EVERFIT_ENV=production needs CURSOR_SECRET"),
+        "{stderr}"
+    );
+    let out = run(
+        dir.path(),
+        &["serve"],
+        &[
+            ("EVERFIT_ENV", "production"),
+            ("MASTER_KEY", "0123456789abcdef0123456789abcdef"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("needs MASTER_KEY") && stderr.contains("needs CURSOR_SECRET"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("0123456789abcdef"),
+        "the key is echoed: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn keys_bootstrapped_on_the_command_line_open_the_api() {
+    use crate::auth::{MASTER, call, call_json};
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let master = [("MASTER_KEY", MASTER)];
+    let out = run(dir.path(), &["keys", "list"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("needs MASTER_KEY"));
+
+    let user = crate::helpers::USER;
+    let out = run(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--name",
+            "first coach app",
+            "--actions",
+            "workouts.read,prs.read",
+            "--users",
+            user,
+        ],
+        &master,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uid = created["uid"].as_str().unwrap().to_string();
+    let secret = created["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["actions"],
+        serde_json::json!(["workouts.read", "prs.read"])
+    );
+
+    let out = run(dir.path(), &["keys", "list"], &master);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains(&uid) && !listed.contains(&secret),
+        "{listed}"
+    );
+    let out = run(dir.path(), &["keys", "get", &uid], &master);
+    assert!(out.status.success() && text(&out.stdout).contains("first coach app"));
+    let out = run(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--actions",
+            "nope",
+            "--users",
+            "*",
+        ],
+        &master,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--actions"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let app = crate::helpers::spawn_app_at_with(dir.path().join("data/everfit.db"), |c| {
+        c.master_key = Some(everfit::domain::access::MasterKey::new(MASTER).unwrap());
+    })
+    .await;
+    let history = format!("/workouts/history?userId={user}");
+    assert_eq!(
+        call(&app, Method::GET, &history, Some(&secret), None)
+            .await
+            .status(),
+        200
+    );
+
+    let out = run(dir.path(), &["keys", "delete", &uid], &master);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (status, body) = call_json(&app, Method::GET, &history, Some(&secret), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("invalid_api_key"))
+    );
+    let out = run(dir.path(), &["keys", "delete", &uid], &master);
+    assert_eq!(out.status.code(), Some(1));
+    app.stop().await;
+}
+
+#[test]
+fn development_without_a_master_key_says_so_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = everfit(dir.path(), &["serve"], &[("PORT", "0")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut before_listening = Vec::new();
+    let started = Instant::now();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("everfit listening") {
+            break;
+        }
+        before_listening.push(line);
+        assert!(started.elapsed() < Duration::from_secs(60), "no start");
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let warnings: Vec<&String> = before_listening
+        .iter()
+        .filter(|l| l.contains("MASTER_KEY"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{before_listening:#?}");
+    assert!(
+        warnings[0].contains("WARN") && warnings[0].contains("every request is allowed"),
+        "{}",
+        warnings[0]
+    );
+}

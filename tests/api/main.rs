@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, a fresh SQLite file per test,
 //! driven over HTTP.
 
+mod auth;
 mod cli;
 mod edits;
 mod errors;

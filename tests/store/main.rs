@@ -1,4 +1,4 @@
-//! The behaviour suite of the `WorkoutStore` trait, written once and run
+//! The behaviour suites of the `WorkoutStore` and `ApiKeyStore` traits, written once and run
 //! against every back end: SQLite (a temp file) always, MongoDB when
 //! `MONGODB_URI` is set (a fresh database per test, dropped at the end).
 //!
@@ -13,6 +13,7 @@
 mod backends;
 mod behaviours;
 mod fixtures;
+mod keys;
 mod mongo_only;
 
 /// For each behaviour `name`, a module `name` with a `sqlite` and a `mongodb` test.
@@ -60,4 +61,35 @@ store_suite!(
     deletes_keep_the_id_reserved,
     erasure_removes_everything_and_drops_older_writes,
     reads_stay_exact_while_writes_wait_to_be_settled,
+);
+
+/// The same for the `ApiKeyStore` behaviours of `keys`.
+macro_rules! key_store_suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let backend = crate::backends::sqlite().await;
+                    crate::keys::$name(&backend.store).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mongodb() {
+                    crate::backends::on_mongo_store(stringify!($name), |store| {
+                        Box::pin(crate::keys::$name(store))
+                    })
+                    .await;
+                }
+            }
+        )*
+    };
+}
+
+key_store_suite!(
+    keys_round_trip_by_uid_and_by_hash,
+    keys_are_listed_oldest_first,
+    updates_change_name_description_and_users_only,
+    deleted_keys_are_gone_by_uid_and_by_hash,
+    a_hash_belongs_to_one_key,
 );

@@ -5,6 +5,7 @@
 //! depth`; a problem names the variable and says when it came from `.env`.
 
 pub mod jobs;
+pub mod keys;
 pub mod plugins;
 pub mod prs;
 pub mod seed;
@@ -70,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: plugins::PluginsCommand,
     },
+    /// Manage API keys without HTTP (needs MASTER_KEY, as `/keys` does).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
 }
 
 /// The variables `serve` and `worker` read, for `--help`.
@@ -104,8 +110,23 @@ fn relevant_to(command: &Command) -> fn(&str) -> bool {
     fn plugins(v: &str) -> bool {
         matches!(v, "SQLITE_PATH" | "PLUGIN_CACHE_DIR" | "MONGODB_URI")
     }
+    // The worker serves no HTTP: it needs (and should hold) no master key.
+    fn worker(v: &str) -> bool {
+        !matches!(
+            v,
+            "MASTER_KEY" | "CORS_ORIGINS" | "RATE_LIMIT_PER_SECOND" | "RATE_LIMIT_BURST"
+        )
+    }
+    fn keys(v: &str) -> bool {
+        matches!(
+            v,
+            "SQLITE_PATH" | "MONGODB_URI" | "LOG_FORMAT" | "MASTER_KEY" | "EVERFIT_ENV"
+        )
+    }
     match command {
-        Command::Serve | Command::Worker => all,
+        Command::Serve => all,
+        Command::Worker => worker,
+        Command::Keys { .. } => keys,
         Command::Jobs { .. } => queue,
         Command::Seed { .. } | Command::Prs { .. } => store,
         Command::Plugins { .. } => plugins,
@@ -124,6 +145,12 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    if matches!(command, Command::Keys { .. }) && config.master_key.is_none() {
+        eprintln!(
+            "invalid configuration:\n  - everfit keys needs MASTER_KEY (keys derive from it; the server must use the same one)"
+        );
+        return 2;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -194,12 +221,17 @@ fn load_config(relevant: fn(&str) -> bool) -> Result<Config, String> {
 async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     // Commands that print JSON on stdout keep the logs to warnings.
     let log_filter = match command {
-        Command::Plugins { .. } => "warn",
+        Command::Plugins { .. } | Command::Keys { .. } => "warn",
         _ => "info,sqlx=warn",
     };
     telemetry::init(config.log_format, log_filter);
     match command {
         Command::Serve => {
+            if config.master_key.is_none() {
+                tracing::warn!(
+                    "MASTER_KEY is not set: every request is allowed (development mode); set MASTER_KEY to require API keys"
+                );
+            }
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
@@ -207,6 +239,10 @@ async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Jobs { command } => jobs::run(&config, command).await,
         Command::Prs { command } => prs::run(&config, command).await,
         Command::Plugins { command } => plugins::run(&config, command).await,
+        Command::Keys { command } => {
+            let master = config.master_key.clone().expect("checked in main");
+            keys::run(&config, &master, command).await
+        }
         Command::Seed {
             user,
             count,
@@ -269,6 +305,13 @@ mod tests {
         });
         assert!(!check("PORT") && !check("QUEUE") && check("PLUGIN_CACHE_DIR"));
         assert!(relevant_to(&Command::Serve)("PORT"));
+        assert!(relevant_to(&Command::Serve)("MASTER_KEY"));
+        let worker = relevant_to(&Command::Worker);
+        assert!(worker("QUEUE") && worker("EVERFIT_ENV") && !worker("MASTER_KEY"));
+        let keys = relevant_to(&Command::Keys {
+            command: keys::KeysCommand::List,
+        });
+        assert!(keys("MASTER_KEY") && keys("MONGODB_URI") && !keys("PORT") && !keys("QUEUE"));
     }
 
     #[test]

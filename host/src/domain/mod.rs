@@ -1,6 +1,7 @@
 //! The pure core: values, rules and calculations. Nothing here performs I/O or
 //! reads the environment; the current time and secrets are passed in.
 
+pub mod access;
 pub mod catalogue;
 pub mod cursor;
 pub mod dates;

@@ -1,6 +1,7 @@
 //! What request handlers share: the back ends and settings, built once at
 //! start-up.
 
+use super::auth::Security;
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
 use crate::domain::records::PrCalculator;
@@ -18,4 +19,6 @@ pub struct AppContext {
     pub cursor_key: CursorKey,
     /// Insight plugins (built-in and PLUGINS_DIR), hot-reloaded.
     pub plugins: Arc<PluginHost>,
+    /// Access control: the master key, the API key store, rate limits, CORS.
+    pub security: Arc<Security>,
 }

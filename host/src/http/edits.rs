@@ -6,6 +6,7 @@
 //! entry's next version (the `ETag`): edits of one entry apply in the order
 //! they were accepted, and `If-Match` makes one conditional.
 
+use super::auth::Authorized;
 use super::context::AppContext;
 use super::dto::{EditResponse, ErasureResponse, ReplaceWorkoutRequest};
 use super::envelope::ErrorEnvelope;
@@ -13,6 +14,7 @@ use super::error::{ApiError, Code, RETRY_AFTER_UNAVAILABLE};
 use super::extract::{JsonBody, Path, Query};
 use super::params::parse_user_id;
 use super::workouts::{EntryParams, parse_entry_id};
+use crate::domain::access::needs;
 use crate::domain::validation::validate_replacement;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use crate::queue::{EditAccepted, EditJob, EditNumber};
@@ -49,6 +51,7 @@ const MAX_ATTEMPTS: usize = 8;
     ))]
 pub async fn replace_workout(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsUpdate>,
     request_id: Option<axum::Extension<RequestId>>,
     Path(id): Path<String>,
     Query(params): Query<EntryParams>,
@@ -57,6 +60,7 @@ pub async fn replace_workout(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let user = parse_user_id(params.user_id.as_deref())?;
+    auth.check_user(user)?;
     let id = parse_entry_id(&id)?;
     let if_match = parse_if_match(&headers)?;
     let replacement = validate_replacement(&body, now).map_err(ApiError::Validation)?;
@@ -103,12 +107,14 @@ pub async fn replace_workout(
     ))]
 pub async fn delete_workout(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsDelete>,
     request_id: Option<axum::Extension<RequestId>>,
     Path(id): Path<String>,
     Query(params): Query<EntryParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let user = parse_user_id(params.user_id.as_deref())?;
+    auth.check_user(user)?;
     let id = parse_entry_id(&id)?;
     let if_match = parse_if_match(&headers)?;
     let request_id = request_id_of(request_id);
@@ -144,9 +150,11 @@ pub async fn delete_workout(
     ))]
 pub async fn erase_user(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsDelete>,
     Path(user): Path<String>,
 ) -> Result<Json<ErasureResponse>, ApiError> {
     let user = parse_user_id(Some(&user))?;
+    auth.check_user(user)?;
     // The store first: its erasure record drops whatever the queue still
     // hands a worker; then the waiting jobs themselves go.
     let entries = ctx.store.erase_user(user, Utc::now()).await?;

@@ -84,6 +84,28 @@ codes! {
         "The body is larger than the 1 MiB limit.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "The body is not JSON (Content-Type: application/json).";
+    MissingAuthorizationHeader = "missing_authorization_header", UNAUTHORIZED,
+        "No `Authorization: Bearer <key>` header (every route but /health, /docs and /openapi.json needs one).";
+    InvalidApiKey = "invalid_api_key", FORBIDDEN,
+        "The `Authorization` header holds no valid key: not `Bearer <key>`, unknown, deleted, or issued under another master key.";
+    ExpiredApiKey = "expired_api_key", FORBIDDEN,
+        "The API key (or the key that signed the tenant token) is past its `expiresAt`.";
+    InvalidTenantToken = "invalid_tenant_token", FORBIDDEN,
+        "The tenant token is malformed, tampered with, signed by an unknown or deleted key, or claims users outside its key's.";
+    ExpiredTenantToken = "expired_tenant_token", FORBIDDEN,
+        "The tenant token is past its `exp`.";
+    ActionNotAllowed = "action_not_allowed", FORBIDDEN,
+        "The key does not grant the action this route needs (named in the message).";
+    UserNotAllowed = "user_not_allowed", FORBIDDEN,
+        "The key or tenant token is not scoped to this client (`userId`).";
+    MasterKeyRequired = "master_key_required", FORBIDDEN,
+        "Managing API keys needs the master key.";
+    MasterKeyNotSet = "master_key_not_set", FORBIDDEN,
+        "The server runs without MASTER_KEY, so it has no API keys to manage.";
+    KeyNotFound = "key_not_found", NOT_FOUND,
+        "No API key has this uid.";
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS,
+        "Too many requests for this key (or address); retry after `Retry-After` seconds.";
     PluginInvalidParam = "plugin_invalid_param", BAD_REQUEST,
         "The insight plugin refused a parameter value (named in `details`).";
     PluginFailed = "plugin_failed", UNPROCESSABLE_ENTITY,
@@ -163,6 +185,12 @@ pub enum ApiError {
         message: String,
         retry_after: Duration,
     },
+    /// No credentials (401), or credentials that do not allow this (403).
+    #[error("{message}")]
+    Denied { code: Code, message: String },
+    /// Over the rate limit; the client may retry after `retry_after`.
+    #[error("Too many requests: slow down and retry after `Retry-After` seconds")]
+    RateLimited { retry_after: Duration },
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
     /// An insight plugin did not produce a result (its own fault, not the host's).
@@ -177,7 +205,9 @@ impl ApiError {
             ApiError::Validation(_) => Code::ValidationFailed,
             ApiError::BadRequest { code, .. }
             | ApiError::NotFound { code, .. }
+            | ApiError::Denied { code, .. }
             | ApiError::Unavailable { code, .. } => *code,
+            ApiError::RateLimited { .. } => Code::RateLimited,
             ApiError::Conflict { .. } => Code::IdempotencyKeyConflict,
             ApiError::PreconditionFailed { .. } => Code::PreconditionFailed,
             ApiError::PayloadTooLarge => Code::PayloadTooLarge,
@@ -207,6 +237,13 @@ impl ApiError {
 
     pub fn not_found(code: Code, message: impl Into<String>) -> Self {
         ApiError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn denied(code: Code, message: impl Into<String>) -> Self {
+        ApiError::Denied {
             code,
             message: message.into(),
         }
@@ -264,10 +301,10 @@ impl IntoResponse for ApiError {
         }
         let mut response = self.status().into_response();
         match &self {
-            ApiError::Unavailable { retry_after, .. } => {
+            ApiError::Unavailable { retry_after, .. } | ApiError::RateLimited { retry_after } => {
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
-                    HeaderValue::from(retry_after.as_secs().max(1)),
+                    HeaderValue::from(retry_after_secs(*retry_after)),
                 );
             }
             ApiError::PreconditionFailed { current } => {
@@ -277,9 +314,20 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if self.code() == Code::MissingAuthorizationHeader {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response.extensions_mut().insert(self.public_body());
         response
     }
+}
+
+/// Whole seconds to wait, rounded up: a client that waits that long is not
+/// refused again for the same reason.
+fn retry_after_secs(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 impl From<StoreError> for ApiError {
@@ -351,6 +399,10 @@ mod tests {
             ApiError::UnsupportedMediaType("u".into()),
             ApiError::from(StoreError::Unavailable("x".into())),
             ApiError::Internal(anyhow::anyhow!("secret table name")),
+            ApiError::denied(Code::InvalidApiKey, "The API key is invalid"),
+            ApiError::RateLimited {
+                retry_after: Duration::from_millis(1500),
+            },
         ]
         .into_iter()
         .chain(
@@ -382,6 +434,8 @@ mod tests {
                 | ApiError::PayloadTooLarge
                 | ApiError::UnsupportedMediaType(_)
                 | ApiError::Unavailable { .. }
+                | ApiError::Denied { .. }
+                | ApiError::RateLimited { .. }
                 | ApiError::Internal(_)
                 | ApiError::Plugin { .. } => {}
             }
@@ -429,6 +483,27 @@ mod tests {
         let r = ApiError::from(StoreError::Internal(anyhow::anyhow!("x"))).into_response();
         assert_eq!(r.status(), 500);
         assert!(!r.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn refusals_say_how_to_proceed() {
+        let r = ApiError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .into_response();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+        let r = ApiError::RateLimited {
+            retry_after: Duration::from_millis(20),
+        }
+        .into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let r = ApiError::denied(Code::MissingAuthorizationHeader, "m").into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let r = ApiError::denied(Code::UserNotAllowed, "m").into_response();
+        assert_eq!(r.status(), 403);
+        assert!(!r.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 
     #[test]

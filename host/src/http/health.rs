@@ -33,7 +33,7 @@ pub struct ComponentHealth {
 }
 
 /// Service health.
-#[utoipa::path(get, path = "/health", tag = "operations",
+#[utoipa::path(get, path = "/health", tag = "operations", security(()),
     responses(
         (status = 200, description = "Store up", body = HealthResponse, example = json!({
             "status": "ok", "info": { "store": { "status": "up", "backend": "sqlite" },

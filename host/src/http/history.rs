@@ -1,5 +1,6 @@
 //! GET /workouts/history: keyset-paginated, newest first.
 
+use super::auth::Authorized;
 use super::context::AppContext;
 use super::dto::{HistoryResponse, WorkoutView};
 use super::envelope::ErrorEnvelope;
@@ -7,6 +8,7 @@ use super::error::{ApiError, Code};
 use super::extract::Query;
 use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
 use crate::domain::FieldError;
+use crate::domain::access::needs;
 use crate::domain::cursor::{self, CursorPosition};
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
@@ -61,6 +63,7 @@ pub struct HistoryParams {
     ))]
 pub async fn history(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsRead>,
     Query(params): Query<HistoryParams>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
     let mut errors = ParamErrors::default();
@@ -93,6 +96,7 @@ pub async fn history(
     }
     errors.finish()?;
     let (user, (from, to)) = (user.expect("checked"), range.expect("checked"));
+    auth.check_user(user)?;
     let range = TimeRange::from_inputs(from, to);
 
     // The cursor is bound to everything that selects rows (not to limit or unit).

@@ -2,11 +2,13 @@
 //! /insights/{plugin}` runs one for a user, `GET /insights/{plugin}/chart.svg`
 //! draws its time series.
 
+use super::auth::Authorized;
 use super::context::AppContext;
 use super::envelope::ErrorEnvelope;
 use super::error::{ApiError, Code};
 use super::extract::Query;
 use super::params::parse_user_id;
+use crate::domain::access::needs;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, UserId};
 use crate::plugins::InsightPlugin;
@@ -45,7 +47,10 @@ pub struct InsightResponse {
 /// List the insight plugins with their descriptions and parameters.
 #[utoipa::path(get, path = "/insights", tag = "insights",
     responses((status = 200, description = "Plugins in service", body = InsightListResponse)))]
-pub async fn list_insights(State(ctx): State<AppContext>) -> Json<InsightListResponse> {
+pub async fn list_insights(
+    State(ctx): State<AppContext>,
+    _: Authorized<needs::InsightsRead>,
+) -> Json<InsightListResponse> {
     let registry = ctx.plugins.registry();
     Json(InsightListResponse {
         plugins: registry.plugins().map(|p| p.descriptor().clone()).collect(),
@@ -77,10 +82,11 @@ pub async fn list_insights(State(ctx): State<AppContext>) -> Json<InsightListRes
     ))]
 pub async fn run_insight(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
     Query(raw): Query<BTreeMap<String, String>>,
 ) -> Result<Json<InsightResponse>, ApiError> {
-    let (plugin, user, params, result) = run(&ctx, &name, raw).await?;
+    let (plugin, user, params, result) = run(&ctx, &auth, &name, raw).await?;
     Ok(Json(InsightResponse {
         plugin: plugin.name().to_string(),
         version: plugin.descriptor().version.clone(),
@@ -111,6 +117,7 @@ pub async fn run_insight(
     ))]
 pub async fn insight_chart(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
     Query(mut raw): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
@@ -120,7 +127,7 @@ pub async fn insight_chart(
             .filter(|p| !p.is_empty())
             .collect()
     });
-    let (plugin, _user, params, result) = run(&ctx, &name, raw).await?;
+    let (plugin, _user, params, result) = run(&ctx, &auth, &name, raw).await?;
     let series = match wanted {
         Some(names) if !names.is_empty() => {
             let missing: Vec<&String> = names
@@ -177,6 +184,7 @@ pub async fn insight_chart(
 /// Validates the request, reads the user's entries and runs the plugin off the runtime.
 async fn run(
     ctx: &AppContext,
+    auth: &Authorized<needs::InsightsRead>,
     name: &str,
     mut raw: BTreeMap<String, String>,
 ) -> Result<(Arc<InsightPlugin>, UserId, Params, InsightResult), ApiError> {
@@ -207,6 +215,7 @@ async fn run(
         return Err(ApiError::Validation(errors));
     }
     let (user, params) = (user.expect("checked"), params.expect("checked"));
+    auth.check_user(user)?;
     let exercise_key = plugin
         .exercise_param()
         .and_then(|p| params.get(p))

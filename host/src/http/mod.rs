@@ -1,5 +1,6 @@
-//! The HTTP API: routes, extractors, the error envelope, OpenAPI.
+//! The HTTP API: routes, extractors, the error envelope, access control, OpenAPI.
 
+pub mod auth;
 pub mod context;
 pub mod dto;
 pub mod edits;
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod history;
 pub mod insights;
+pub mod keys;
 pub mod openapi;
 pub mod params;
 pub mod prs;
@@ -16,7 +18,7 @@ pub mod workouts;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, Request, header};
 use axum::routing::{delete, get, post};
 use context::AppContext;
 use error::{ApiError, Code};
@@ -24,6 +26,7 @@ use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -35,8 +38,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router.
+///
+/// Every route but /health, /docs and /openapi.json is behind
+/// `auth::authenticate`; each handler declares the action it needs with
+/// `auth::Authorized<needs::X>` (or `auth::MasterOnly`).
 pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
-    let api = Router::new()
+    let protected = Router::new()
         .route("/workouts", post(workouts::submit_workouts))
         .route("/workouts/history", get(history::history))
         .route("/workouts/prs", get(prs::personal_records))
@@ -47,10 +54,24 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                 .delete(edits::delete_workout),
         )
         .route("/users/{userId}/workouts", delete(edits::erase_user))
-        .route("/health", get(health::health))
         .route("/insights", get(insights::list_insights))
         .route("/insights/{plugin}", get(insights::run_insight))
         .route("/insights/{plugin}/chart.svg", get(insights::insight_chart))
+        .route("/keys", post(keys::create_key).get(keys::list_keys))
+        .route(
+            "/keys/{uid}",
+            get(keys::get_key)
+                .patch(keys::update_key)
+                .delete(keys::delete_key),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            auth::authenticate,
+        ));
+    let cors = auth::headers::cors_layer(&ctx.security.cors);
+    let api = Router::new()
+        .route("/health", get(health::health))
+        .merge(protected)
         .with_state(ctx);
 
     Router::new()
@@ -59,9 +80,12 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::not_found(Code::RouteNotFound, "Route not found") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
-            // Outermost first: the request id exists before tracing starts and
-            // is echoed on every response, errors included.
+            // Outermost first: credentials are redacted before anything can
+            // log them; the request id exists before tracing starts and is
+            // echoed on every response, errors included; CORS and the
+            // security headers also reach error responses.
             ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -70,10 +94,12 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                             .get(REQUEST_ID)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
-                        tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+                        tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id, caller = tracing::field::Empty)
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(cors)
+                .layer(axum::middleware::from_fn(auth::headers::security_headers))
                 .layer(axum::middleware::from_fn(envelope::render_errors))
                 .layer(CatchPanicLayer::custom(envelope::panic_to_response))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout)),

@@ -1,7 +1,36 @@
 //! The OpenAPI document, served at /openapi.json and browsed at /docs.
 
-use super::{dto, edits, envelope, health, history, insights, prs, workouts};
-use utoipa::OpenApi;
+use super::{dto, edits, envelope, health, history, insights, keys, prs, workouts};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The name of the bearer scheme in the document.
+pub const BEARER: &str = "bearerAuth";
+
+/// Declares `Authorization: Bearer` (API key, tenant token or master key)
+/// and requires it everywhere but where a path says `security(())`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key, a tenant token (JWT), or the master key (see docs/security.md)",
+                    ))
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            BEARER,
+            Vec::<String>::new(),
+        )]);
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -9,7 +38,10 @@ use utoipa::OpenApi;
         title = "Everfit insights API",
         description = "Log a client's workouts, read the history back, read personal records.\n\n\
             Every error has one shape (`ErrorEnvelope`). All times are UTC, ISO-8601. \
-            Every response carries `x-request-id`.",
+            Every response carries `x-request-id`.\n\n\
+            Every route but /health needs `Authorization: Bearer <key>` when the server has a \
+            master key: an API key, a tenant token, or the master key (\"Authorize\" above). \
+            401 without it, 403 when it does not allow the route or the client, 429 over the rate limit.",
     ),
     paths(
         workouts::submit_workouts,
@@ -23,6 +55,11 @@ use utoipa::OpenApi;
         insights::list_insights,
         insights::run_insight,
         insights::insight_chart,
+        keys::create_key,
+        keys::list_keys,
+        keys::get_key,
+        keys::update_key,
+        keys::delete_key,
     ),
     components(schemas(
         dto::SubmitWorkoutsRequest, dto::NewEntryRequest, dto::NewSetRequest, dto::UnitCode,
@@ -38,11 +75,14 @@ use utoipa::OpenApi;
         crate::plugins::insight::Point, crate::plugins::insight::Table,
         crate::plugins::registry::LoadProblem,
         health::HealthResponse, health::HealthInfo, health::ComponentHealth, crate::queue::QueueStatus,
+        keys::KeyView, keys::KeyListResponse, keys::CreateKeyRequest, keys::UpdateKeyRequest,
     )),
+    modifiers(&BearerAuth),
     tags(
         (name = "workouts", description = "Log and read workouts"),
         (name = "personal records", description = "Heaviest set, highest-volume set, best estimated 1RM"),
         (name = "insights", description = "Insight plugins (WebAssembly components): list, run, chart"),
+        (name = "keys", description = "API keys (master key only)"),
         (name = "operations", description = "Health"),
     )
 )]

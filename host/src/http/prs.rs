@@ -2,12 +2,14 @@
 //! all-time, O(days in range) from the day bests for ranges (with the
 //! previous window and deltas).
 
+use super::auth::Authorized;
 use super::context::AppContext;
 use super::dto::{PrResponse, PrWindowView};
 use super::envelope::ErrorEnvelope;
 use super::error::ApiError;
 use super::extract::Query;
 use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
+use crate::domain::access::needs;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, Unit};
@@ -64,6 +66,7 @@ pub struct PrParams {
     ))]
 pub async fn personal_records(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::PrsRead>,
     Query(params): Query<PrParams>,
 ) -> Result<Response, ApiError> {
     let mut errors = ParamErrors::default();
@@ -90,6 +93,7 @@ pub async fn personal_records(
         exercise.expect("checked"),
         dates.expect("checked"),
     );
+    auth.check_user(user)?;
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 

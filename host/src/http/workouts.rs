@@ -1,11 +1,13 @@
 //! POST /workouts and GET /workouts/{id}.
 
+use super::auth::Authorized;
 use super::context::AppContext;
 use super::dto::{SubmitWorkoutsRequest, SubmitWorkoutsResponse, WorkoutView};
 use super::envelope::ErrorEnvelope;
 use super::error::{ApiError, Code};
 use super::extract::{JsonBody, Path, Query};
 use super::params::parse_user_id;
+use crate::domain::access::needs;
 use crate::domain::validation::{Submission, validate_submission};
 use crate::domain::{EntryId, FieldError, WorkoutEntry};
 use crate::queue::{Reservation, WriteBatch};
@@ -36,11 +38,13 @@ use utoipa::IntoParams;
     ))]
 pub async fn submit_workouts(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsCreate>,
     request_id: Option<axum::Extension<RequestId>>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<SubmitWorkoutsResponse>), ApiError> {
     let now = Utc::now();
     let submission = validate_submission(&body, now).map_err(ApiError::Validation)?;
+    auth.check_user(submission.user_id)?;
     let entries = assign_ids(submission, now);
     check_idempotency_conflicts(&ctx, &entries).await?;
     let held = reserve_keys(&ctx, &entries).await?;
@@ -222,10 +226,12 @@ pub struct EntryParams {
     ))]
 pub async fn get_workout(
     State(ctx): State<AppContext>,
+    auth: Authorized<needs::WorkoutsRead>,
     Path(id): Path<String>,
     Query(params): Query<EntryParams>,
 ) -> Result<Response, ApiError> {
     let user = parse_user_id(params.user_id.as_deref())?;
+    auth.check_user(user)?;
     let id = parse_entry_id(&id)?;
     match ctx.store.get_entry(user, id).await? {
         Some(entry) => {

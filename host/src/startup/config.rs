@@ -5,8 +5,11 @@
 //! prints it and `docs/configuration.md` documents it (a test keeps the two
 //! in step).
 
+use crate::domain::access::MasterKey;
+use crate::http::auth::headers::CorsOrigins;
 use crate::queue::QueueName;
 use crate::queue::backpressure::DepthLimits;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +33,25 @@ impl QueueKind {
     }
 }
 
+/// `EVERFIT_ENV`: production refuses to start without its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Requests per second and burst, per API key (per address when unauthenticated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+pub const DEFAULT_RATE_LIMIT: RateLimitSettings = RateLimitSettings {
+    per_second: NonZeroU32::new(50).expect("non-zero"),
+    burst: NonZeroU32::new(100).expect("non-zero"),
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -46,6 +68,31 @@ pub struct Variable {
 
 /// Every variable the service reads.
 pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "EVERFIT_ENV",
+        default: "development",
+        meaning: "development or production (production refuses to start without MASTER_KEY and CURSOR_SECRET)",
+    },
+    Variable {
+        name: "MASTER_KEY",
+        default: "unset",
+        meaning: "16+ bytes; turns access control on: API keys required on every route but /health and /docs",
+    },
+    Variable {
+        name: "CORS_ORIGINS",
+        default: "*",
+        meaning: "origins allowed to call the API from a browser: * or a comma-separated list",
+    },
+    Variable {
+        name: "RATE_LIMIT_PER_SECOND",
+        default: "50",
+        meaning: "requests per second per API key (without a master key: per remote address, this machine unlimited); 0: off",
+    },
+    Variable {
+        name: "RATE_LIMIT_BURST",
+        default: "100",
+        meaning: "requests a key may send at once before the per-second rate applies",
+    },
     Variable {
         name: "HOST",
         default: "127.0.0.1",
@@ -182,6 +229,12 @@ pub struct Config {
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled plugins are cached (default: `plugin-cache` next to the SQLite file).
     pub plugin_cache_dir: PathBuf,
+    pub environment: Environment,
+    /// Access control is on when set (redacted in `Debug`).
+    pub master_key: Option<MasterKey>,
+    pub cors_origins: CorsOrigins,
+    /// `None`: no rate limit.
+    pub rate_limit: Option<RateLimitSettings>,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -216,6 +269,10 @@ impl Config {
             plugins_dir: None,
             plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
             sqlite_path,
+            environment: Environment::Development,
+            master_key: None,
+            cors_origins: CorsOrigins::Any,
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
         }
     }
 
@@ -407,6 +464,69 @@ impl Config {
                 ),
             }
         }
+        config.environment = match get("EVERFIT_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                problem(
+                    "EVERFIT_ENV",
+                    format!("EVERFIT_ENV={other:?} must be development or production"),
+                );
+                Environment::Development
+            }
+        };
+        if let Some(raw) = get("MASTER_KEY") {
+            match MasterKey::new(&raw) {
+                Ok(key) => config.master_key = Some(key),
+                // Never echo the value: it is a secret.
+                Err(why) => problem("MASTER_KEY", format!("MASTER_KEY {why}")),
+            }
+        }
+        if let Some(raw) = get("CORS_ORIGINS") {
+            match CorsOrigins::parse(&raw) {
+                Ok(origins) => config.cors_origins = origins,
+                Err(why) => problem("CORS_ORIGINS", format!("CORS_ORIGINS {why}")),
+            }
+        }
+        let mut limit = DEFAULT_RATE_LIMIT;
+        let mut limited = true;
+        if let Some(v) = get("RATE_LIMIT_PER_SECOND") {
+            match v.parse::<u32>() {
+                Ok(0) => limited = false,
+                Ok(n) => limit.per_second = NonZeroU32::new(n).expect("not 0"),
+                Err(_) => problem(
+                    "RATE_LIMIT_PER_SECOND",
+                    format!("RATE_LIMIT_PER_SECOND={v:?} must be a whole number (0: no limit)"),
+                ),
+            }
+        }
+        if let Some(v) = get("RATE_LIMIT_BURST") {
+            match v.parse::<u32>().ok().and_then(NonZeroU32::new) {
+                Some(n) => limit.burst = n,
+                None => problem(
+                    "RATE_LIMIT_BURST",
+                    format!("RATE_LIMIT_BURST={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        config.rate_limit = limited.then_some(limit);
+        if config.environment == Environment::Production {
+            if get("MASTER_KEY").is_none() {
+                problem(
+                    "MASTER_KEY",
+                    "EVERFIT_ENV=production needs MASTER_KEY (16+ bytes, e.g. `openssl rand -hex 32`): \
+                     without it every request would be allowed"
+                        .to_string(),
+                );
+            }
+            if get("CURSOR_SECRET").is_none() {
+                problem(
+                    "CURSOR_SECRET",
+                    "EVERFIT_ENV=production needs CURSOR_SECRET (16+ characters, shared by every instance)"
+                        .to_string(),
+                );
+            }
+        }
         (config, problems)
     }
 
@@ -559,6 +679,68 @@ mod tests {
         assert_eq!(c.port, 3000);
         assert_eq!(c.sqlite_path, PathBuf::from("/tmp/a.db"));
         assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_its_secrets() {
+        let err = from(&[("EVERFIT_ENV", "production")]).unwrap_err();
+        let vars: Vec<&str> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(vars, ["MASTER_KEY", "CURSOR_SECRET"], "{err}");
+        assert!(
+            err.to_string()
+                .contains("EVERFIT_ENV=production needs MASTER_KEY")
+        );
+        let c = from(&[
+            ("EVERFIT_ENV", "production"),
+            ("MASTER_KEY", "0123456789abcdef0123"),
+            ("CURSOR_SECRET", "a-cursor-secret-of-some-length"),
+        ])
+        .unwrap();
+        assert_eq!(c.environment, Environment::Production);
+        assert!(c.master_key.is_some());
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn development_needs_no_master_key_and_a_short_one_is_refused_unechoed() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.environment, Environment::Development);
+        assert!(c.master_key.is_none());
+        assert_eq!(c.cors_origins, CorsOrigins::Any);
+        assert_eq!(c.rate_limit, Some(DEFAULT_RATE_LIMIT));
+        let err = from(&[("MASTER_KEY", "hunter2")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "MASTER_KEY");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(from(&[("EVERFIT_ENV", "staging")]).is_err());
+    }
+
+    #[test]
+    fn rate_limits_and_origins_are_read() {
+        let c = from(&[
+            ("RATE_LIMIT_PER_SECOND", "5"),
+            ("RATE_LIMIT_BURST", "7"),
+            ("CORS_ORIGINS", "https://coach.example.com"),
+        ])
+        .unwrap();
+        let limit = c.rate_limit.unwrap();
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (5, 7));
+        assert!(matches!(c.cors_origins, CorsOrigins::List(ref l) if l.len() == 1));
+        assert_eq!(
+            from(&[("RATE_LIMIT_PER_SECOND", "0")]).unwrap().rate_limit,
+            None
+        );
+        let err = from(&[
+            ("RATE_LIMIT_PER_SECOND", "-1"),
+            ("RATE_LIMIT_BURST", "0"),
+            ("CORS_ORIGINS", "coach.example.com"),
+        ])
+        .unwrap_err();
+        let vars: Vec<&str> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            ["CORS_ORIGINS", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_BURST"],
+            "{err}"
+        );
     }
 
     #[test]

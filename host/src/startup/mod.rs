@@ -8,13 +8,15 @@ pub mod telemetry;
 use crate::domain::Catalogue;
 use crate::domain::cursor::CursorKey;
 use crate::domain::records::PrCalculator;
+use crate::http::auth::rate_limit::RateLimit;
+use crate::http::auth::{Protection, Security};
 use crate::http::context::AppContext;
 use crate::plugins::{PluginEngine, PluginHost, WasmPrCalculator};
 use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
-use crate::store::{MongoStore, SqliteStore, WorkoutStore};
+use crate::store::{ApiKeyStore, MongoStore, SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
 use config::{Config, QueueKind};
 use std::future::Future;
@@ -24,13 +26,46 @@ use tokio::net::TcpListener;
 
 /// Opens the configured store: MongoDB when `MONGODB_URI` is set, else the SQLite file.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>> {
+    Ok(open_stores(config).await?.workouts)
+}
+
+/// One store, seen through each of its traits.
+pub struct Stores {
+    pub workouts: Arc<dyn WorkoutStore>,
+    pub keys: Arc<dyn ApiKeyStore>,
+}
+
+/// Opens the configured store (as [`open_store`]) for workouts and API keys.
+pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     if let Some(uri) = &config.mongodb_uri {
-        let store = MongoStore::connect(uri).await?;
-        return Ok(Arc::new(store));
+        let store = Arc::new(MongoStore::connect(uri).await?);
+        return Ok(Stores {
+            workouts: store.clone(),
+            keys: store,
+        });
     }
-    let store = SqliteStore::open(&config.sqlite_path).await?;
+    let store = Arc::new(SqliteStore::open(&config.sqlite_path).await?);
     tracing::info!(path = %config.sqlite_path.display(), "using the embedded SQLite store");
-    Ok(Arc::new(store))
+    Ok(Stores {
+        workouts: store.clone(),
+        keys: store,
+    })
+}
+
+/// Access control from the configuration, over the key store.
+pub fn security(config: &Config, keys: Arc<dyn ApiKeyStore>) -> Security {
+    let protection = match &config.master_key {
+        Some(master) => Protection::Keys(master.clone()),
+        None => Protection::Open,
+    };
+    Security {
+        protection,
+        keys,
+        rate_limit: config
+            .rate_limit
+            .map(|l| RateLimit::new(l.per_second, l.burst)),
+        cors: config.cors_origins.clone(),
+    }
 }
 
 /// The PR calculator the worker and the live path use: the built-in PR
@@ -116,7 +151,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     }
     // The queue first: a bad queue setting should not leave a data file behind.
     let jobs = open_job_source(config).await?;
-    let store = open_store(config).await?;
+    let Stores {
+        workouts: store,
+        keys,
+    } = open_stores(config).await?;
     let (calculator, plugins) = plugin_runtime(config).await?;
     let queue: Arc<dyn WriteQueue> = match &jobs {
         None => Arc::new(InlineQueue::new(Persister::new(
@@ -133,6 +171,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
             catalogue: Arc::new(Catalogue::builtin()),
             cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
             plugins,
+            security: Arc::new(security(config, keys)),
         },
         jobs,
     })
@@ -239,9 +278,13 @@ impl Application {
             .ctx
             .plugins
             .watch(crate::plugins::registry::POLL_INTERVAL);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The peer address keys the rate limit of unauthenticated requests.
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         if let Some(watch) = plugin_watch {
             watch.abort();
         }

@@ -1,10 +1,12 @@
-//! Storage: one trait, one implementation per back end.
+//! Storage: the `WorkoutStore` trait (and `ApiKeyStore` in `keys`), one
+//! implementation per back end.
 //!
 //! Both stores must behave identically; the behaviour suite in
 //! `tests/store/` runs against SQLite always and against MongoDB when
 //! `MONGODB_URI` is set.
 
 pub mod cas;
+pub mod keys;
 pub mod mongo;
 pub mod sqlite;
 
@@ -16,6 +18,7 @@ use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use keys::ApiKeyStore;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
 

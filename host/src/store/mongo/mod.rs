@@ -5,6 +5,7 @@
 
 pub mod changes;
 pub mod documents;
+pub mod keys;
 pub mod queries;
 mod writes;
 
@@ -110,9 +111,14 @@ impl MongoStore {
         Ok(store)
     }
 
-    /// Creates the indexes of [`queries::indexes`] (a no-op when they exist).
+    /// Creates the indexes of [`queries::indexes`], [`changes::indexes`] and
+    /// [`keys::indexes`] (a no-op when they exist).
     async fn create_indexes(&self) -> Result<(), StoreError> {
-        for spec in queries::indexes().into_iter().chain(changes::indexes()) {
+        for spec in queries::indexes()
+            .into_iter()
+            .chain(changes::indexes())
+            .chain(keys::indexes())
+        {
             let mut options = IndexOptions::builder().name(spec.name.to_string()).build();
             if spec.unique {
                 options.unique = Some(true);
