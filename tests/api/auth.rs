@@ -69,13 +69,14 @@ pub async fn create_key(app: &TestApp, body: Value) -> (String, String) {
     )
 }
 
-const ALL_ACTIONS: [&str; 6] = [
+const ALL_ACTIONS: [&str; 7] = [
     "workouts.create",
     "workouts.read",
     "workouts.update",
     "workouts.delete",
     "prs.read",
     "insights.read",
+    "metrics.read",
 ];
 
 fn key_body(name: &str, actions: &[&str], users: &[&str]) -> Value {
@@ -285,6 +286,14 @@ async fn the_authorization_matrix_holds_on_every_route() {
             path: format!("/workouts/prs?{progress}"),
             body: None,
             needs: Needs::Action("prs.read", true),
+            success: 200,
+        },
+        Route {
+            method: Method::GET,
+            template: "/metrics",
+            path: "/metrics".into(),
+            body: None,
+            needs: Needs::Action("metrics.read", false),
             success: 200,
         },
         Route {

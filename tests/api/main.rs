@@ -8,6 +8,7 @@ mod errors;
 mod helpers;
 mod history;
 mod insights;
+mod metrics;
 mod plugins;
 mod prs;
 mod queue;

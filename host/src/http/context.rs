@@ -21,4 +21,6 @@ pub struct AppContext {
     pub plugins: Arc<PluginHost>,
     /// Access control: the master key, the API key store, rate limits, CORS.
     pub security: Arc<Security>,
+    /// Renders the process's Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod history;
 pub mod insights;
 pub mod keys;
+pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod prs;
@@ -57,6 +58,7 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .route("/insights", get(insights::list_insights))
         .route("/insights/{plugin}", get(insights::run_insight))
         .route("/insights/{plugin}/chart.svg", get(insights::insight_chart))
+        .route("/metrics", get(metrics::metrics))
         .route("/keys", post(keys::create_key).get(keys::list_keys))
         .route(
             "/keys/{uid}",
@@ -78,6 +80,8 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .merge(api)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found(Code::RouteNotFound, "Route not found") })
+        // Per route (the matched template is known here), fallback included.
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // Outermost first: credentials are redacted before anything can

@@ -52,6 +52,7 @@ impl Modify for BearerAuth {
         history::history,
         prs::personal_records,
         health::health,
+        super::metrics::metrics,
         insights::list_insights,
         insights::run_insight,
         insights::insight_chart,

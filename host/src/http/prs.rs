@@ -153,6 +153,7 @@ pub async fn personal_records(
         deltas: deltas_view,
         message,
     };
+    metrics::counter!("pr_reads_total", "source" => source.as_str()).increment(1);
     let mut response = Json(body).into_response();
     response
         .headers_mut()

@@ -72,7 +72,29 @@ impl WorkerDeps {
         Ok(())
     }
 
+    /// Runs one job, counting it (`queue_jobs_total{queue, outcome}`) and
+    /// timing it (`queue_job_duration_seconds{queue}`).
     async fn handle_payload(
+        &self,
+        queue: QueueName,
+        payload: &[u8],
+        job_id: &str,
+    ) -> Result<(), JobFailure> {
+        let started = std::time::Instant::now();
+        let result = self.run_payload(queue, payload, job_id).await;
+        let outcome = match &result {
+            Ok(()) => "done",
+            Err(JobFailure::Poison(_)) => "poison",
+            Err(JobFailure::Failed(_)) => "failed",
+        };
+        metrics::counter!("queue_jobs_total", "queue" => queue.as_str(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("queue_job_duration_seconds", "queue" => queue.as_str())
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn run_payload(
         &self,
         queue: QueueName,
         payload: &[u8],

@@ -184,6 +184,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "log filter",
     },
     Variable {
+        name: "METRICS_ADDR",
+        default: "unset",
+        meaning: "also serve GET /metrics without credentials on this address (host:port), for a scraper on a private network; never publish it",
+    },
+    Variable {
         name: "PLUGINS_DIR",
         default: "unset",
         meaning: "folder of third-party insight plugins (*.wasm), watched; unset: built-in plugins only",
@@ -224,6 +229,8 @@ pub struct Config {
     pub claim_after: Duration,
     /// Deliveries (Redis) before a failing job goes to the dead-letter list.
     pub max_deliveries: u64,
+    /// A private address serving `/metrics` without credentials.
+    pub metrics_addr: Option<String>,
     /// Folder of third-party insight plugins (`*.wasm`), watched for changes.
     /// Unset (the default): only the built-in plugins run.
     pub plugins_dir: Option<PathBuf>,
@@ -266,6 +273,7 @@ impl Config {
             depth_limits: DepthLimits::default(),
             claim_after: Duration::from_secs(30),
             max_deliveries: 5,
+            metrics_addr: None,
             plugins_dir: None,
             plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
             sqlite_path,
@@ -325,6 +333,7 @@ impl Config {
             config.plugin_cache_dir = default_plugin_cache_dir(&config.sqlite_path);
         }
         config.plugins_dir = get("PLUGINS_DIR").map(PathBuf::from);
+        config.metrics_addr = get("METRICS_ADDR");
         if let Some(v) = get("PLUGIN_CACHE_DIR") {
             config.plugin_cache_dir = PathBuf::from(v);
         }

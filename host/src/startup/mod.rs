@@ -3,6 +3,7 @@
 //! settings as values.
 
 pub mod config;
+pub mod metrics;
 pub mod telemetry;
 
 use crate::domain::Catalogue;
@@ -16,6 +17,7 @@ use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
+use crate::store::metered::MeteredStore;
 use crate::store::{ApiKeyStore, MongoStore, SqliteStore, WorkoutStore};
 use anyhow::{Context, bail};
 use config::{Config, QueueKind};
@@ -40,14 +42,14 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     if let Some(uri) = &config.mongodb_uri {
         let store = Arc::new(MongoStore::connect(uri).await?);
         return Ok(Stores {
-            workouts: store.clone(),
+            workouts: Arc::new(MeteredStore::new(store.clone())),
             keys: store,
         });
     }
     let store = Arc::new(SqliteStore::open(&config.sqlite_path).await?);
     tracing::info!(path = %config.sqlite_path.display(), "using the embedded SQLite store");
     Ok(Stores {
-        workouts: store.clone(),
+        workouts: Arc::new(MeteredStore::new(store.clone())),
         keys: store,
     })
 }
@@ -172,6 +174,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
             cursor_key: CursorKey::new(config.cursor_secret.as_bytes()),
             plugins,
             security: Arc::new(security(config, keys)),
+            metrics: metrics::handle(),
         },
         jobs,
     })
@@ -212,7 +215,27 @@ pub async fn run_worker_process(
     let store = open_store(&config).await?;
     let calculator = pr_calculator(&config).await?;
     let deps = worker_deps(store, calculator, &source);
-    run_workers(source, deps, worker_settings(&config), shutdown).await
+    metrics::handle();
+    let observers = observe(&config, &source).await?;
+    let ran = run_workers(source, deps, worker_settings(&config), shutdown).await;
+    observers.into_iter().for_each(|o| o.abort());
+    ran
+}
+
+/// What keeps metrics current while a process serves or works: the
+/// queue-depth gauges and, with `METRICS_ADDR`, the private listener.
+async fn observe(
+    config: &Config,
+    source: &WorkerSource,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = vec![metrics::watch_queue_depths(
+        source.job_backend(),
+        std::time::Duration::from_secs(5),
+    )];
+    if let Some(addr) = &config.metrics_addr {
+        tasks.push(metrics::serve_metrics(addr).await?);
+    }
+    Ok(tasks)
 }
 
 /// A bound, ready-to-serve application (the port is known before serving,
@@ -273,6 +296,13 @@ impl Application {
             embedded_workers = workers.is_some(),
             "everfit listening"
         );
+        let observers = match &self.jobs {
+            Some(source) => observe(&self.config, source).await?,
+            None => match &self.config.metrics_addr {
+                Some(addr) => vec![metrics::serve_metrics(addr).await?],
+                None => Vec::new(),
+            },
+        };
         // Hot reload of PLUGINS_DIR while serving.
         let plugin_watch = self
             .ctx
@@ -288,6 +318,7 @@ impl Application {
         if let Some(watch) = plugin_watch {
             watch.abort();
         }
+        observers.into_iter().for_each(|o| o.abort());
         tracing::info!("server stopped; in-flight requests finished");
         let _ = stop_workers.send(());
         if let Some(workers) = workers {

@@ -7,6 +7,7 @@
 
 pub mod cas;
 pub mod keys;
+pub mod metered;
 pub mod mongo;
 pub mod sqlite;
 

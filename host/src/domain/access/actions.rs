@@ -66,6 +66,7 @@ actions! {
     WorkoutsDelete = "workouts.delete", "delete an entry, or erase a client's workouts (`DELETE /workouts/{id}`, `DELETE /users/{userId}/workouts`)";
     PrsRead = "prs.read", "read personal records (`GET /workouts/prs`)";
     InsightsRead = "insights.read", "list and run insight plugins and draw their charts (`GET /insights...`)";
+    MetricsRead = "metrics.read", "read the service's Prometheus metrics (`GET /metrics`)";
 }
 
 impl std::fmt::Display for Action {
