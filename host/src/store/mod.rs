@@ -59,6 +59,13 @@ pub trait WorkoutStore: Send + Sync + 'static {
 
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// While the store prepares its database after start-up (indexes,
+    /// one-time migrations): the step under way. Every operation answers
+    /// `Unavailable` meanwhile, and `/health` reports "starting".
+    fn preparing(&self) -> Option<String> {
+        None
+    }
+
     /// Inserts entries that are not stored yet. An entry whose id, or whose
     /// (user, idempotencyKey), is already stored is left as it is, so replays
     /// and concurrent identical submits collapse. Returns how many were new.

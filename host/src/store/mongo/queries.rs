@@ -94,6 +94,21 @@ pub fn indexes() -> Vec<IndexSpec> {
     ]
 }
 
+/// [`indexes`] grouped by collection, in order of first appearance: each
+/// group is one `createIndexes` (MongoDB builds them in one collection
+/// scan; DocumentDB builds a new collection's indexes at once instead of
+/// one background job per index).
+pub fn indexes_by_collection() -> Vec<(&'static str, Vec<IndexSpec>)> {
+    let mut groups: Vec<(&'static str, Vec<IndexSpec>)> = Vec::new();
+    for spec in indexes() {
+        match groups.iter_mut().find(|(c, _)| *c == spec.collection) {
+            Some((_, specs)) => specs.push(spec),
+            None => groups.push((spec.collection, vec![spec])),
+        }
+    }
+    groups
+}
+
 /// Escapes `text` so that a PCRE pattern matches it literally.
 ///
 /// ASCII punctuation is escaped with a backslash (always literal in PCRE);
@@ -699,6 +714,35 @@ mod tests {
             Some(doc! { "idempotencyKey": { "$type": "string" } })
         );
         assert_doc_eq!(specs[0].keys, doc! { "userId": 1, "date": -1, "_id": -1 });
+    }
+
+    #[test]
+    fn indexes_are_created_one_collection_at_a_time() {
+        let groups = indexes_by_collection();
+        let names: Vec<(&str, Vec<&str>)> = groups
+            .iter()
+            .map(|(c, specs)| (*c, specs.iter().map(|s| s.name).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (
+                    "workouts",
+                    vec![
+                        "user_date_id",
+                        "user_exercise_date_id",
+                        "user_idempotency_key_unique"
+                    ]
+                ),
+                ("personal_records", vec!["user_exercise_unique"]),
+                ("personal_record_days", vec!["user_exercise_day_unique"]),
+                ("personal_record_days_pending", vec!["user_exercise_unique"]),
+            ]
+        );
+        assert_eq!(
+            groups.iter().map(|(_, s)| s.len()).sum::<usize>(),
+            indexes().len()
+        );
     }
 
     #[test]
