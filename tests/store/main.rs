@@ -7,13 +7,19 @@
 //! MONGODB_URI=mongodb://localhost:27017 cargo test --test store     # both
 //! ```
 //!
+//! With `MONGODB_REQUIRED=1` (CI) a missing `MONGODB_URI` fails instead of
+//! skipping.
+//!
 //! Every behaviour asserts exact results, the same on each back end, so the
 //! back ends are proven to answer identically.
 
 mod backends;
 mod behaviours;
+mod explain;
 mod fixtures;
 mod mongo_only;
+#[path = "../support/mongodb.rs"]
+mod mongodb;
 
 /// For each behaviour `name`, a module `name` with a `sqlite` and a `mongodb` test.
 macro_rules! store_suite {

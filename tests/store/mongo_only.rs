@@ -127,3 +127,92 @@ async fn keys_stored_before_day_bests_are_pending_until_rebuilt() {
     )
     .await;
 }
+
+/// A store opened but not prepared answers `Unavailable` (503, never a wait
+/// or a 500) and says what it is doing; once prepared it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_serves_only_once_prepared() {
+    use crate::fixtures::*;
+    use everfit::store::{StoreError, WorkoutStore};
+
+    crate::backends::on_mongo_store("a_store_serves_only_once_prepared", |store| {
+        Box::pin(async move {
+            let uri = std::env::var("MONGODB_URI").unwrap();
+            let opened = MongoStore::open(&uri, Some(store.database_name()))
+                .await
+                .unwrap();
+            assert!(opened.preparing().is_some());
+            let e = entry(1, "Squat", day(1), &[(5, 100.0)]);
+            match opened.insert_entries(std::slice::from_ref(&e)).await {
+                Err(StoreError::Unavailable(message)) => {
+                    assert!(message.contains("starting"), "{message}")
+                }
+                other => panic!("expected Unavailable, got {other:?}"),
+            }
+            opened.ping().await.expect("ping answers while preparing");
+            opened.prepare().await.unwrap();
+            assert_eq!(opened.preparing(), None);
+            assert_eq!(opened.insert_entries(&[e]).await.unwrap(), 1);
+        })
+    })
+    .await;
+}
+
+/// A version touched by hand (a shell `$inc` with a JavaScript number makes
+/// the int64 a double) still reads, and compare-and-swap goes on from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_turned_double_by_hand_still_reads() {
+    use crate::fixtures::*;
+    use everfit::prs::read_model;
+    use everfit::store::WorkoutStore;
+    use everfit::store::mongo::queries;
+
+    crate::backends::on_mongo_store("a_version_turned_double_by_hand_still_reads", |store| {
+        Box::pin(async move {
+            let e = entry(1, "Squat", day(1), &[(5, 100.0)]);
+            store
+                .insert_entries(std::slice::from_ref(&e))
+                .await
+                .unwrap();
+            let calc = everfit::domain::records::NativePrCalculator;
+            read_model::fold_entries(store, &calc, &[e]).await.unwrap();
+            let db = store.client().database(store.database_name());
+            for collection in [queries::PERSONAL_RECORDS, queries::PERSONAL_RECORD_DAYS] {
+                let touched = db
+                    .collection::<bson::Document>(collection)
+                    .update_many(bson::doc! {}, bson::doc! { "$inc": { "version": 1.0_f64 } })
+                    .await
+                    .unwrap();
+                assert_eq!(touched.modified_count, 1, "{collection}");
+            }
+            let row = store
+                .read_personal_records(user(), "squat")
+                .await
+                .unwrap()
+                .expect("row");
+            assert_eq!(row.version, 2);
+            let heavier = entry(2, "Squat", day(1), &[(5, 120.0)]);
+            store
+                .insert_entries(std::slice::from_ref(&heavier))
+                .await
+                .unwrap();
+            read_model::fold_entries(store, &calc, &[heavier])
+                .await
+                .unwrap();
+            let row = store
+                .read_personal_records(user(), "squat")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.version, 3);
+            assert_eq!(row.records.heaviest_set.unwrap().weight_kg, 120.0);
+            let days = store
+                .day_records(user(), "squat", everfit::domain::days::DaySpan::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(days.heaviest_set.unwrap().weight_kg, 120.0);
+        })
+    })
+    .await;
+}
