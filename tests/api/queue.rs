@@ -57,7 +57,7 @@ async fn redis_down_answers_503_and_accepts_nothing() {
         c.redis_url = Some(proxy.url.clone());
     })
     .await;
-    proxy.cut();
+    proxy.cut().await;
     let refused = app
         .post_workouts(&json!({ "userId": USER, "entries": batch_of(3, 1) }))
         .await;

@@ -10,8 +10,8 @@ use everfit::store::{SqliteStore, WorkoutStore};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -165,6 +165,7 @@ pub async fn assert_read_model_matches_live(app: &TestApp) {
 pub struct RedisProxy {
     pub url: String,
     up: Arc<AtomicBool>,
+    relays: Arc<Mutex<Vec<JoinHandle<()>>>>,
     task: JoinHandle<()>,
 }
 
@@ -177,39 +178,46 @@ impl RedisProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
         let up = Arc::new(AtomicBool::new(true));
-        let flag = up.clone();
+        let relays: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (flag, open) = (up.clone(), relays.clone());
         let task = tokio::spawn(async move {
-            let mut open: Vec<JoinHandle<()>> = Vec::new();
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     break;
                 };
+                // Checked under the lock `cut` takes: a connection is either
+                // refused or in the list `cut` closes.
+                let mut open = open.lock().unwrap();
                 if !flag.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused, in effect
                 }
                 let target = target.clone();
-                let flag = flag.clone();
+                open.retain(|t| !t.is_finished());
                 open.push(tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(&target).await else {
                         return;
                     };
-                    let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
-                    let cut = async {
-                        while flag.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    };
-                    tokio::select! { _ = relay => {}, _ = cut => {} }
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                 }));
-                open.retain(|t| !t.is_finished());
             }
         });
-        Self { url, up, task }
+        Self {
+            url,
+            up,
+            relays,
+            task,
+        }
     }
 
-    /// Cuts every connection and refuses new ones until [`restore`](Self::restore).
-    pub fn cut(&self) {
+    /// Cuts every connection (all closed when this returns) and refuses
+    /// new ones until [`restore`](Self::restore).
+    pub async fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
+        let open: Vec<JoinHandle<()>> = std::mem::take(&mut *self.relays.lock().unwrap());
+        for relay in open {
+            relay.abort();
+            let _ = relay.await;
+        }
     }
 
     pub fn restore(&self) {
@@ -220,5 +228,8 @@ impl RedisProxy {
 impl Drop for RedisProxy {
     fn drop(&mut self) {
         self.task.abort();
+        for relay in self.relays.lock().unwrap().iter() {
+            relay.abort();
+        }
     }
 }
