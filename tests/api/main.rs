@@ -1,11 +1,16 @@
-//! Integration tests: the real server on port 0, a fresh SQLite file per test,
-//! driven over HTTP.
+//! Integration tests: the real server on port 0, driven over HTTP. Each
+//! test runs on a fresh SQLite file, and on a fresh MongoDB database when
+//! `MONGODB_URI` is set (`backends`, `per_store!`).
 
+#[macro_use]
+mod backends;
 mod cli;
 mod errors;
 mod helpers;
 mod history;
 mod insights;
+#[path = "../support/mongodb.rs"]
+mod mongodb;
 mod plugins;
 mod prs;
 mod queue;

@@ -34,9 +34,3 @@ pub fn required() -> bool {
         .map(|v| !matches!(v.trim(), "" | "0" | "false"))
         .unwrap_or(false)
 }
-
-/// Panics with the reason when MongoDB is given but not usable: a server
-/// that was asked for and is missing fails the run, required or not.
-pub fn unusable(e: impl std::fmt::Display) -> ! {
-    panic!("MONGODB_URI is set but MongoDB is not usable: {e}")
-}
