@@ -11,6 +11,7 @@ mod history;
 mod insights;
 #[path = "../support/mongodb.rs"]
 mod mongodb;
+mod mongodb_start;
 mod plugins;
 mod prs;
 mod queue;

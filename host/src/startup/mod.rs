@@ -263,7 +263,7 @@ impl Application {
             match preparation {
                 None => Ok(()),
                 Some(task) => match task.await {
-                    Ok(result) => result.map_err(|e| format!("{e}")),
+                    Ok(result) => result.map_err(|e| format!("{e:#}")),
                     Err(e) => Err(format!("the store preparation stopped: {e}")),
                 },
             }

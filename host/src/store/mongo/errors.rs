@@ -115,12 +115,15 @@ pub fn store_error(e: MongoError) -> StoreError {
 }
 
 fn failure_to_store_error(failure: Failure, e: MongoError) -> StoreError {
+    // The kind says it all; the error's own text appends the server's whole
+    // reply as hex.
+    let text = e.kind.to_string();
     match failure {
         Failure::Transient | Failure::WriteConflict | Failure::TimedOut => {
-            StoreError::Unavailable(format!("MongoDB: {e}"))
+            StoreError::Unavailable(format!("MongoDB: {text}"))
         }
         Failure::DuplicateKey | Failure::Permanent => {
-            StoreError::Internal(anyhow!(e).context("MongoDB operation failed"))
+            StoreError::Internal(anyhow!(text).context("MongoDB operation failed"))
         }
     }
 }

@@ -68,12 +68,22 @@ async fn logged<T>(
             ),
         }
     };
-    let value = result.map_err(|_| errors::timed_out(what, limit))??;
+    let value = result
+        .map_err(|_| errors::timed_out(what, limit))?
+        .map_err(|e| during(what, e))?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "MongoDB: done {what}"
     );
     Ok(value)
+}
+
+/// `e`, saying which step it stopped.
+fn during(what: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(message) => StoreError::Unavailable(format!("{what}: {message}")),
+        StoreError::Internal(e) => StoreError::Internal(e.context(what.to_string())),
+    }
 }
 
 fn index_model(spec: &queries::IndexSpec) -> IndexModel {
