@@ -216,3 +216,43 @@ async fn a_version_turned_double_by_hand_still_reads() {
     })
     .await;
 }
+
+/// The fold's day-summary writes share the pool with everything else: a
+/// pool of two (one write slot) still folds a batch of many days, and the
+/// URI's `timeoutMS` (which the driver itself would refuse) is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_of_two_still_folds_many_days() {
+    use crate::fixtures::*;
+    use everfit::domain::days::DaySpan;
+    use everfit::store::WorkoutStore;
+
+    crate::backends::on_mongo_store("a_pool_of_two_still_folds_many_days", |store| {
+        Box::pin(async move {
+            let uri = std::env::var("MONGODB_URI").unwrap();
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let small = MongoStore::connect_to(
+                &format!("{uri}{sep}maxPoolSize=2&timeoutMS=20000"),
+                Some(store.database_name()),
+            )
+            .await
+            .unwrap();
+            let entries: Vec<_> = (0..120)
+                .map(|n| entry(n + 1, "Squat", day(n), &[(5, 100.0 + f64::from(n))]))
+                .collect();
+            small.insert_entries(&entries).await.unwrap();
+            let calc = everfit::domain::records::NativePrCalculator;
+            let folds =
+                (0..3).map(|_| everfit::prs::read_model::fold_entries(&small, &calc, &entries));
+            for folded in futures::future::join_all(folds).await {
+                folded.unwrap();
+            }
+            let all = small
+                .day_records(user(), "squat", DaySpan::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(all.heaviest_set.unwrap().weight_kg, 219.0);
+        })
+    })
+    .await;
+}
