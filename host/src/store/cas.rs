@@ -6,7 +6,6 @@
 
 use super::StoreError;
 use crate::domain::records::PersonalRecords;
-use anyhow::anyhow;
 use async_trait::async_trait;
 
 /// Lost races tolerated before giving up. Each lost race means another
@@ -55,7 +54,9 @@ pub async fn merge_into(
             return Ok(());
         }
     }
-    Err(StoreError::Internal(anyhow!(
+    // Contention is a load condition, not a bug: a 503 (or a job retried
+    // later), never a 500.
+    Err(StoreError::Unavailable(format!(
         "{}: gave up after {MAX_CAS_ATTEMPTS} contended attempts",
         slot.describe()
     )))
@@ -168,6 +169,7 @@ mod tests {
         let err = merge_into(&slot, &records(100.0, 1), None)
             .await
             .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
         assert!(err.to_string().contains("test slot"), "{err}");
     }
 }

@@ -408,7 +408,8 @@ impl MongoStore {
                 return Ok(());
             }
         }
-        Err(StoreError::Internal(anyhow!(
+        // Contention, not a bug (see `cas::merge_into`).
+        Err(StoreError::Unavailable(format!(
             "day bests of {user}/{exercise_lower}, day {day}: rebuild kept losing to writers"
         )))
     }
