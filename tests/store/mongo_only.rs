@@ -229,13 +229,18 @@ async fn a_pool_of_two_still_folds_many_days() {
     crate::backends::on_mongo_store("a_pool_of_two_still_folds_many_days", |store| {
         Box::pin(async move {
             let uri = std::env::var("MONGODB_URI").unwrap();
-            let sep = if uri.contains('?') { '&' } else { '?' };
-            let small = MongoStore::connect_to(
-                &format!("{uri}{sep}maxPoolSize=2&timeoutMS=20000"),
-                Some(store.database_name()),
-            )
-            .await
-            .unwrap();
+            let options = "maxPoolSize=2&timeoutMS=20000";
+            let has_path = uri
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.contains('/'));
+            let small_uri = match (uri.contains('?'), has_path) {
+                (true, _) => format!("{uri}&{options}"),
+                (false, true) => format!("{uri}?{options}"),
+                (false, false) => format!("{uri}/?{options}"),
+            };
+            let small = MongoStore::connect_to(&small_uri, Some(store.database_name()))
+                .await
+                .unwrap();
             let entries: Vec<_> = (0..120)
                 .map(|n| entry(n + 1, "Squat", day(n), &[(5, 100.0 + f64::from(n))]))
                 .collect();
