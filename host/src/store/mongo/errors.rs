@@ -11,8 +11,11 @@
 //! - transient conditions (network, a primary stepping down, an
 //!   unsatisfied write concern) are retried briefly, then are `Unavailable`;
 //! - running out of time (server selection, `maxTimeMS`, our own operation
-//!   limit) is `Unavailable` at once: the time is spent, a retry would only
-//!   make the caller wait longer;
+//!   limit) is `Unavailable` at once for a read: the time is spent, a retry
+//!   would only make the caller wait longer. A write out of time may still
+//!   land, so the store decides where it sends it: a compare-and-swap
+//!   counts it as a lost race and re-reads, an insert is sent again (both
+//!   are safe to repeat);
 //! - anything else is a bug or bad data: `Internal`.
 
 use crate::store::StoreError;
@@ -35,7 +38,8 @@ const TRANSIENT_CODES: &[i32] = &[
 /// wrong for this deployment); every other write-concern error is transient.
 const BAD_WRITE_CONCERN_CODES: &[i32] = &[79, 100];
 
-/// What an error means for the operation that got it.
+/// What an error means for the operation that got it, from the mildest to
+/// the most serious (an `insert_many` failure is its most serious part).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Failure {
     DuplicateKey,
@@ -256,20 +260,20 @@ impl Retry {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use bson::doc;
     use mongodb::error::{CommandError, InsertManyError, WriteConcernError, WriteError};
     use std::cell::Cell;
 
-    pub fn command(code: i32) -> MongoError {
+    fn command(code: i32) -> MongoError {
         let c: CommandError =
             bson::deserialize_from_document(doc! { "code": code, "codeName": "X", "errmsg": "m" })
                 .unwrap();
         MongoError::from(ErrorKind::Command(c))
     }
 
-    pub fn write(code: i32) -> MongoError {
+    fn write(code: i32) -> MongoError {
         let w: WriteError =
             bson::deserialize_from_document(doc! { "code": code, "errmsg": "m" }).unwrap();
         MongoError::from(ErrorKind::Write(WriteFailure::WriteError(w)))
@@ -282,7 +286,7 @@ pub(crate) mod tests {
 
     /// An `insert_many` failure with these per-document codes and maybe a
     /// write-concern error.
-    pub fn insert_many(codes: &[i32], concern: Option<i32>) -> MongoError {
+    fn insert_many(codes: &[i32], concern: Option<i32>) -> MongoError {
         let errors: Vec<bson::Document> = codes
             .iter()
             .enumerate()

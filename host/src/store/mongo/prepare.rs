@@ -8,7 +8,7 @@
 //! Only processes that serve or write need this (`serve`, `worker`, `seed`,
 //! `prs rebuild`); read-only commands open the store without it.
 
-use super::errors::{self, store_error};
+use super::errors;
 use super::{MongoStore, queries};
 use crate::store::StoreError;
 use bson::Document;
@@ -115,9 +115,12 @@ impl MongoStore {
             self.stage.set(Some(what.clone()));
             let models: Vec<IndexModel> = specs.iter().map(index_model).collect();
             let coll = self.db.collection::<Document>(collection);
-            logged(&what, INDEX_BUILD_LIMIT, async {
-                coll.create_indexes(models).await.map_err(store_error)
-            })
+            // Idempotent: transient failures are retried like any operation.
+            logged(
+                &what,
+                INDEX_BUILD_LIMIT,
+                errors::RETRY.run(&what, None, || coll.create_indexes(models.clone())),
+            )
             .await?;
         }
         self.mark_pending_day_bests().await?;
@@ -159,17 +162,17 @@ impl MongoStore {
             format!("one-time migration {name}: marking the stored (user, exercise) keys pending");
         self.stage.set(Some(what.clone()));
         let workouts = &self.workouts;
-        logged(&what, MIGRATION_LIMIT, async {
+        // Idempotent (`$merge` keeps existing marks): retried like any operation.
+        let marking = errors::RETRY.run(&what, None, || async {
             // `$merge` writes while the cursor opens; there are no results.
             let mut cursor = workouts
                 .aggregate(queries::pending_backfill_pipeline())
                 .max_time(MIGRATION_LIMIT)
-                .await
-                .map_err(store_error)?;
-            while cursor.try_next().await.map_err(store_error)?.is_some() {}
+                .await?;
+            while cursor.try_next().await?.is_some() {}
             Ok(())
-        })
-        .await?;
+        });
+        logged(&what, MIGRATION_LIMIT, marking).await?;
         errors::RETRY
             .run("recording a migration", Some(limit), || async {
                 match migrations
