@@ -12,6 +12,19 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::num::NonZeroU32;
 
+per_store!(
+    the_authorization_matrix_holds_on_every_route,
+    a_key_reaches_only_its_clients_and_another_clients_entry_stays_hidden,
+    tenant_tokens_get_the_intersection_of_their_claims_and_their_key,
+    keys_are_managed_with_the_master_key_and_their_secret_shown_once,
+    without_a_master_key_everything_is_allowed_but_keys_cannot_be_managed,
+    changing_the_master_key_retires_every_key,
+    each_key_has_its_own_budget_and_a_burst_over_it_waits_for_the_next_window,
+    without_a_master_key_each_remote_address_has_a_budget_and_this_machine_none,
+    browsers_get_cors_answers_and_every_response_its_security_headers,
+    openapi_declares_the_bearer_scheme_and_the_public_routes,
+);
+
 pub const MASTER: &str = "test-master-key-0123456789abcdef";
 
 /// A protected app (master key set) without rate limits.
@@ -184,7 +197,6 @@ fn expected(cred: Cred, needs: Needs, success: u16) -> (u16, Option<&'static str
     }
 }
 
-#[tokio::test]
 async fn the_authorization_matrix_holds_on_every_route() {
     let app = protected_app().await;
     // Data the reads find.
@@ -474,7 +486,6 @@ async fn the_authorization_matrix_holds_on_every_route() {
     assert_eq!(checked, routes.len() * CREDS.len());
 }
 
-#[tokio::test]
 async fn a_key_reaches_only_its_clients_and_another_clients_entry_stays_hidden() {
     let app = protected_app().await;
     let (_, key) = create_key(&app, key_body("coach", &ALL_ACTIONS, &[USER])).await;
@@ -538,7 +549,6 @@ async fn a_key_reaches_only_its_clients_and_another_clients_entry_stays_hidden()
     assert_eq!(history["count"], 1, "{history}");
 }
 
-#[tokio::test]
 async fn tenant_tokens_get_the_intersection_of_their_claims_and_their_key() {
     let app = protected_app().await;
     let (uid, secret) = create_key(
@@ -607,7 +617,6 @@ async fn tenant_tokens_get_the_intersection_of_their_claims_and_their_key() {
     );
 }
 
-#[tokio::test]
 async fn keys_are_managed_with_the_master_key_and_their_secret_shown_once() {
     let app = protected_app().await;
     let (status, created) = call_json(
@@ -752,7 +761,6 @@ async fn keys_are_managed_with_the_master_key_and_their_secret_shown_once() {
     assert!(!text.contains(&live) && !text.contains(&secret));
 }
 
-#[tokio::test]
 async fn without_a_master_key_everything_is_allowed_but_keys_cannot_be_managed() {
     let app = spawn_app().await;
     let (status, _) = app
@@ -775,7 +783,6 @@ async fn without_a_master_key_everything_is_allowed_but_keys_cannot_be_managed()
     );
 }
 
-#[tokio::test]
 async fn changing_the_master_key_retires_every_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("everfit.db");
@@ -842,7 +849,6 @@ async fn assert_rate_limited(r: reqwest::Response) -> u64 {
     retry_after
 }
 
-#[tokio::test]
 async fn each_key_has_its_own_budget_and_a_burst_over_it_waits_for_the_next_window() {
     let app = spawn_app_with(|c| {
         c.master_key = Some(everfit::domain::access::MasterKey::new(MASTER).unwrap());
@@ -871,7 +877,6 @@ async fn each_key_has_its_own_budget_and_a_burst_over_it_waits_for_the_next_wind
     );
 }
 
-#[tokio::test]
 async fn without_a_master_key_each_remote_address_has_a_budget_and_this_machine_none() {
     use axum::extract::ConnectInfo;
     use tower::ServiceExt;
@@ -879,7 +884,10 @@ async fn without_a_master_key_each_remote_address_has_a_budget_and_this_machine_
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path().join("everfit.db"));
     config.rate_limit = limited(1, 2);
-    let built = everfit::startup::build(&config).await.unwrap();
+    let mut built = everfit::startup::build(&config).await.unwrap();
+    if let Some(preparing) = built.preparation.take() {
+        preparing.await.unwrap().unwrap();
+    }
     let router = everfit::http::router(built.ctx, std::time::Duration::from_secs(30));
     let from = |peer: &str| {
         let mut request = axum::http::Request::get(format!("/workouts/history?userId={USER}"))
@@ -919,7 +927,6 @@ async fn without_a_master_key_each_remote_address_has_a_budget_and_this_machine_
     );
 }
 
-#[tokio::test]
 async fn browsers_get_cors_answers_and_every_response_its_security_headers() {
     let app = spawn_app_with(|c| {
         c.master_key = Some(everfit::domain::access::MasterKey::new(MASTER).unwrap());
@@ -1002,7 +1009,6 @@ async fn browsers_get_cors_answers_and_every_response_its_security_headers() {
     assert!(!html.contains("<script>") && !html.contains("http://") && !html.contains("https://"));
 }
 
-#[tokio::test]
 async fn openapi_declares_the_bearer_scheme_and_the_public_routes() {
     let app = spawn_app().await;
     let (_, doc) = app.get_json("/openapi.json").await;

@@ -7,6 +7,19 @@ use everfit::startup::config::{Config, QueueKind};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+per_store!(
+    an_edit_replaces_the_entry_and_corrects_the_prs,
+    bad_edits_are_refused_and_change_nothing,
+    if_match_makes_an_edit_conditional,
+    a_deleted_entry_is_gone_and_its_key_stays_reserved,
+    erasure_removes_a_client_and_says_how_much_went,
+    edits_on_the_embedded_queue,
+    edits_on_the_redis_queue,
+    racing_edits_on_the_embedded_queue,
+    racing_edits_on_the_redis_queue,
+    pr_reads_include_what_history_shows_while_the_pr_queue_waits,
+);
+
 fn put_body(exercise: &str, date: &str, reps: u32, weight: f64) -> Value {
     json!({ "exerciseName": exercise, "date": date,
         "sets": [ { "reps": reps, "weight": weight, "unit": "kg" } ] })
@@ -59,7 +72,6 @@ fn heaviest(prs: &Value) -> &Value {
     &prs["current"]["heaviestSet"]["weight"]
 }
 
-#[tokio::test]
 async fn an_edit_replaces_the_entry_and_corrects_the_prs() {
     let app = spawn_app().await;
     let keyed = json!([ { "exerciseName": "Bench Press", "date": "2026-06-01", "idempotencyKey": "typo",
@@ -114,7 +126,6 @@ async fn an_edit_replaces_the_entry_and_corrects_the_prs() {
     assert_eq!(heaviest(&app.prs("incline%20bench").await.1), 80.0);
 }
 
-#[tokio::test]
 async fn bad_edits_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let id = app
@@ -156,7 +167,6 @@ async fn bad_edits_are_refused_and_change_nothing() {
     assert_eq!(stored["version"], 1);
 }
 
-#[tokio::test]
 async fn if_match_makes_an_edit_conditional() {
     let app = spawn_app().await;
     let id = app
@@ -191,7 +201,6 @@ async fn if_match_makes_an_edit_conditional() {
     );
 }
 
-#[tokio::test]
 async fn a_deleted_entry_is_gone_and_its_key_stays_reserved() {
     let app = spawn_app().await;
     let logged = json!([ { "exerciseName": "Deadlift", "date": "2026-06-01", "idempotencyKey": "dl-1",
@@ -222,7 +231,6 @@ async fn a_deleted_entry_is_gone_and_its_key_stays_reserved() {
     assert_eq!(r.status(), 404);
 }
 
-#[tokio::test]
 async fn erasure_removes_a_client_and_says_how_much_went() {
     let app = spawn_app().await;
     for day in 1..=3 {
@@ -346,7 +354,6 @@ async fn edits_apply_in_accept_order_and_nothing_resurrects(app: &TestApp, worke
     assert_read_model_matches_live(app, "squat").await;
 }
 
-#[tokio::test]
 async fn edits_on_the_embedded_queue() {
     let app = spawn_app_with(|c| {
         c.queue = QueueKind::Sqlite;
@@ -359,7 +366,6 @@ async fn edits_on_the_embedded_queue() {
     app.stop().await;
 }
 
-#[tokio::test]
 async fn edits_on_the_redis_queue() {
     let prefix = redis_prefix();
     let app = spawn_redis_api_only(&prefix).await;
@@ -429,14 +435,12 @@ async fn races_end_consistent(app: &TestApp) {
     );
 }
 
-#[tokio::test]
 async fn racing_edits_on_the_embedded_queue() {
     let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
     races_end_consistent(&app).await;
     app.stop().await;
 }
 
-#[tokio::test]
 async fn racing_edits_on_the_redis_queue() {
     let prefix = redis_prefix();
     let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
@@ -445,7 +449,6 @@ async fn racing_edits_on_the_redis_queue() {
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
-#[tokio::test]
 async fn pr_reads_include_what_history_shows_while_the_pr_queue_waits() {
     // Redis, the API without workers. A first entry is settled by a full
     // worker; then a worker that only stores writes runs, the PR queue
@@ -628,7 +631,7 @@ mod property {
         #[test]
         fn edits_keep_prs_exact(ops in prop::collection::vec(arb_op(), 1..24)) {
             let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
+            rt.block_on(crate::backends::on_each_store(module_path!(), || async {
                 let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
                 let mut ids: Vec<String> = Vec::new();
                 for op in &ops {
@@ -663,7 +666,7 @@ mod property {
                 wait_for_drain(&app).await;
                 check_exact(&app).await;
                 app.stop().await;
-            });
+            }));
         }
     }
 }

@@ -1,7 +1,12 @@
 use crate::helpers::*;
 use serde_json::Value;
 
-#[tokio::test]
+per_store!(
+    framework_failures_use_the_envelope,
+    request_id_is_echoed_and_generated,
+    openapi_and_docs_are_served,
+);
+
 async fn framework_failures_use_the_envelope() {
     let app = spawn_app().await;
     // Unknown route.
@@ -71,7 +76,6 @@ async fn framework_failures_use_the_envelope() {
     assert_envelope(&body, 400, "/workouts/history");
 }
 
-#[tokio::test]
 async fn request_id_is_echoed_and_generated() {
     let app = spawn_app().await;
     let r = app
@@ -90,7 +94,6 @@ async fn request_id_is_echoed_and_generated() {
     assert!(body["info"]["queue"].is_object() && body["info"]["plugins"].is_object());
 }
 
-#[tokio::test]
 async fn openapi_and_docs_are_served() {
     let app = spawn_app().await;
     let (status, doc) = app.get_json("/openapi.json").await;

@@ -47,6 +47,7 @@ pub fn test_config(db_path: PathBuf) -> Config {
     let mut config = Config::embedded(db_path);
     config.port = 0;
     config.queue = QueueKind::Inline;
+    crate::backends::apply(&mut config);
     config
 }
 
@@ -59,6 +60,7 @@ pub async fn spawn_app_at_with(db_path: PathBuf, adjust: impl FnOnce(&mut Config
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
+    crate::backends::wait_until_prepared(&address).await;
     TestApp {
         address,
         client: reqwest::Client::new(),

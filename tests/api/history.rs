@@ -2,7 +2,13 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-#[tokio::test]
+per_store!(
+    pagination_over_same_date_entries_never_skips_or_repeats,
+    entries_added_between_pages_do_not_cause_skips_or_repeats,
+    filters_units_and_order,
+    cursors_are_bound_to_user_and_filters_and_tamper_evident,
+);
+
 async fn pagination_over_same_date_entries_never_skips_or_repeats() {
     let app = spawn_app().await;
     let mut expected = HashSet::new();
@@ -29,7 +35,6 @@ async fn pagination_over_same_date_entries_never_skips_or_repeats() {
     }
 }
 
-#[tokio::test]
 async fn entries_added_between_pages_do_not_cause_skips_or_repeats() {
     let app = spawn_app().await;
     let entries: Vec<Value> = (0..30)
@@ -76,7 +81,6 @@ async fn entries_added_between_pages_do_not_cause_skips_or_repeats() {
     assert!(original.is_subset(&unique), "skipped entries");
 }
 
-#[tokio::test]
 async fn filters_units_and_order() {
     let app = spawn_app().await;
     app.log(
@@ -208,7 +212,6 @@ fn tampered(cursor: &str) -> String {
     chars.into_iter().collect()
 }
 
-#[tokio::test]
 async fn cursors_are_bound_to_user_and_filters_and_tamper_evident() {
     let app = spawn_app().await;
     app.log(USER, squats_on_june_first(3)).await;

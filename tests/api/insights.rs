@@ -6,6 +6,15 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+per_store!(
+    lists_the_built_in_progress_plugin_with_its_parameters,
+    progress_gives_weekly_best_e1rm_top_set_and_trend,
+    bad_parameters_are_400s_naming_them_and_unknown_plugins_404,
+    chart_is_an_svg_of_the_series,
+    hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving,
+    plugins_dropped_into_the_folder_are_hot_reloaded,
+);
+
 fn dist(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plugins/dist")
@@ -23,7 +32,6 @@ async fn log_three_weeks(app: &TestApp) {
     ])).await;
 }
 
-#[tokio::test]
 async fn lists_the_built_in_progress_plugin_with_its_parameters() {
     let app = spawn_app().await;
     let (status, body) = app.get_json("/insights").await;
@@ -66,7 +74,6 @@ async fn lists_the_built_in_progress_plugin_with_its_parameters() {
     assert!(backend.contains("progress"), "{backend}");
 }
 
-#[tokio::test]
 async fn progress_gives_weekly_best_e1rm_top_set_and_trend() {
     let app = spawn_app().await;
     log_three_weeks(&app).await;
@@ -167,7 +174,6 @@ async fn progress_gives_weekly_best_e1rm_top_set_and_trend() {
     );
 }
 
-#[tokio::test]
 async fn bad_parameters_are_400s_naming_them_and_unknown_plugins_404() {
     let app = spawn_app().await;
     let fields = |body: &Value| -> Vec<String> {
@@ -209,7 +215,6 @@ async fn bad_parameters_are_400s_naming_them_and_unknown_plugins_404() {
     assert!(body["message"].as_str().unwrap().contains("nosuch"));
 }
 
-#[tokio::test]
 async fn chart_is_an_svg_of_the_series() {
     let app = spawn_app().await;
     log_three_weeks(&app).await;
@@ -246,7 +251,6 @@ async fn chart_is_an_svg_of_the_series() {
     assert_eq!(body["details"][0]["field"], "series");
 }
 
-#[tokio::test]
 async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(dist("hostile.wasm"), plugins.path().join("hostile.wasm")).unwrap();
@@ -361,7 +365,6 @@ async fn wait_for_plugins(app: &TestApp, want: impl Fn(&[&str]) -> bool) -> Vec<
     panic!("plugins never became as expected; last: {names:?}");
 }
 
-#[tokio::test]
 async fn plugins_dropped_into_the_folder_are_hot_reloaded() {
     let plugins = tempfile::tempdir().unwrap();
     let dir = plugins.path().to_path_buf();

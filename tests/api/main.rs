@@ -1,6 +1,9 @@
-//! Integration tests: the real server on port 0, a fresh SQLite file per test,
-//! driven over HTTP.
+//! Integration tests: the real server on port 0, driven over HTTP. Each
+//! test runs on a fresh SQLite file, and on a fresh MongoDB database when
+//! `MONGODB_URI` is set (`backends`, `per_store!`).
 
+#[macro_use]
+mod backends;
 mod auth;
 mod cli;
 mod edits;
@@ -9,6 +12,9 @@ mod helpers;
 mod history;
 mod insights;
 mod metrics;
+#[path = "../support/mongodb.rs"]
+mod mongodb;
+mod mongodb_start;
 mod plugins;
 mod prs;
 mod queue;

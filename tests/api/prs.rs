@@ -6,7 +6,11 @@ use everfit::store::SqliteStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-#[tokio::test]
+per_store!(
+    all_time_prs_come_from_the_read_model_with_the_spec_numbers,
+    ranges_have_a_previous_window_and_deltas,
+);
+
 async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     let app = spawn_app().await;
     let r = app
@@ -49,7 +53,6 @@ async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     assert_eq!(lb["current"]["heaviestSet"]["unit"], "lb");
 }
 
-#[tokio::test]
 async fn ranges_have_a_previous_window_and_deltas() {
     let app = spawn_app().await;
     app.log(
@@ -166,7 +169,7 @@ proptest! {
     #[test]
     fn read_model_equals_live_computation(sets in arb_entries(), split in 1usize..5) {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
+        rt.block_on(crate::backends::on_each_store(module_path!(), || async {
             let app = spawn_app().await;
             let entries: Vec<Value> = sets.iter().map(|(day, reps, w, lb)| entry(
                 "Overhead Press", &format!("2026-05-{:02}", day + 1),
@@ -181,8 +184,8 @@ proptest! {
             let r = app.get(&format!("/workouts/prs?userId={USER}&exercise=overhead%20press&from=2000-01-01")).await;
             assert_eq!(r.headers()["x-pr-source"], "day-bests");
             let days: Value = r.json().await.unwrap();
-            let store = SqliteStore::open(&app.db_path).await.unwrap();
-            let live = everfit::prs::live::records(&store, &NativePrCalculator, USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME)
+            let store = crate::backends::app_store(&app.db_path).await;
+            let live = everfit::prs::live::records(store.as_ref(), &NativePrCalculator, USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME)
                 .await
                 .unwrap();
             let heaviest = live.heaviest_set.unwrap();
@@ -190,6 +193,6 @@ proptest! {
             for k in ["heaviestSet", "highestVolumeSet", "bestOneRepMax"] {
                 assert_eq!(model["current"][k], days["current"][k], "{k}");
             }
-        });
+        }));
     }
 }

@@ -11,6 +11,17 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+per_store!(
+    embedded_queue_accepts_then_persists_and_refreshes_prs,
+    redis_queue_accepts_then_persists_and_refreshes_prs,
+    redis_down_answers_503_and_accepts_nothing,
+    a_redis_worker_killed_mid_job_loses_nothing,
+    an_embedded_queue_worker_killed_mid_job_loses_nothing,
+    two_workers_on_one_redis_queue_store_each_entry_once,
+    poison_jobs_go_to_the_redis_dead_letter_list_and_can_be_replayed,
+    poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed,
+);
+
 async fn accepts_then_persists(app: &TestApp) {
     let mut accepted = HashSet::new();
     for day in 0..4 {
@@ -28,7 +39,6 @@ async fn accepts_then_persists(app: &TestApp) {
     assert_eq!(health["info"]["queue"]["status"], "up", "{health}");
 }
 
-#[tokio::test]
 async fn embedded_queue_accepts_then_persists_and_refreshes_prs() {
     let app = spawn_app_with(|c| c.queue = QueueKind::Sqlite).await;
     accepts_then_persists(&app).await;
@@ -37,7 +47,6 @@ async fn embedded_queue_accepts_then_persists_and_refreshes_prs() {
     app.stop().await;
 }
 
-#[tokio::test]
 async fn redis_queue_accepts_then_persists_and_refreshes_prs() {
     let prefix = redis_prefix();
     let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
@@ -48,7 +57,6 @@ async fn redis_queue_accepts_then_persists_and_refreshes_prs() {
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
-#[tokio::test]
 async fn redis_down_answers_503_and_accepts_nothing() {
     let prefix = redis_prefix();
     let proxy = RedisProxy::start().await;
@@ -83,7 +91,6 @@ async fn redis_down_answers_503_and_accepts_nothing() {
     redis_jobs(&prefix).await.delete_all().await.unwrap();
 }
 
-#[tokio::test]
 async fn a_redis_worker_killed_mid_job_loses_nothing() {
     let prefix = redis_prefix();
     let app = spawn_redis_api_only(&prefix).await;
@@ -142,7 +149,6 @@ async fn running_jobs(queue_file: &Path) -> i64 {
     n
 }
 
-#[tokio::test]
 async fn an_embedded_queue_worker_killed_mid_job_loses_nothing() {
     let app = spawn_app_with(|c| {
         c.queue = QueueKind::Sqlite;
@@ -182,7 +188,6 @@ async fn an_embedded_queue_worker_killed_mid_job_loses_nothing() {
     app.stop().await;
 }
 
-#[tokio::test]
 async fn two_workers_on_one_redis_queue_store_each_entry_once() {
     let prefix = redis_prefix();
     let app = spawn_redis_api_only(&prefix).await;
@@ -258,7 +263,6 @@ async fn poison_is_listed_and_replayable(
     assert_each_once(&stored_ids(app).await, &accepted);
 }
 
-#[tokio::test]
 async fn poison_jobs_go_to_the_redis_dead_letter_list_and_can_be_replayed() {
     let prefix = redis_prefix();
     let jobs = redis_jobs(&prefix).await;
@@ -274,7 +278,6 @@ async fn poison_jobs_go_to_the_redis_dead_letter_list_and_can_be_replayed() {
     jobs.delete_all().await.unwrap();
 }
 
-#[tokio::test]
 async fn poison_jobs_on_the_embedded_queue_are_listed_and_can_be_replayed() {
     let app = spawn_app_with(|c| {
         c.queue = QueueKind::Sqlite;

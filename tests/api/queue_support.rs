@@ -6,7 +6,6 @@ use everfit::domain::dates::TimeRange;
 use everfit::domain::records::NativePrCalculator;
 use everfit::queue::redis::{RedisJobs, RedisQueueSettings};
 use everfit::startup::config::{Config, QueueKind};
-use everfit::store::{SqliteStore, WorkoutStore};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
@@ -130,9 +129,9 @@ pub async fn assert_read_model_matches_live(app: &TestApp, exercise: &str) {
         .await;
     assert_eq!(r.headers()["x-pr-source"], "read-model");
     let served: Value = r.json().await.unwrap();
-    let store = SqliteStore::open(&app.db_path).await.unwrap();
+    let store = crate::backends::app_store(&app.db_path).await;
     let live = everfit::prs::live::records(
-        &store,
+        store.as_ref(),
         &NativePrCalculator,
         USER.parse().unwrap(),
         exercise,
@@ -229,6 +228,7 @@ impl RedisProxy {
 
 impl Drop for RedisProxy {
     fn drop(&mut self) {
+        // Dropping `up` ends every relay too (their `wait_for` fails).
         self.task.abort();
     }
 }

@@ -1,7 +1,16 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-#[tokio::test]
+per_store!(
+    logged_entries_are_stored_normalized_and_readable,
+    an_entry_of_another_user_is_not_found,
+    one_bad_entry_rejects_the_whole_batch,
+    every_validation_rule_is_enforced_over_http,
+    idempotency_key_returns_the_same_id_and_conflicts_on_other_content,
+    concurrent_identical_keyed_submits_collapse_to_one_entry,
+    data_survives_a_restart,
+);
+
 async fn logged_entries_are_stored_normalized_and_readable() {
     let app = spawn_app().await;
     let ids = app
@@ -31,7 +40,6 @@ async fn logged_entries_are_stored_normalized_and_readable() {
     assert_eq!(body["idempotencyKey"], Value::Null);
 }
 
-#[tokio::test]
 async fn an_entry_of_another_user_is_not_found() {
     let app = spawn_app().await;
     let ids = app
@@ -53,7 +61,6 @@ async fn an_entry_of_another_user_is_not_found() {
     assert_eq!(body["details"][0]["field"], "id");
 }
 
-#[tokio::test]
 async fn one_bad_entry_rejects_the_whole_batch() {
     let app = spawn_app().await;
     let r = app
@@ -72,7 +79,6 @@ async fn one_bad_entry_rejects_the_whole_batch() {
     assert_eq!(history["count"], 0);
 }
 
-#[tokio::test]
 async fn every_validation_rule_is_enforced_over_http() {
     let app = spawn_app().await;
     let set = |s: Value| json!({ "userId": USER, "entries": [ entry("Squat", "2026-06-09", json!([s])) ] });
@@ -146,7 +152,6 @@ async fn every_validation_rule_is_enforced_over_http() {
     }
 }
 
-#[tokio::test]
 async fn idempotency_key_returns_the_same_id_and_conflicts_on_other_content() {
     let app = spawn_app().await;
     let keyed = |reps: u32| {
@@ -172,7 +177,6 @@ async fn idempotency_key_returns_the_same_id_and_conflicts_on_other_content() {
     assert_eq!(h["count"], 1);
 }
 
-#[tokio::test]
 async fn concurrent_identical_keyed_submits_collapse_to_one_entry() {
     let app = spawn_app().await;
     let body = json!({ "userId": USER, "entries": [ { "exerciseName": "Deadlift", "date": "2026-06-09",
@@ -210,7 +214,6 @@ async fn concurrent_identical_keyed_submits_collapse_to_one_entry() {
     }
 }
 
-#[tokio::test]
 async fn data_survives_a_restart() {
     let app = spawn_app().await;
     let path = app.db_path.clone();

@@ -4,9 +4,15 @@
 //! cargo test --test soak        # CI runs it after the main suite
 //! ```
 
+#[path = "../api/backends.rs"]
+#[allow(dead_code, unused_macros)]
+mod backends;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "../support/mongodb.rs"]
+#[allow(dead_code)]
+mod mongodb;
 #[path = "../api/queue_support.rs"]
 #[allow(dead_code)]
 mod queue_support;

@@ -3,7 +3,6 @@
 use everfit::store::{MongoStore, SqliteStore, WorkoutStore};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use std::io::Write;
 use std::panic::AssertUnwindSafe;
 
 pub struct SqliteBackend {
@@ -35,16 +34,7 @@ pub async fn on_mongo_store<F>(test: &str, behaviour: F)
 where
     F: for<'a> FnOnce(&'a MongoStore) -> BoxFuture<'a, ()>,
 {
-    let Some(uri) = std::env::var("MONGODB_URI")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        // Straight to stderr, past the test harness's capture, so a run
-        // without MongoDB says so instead of looking fully green.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: MongoDB store suite (MONGODB_URI not set): {test}"
-        );
+    let Some(uri) = crate::mongodb::mongodb_uri("MongoDB store suite", test) else {
         return;
     };
     // Database names are at most 63 bytes; this one is unique per test run.

@@ -108,7 +108,7 @@ async fn inserted(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) -> u64 {
 }
 
 /// Stores entries and settles their PR changes, as the write path does.
-async fn store_and_settle(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) {
+pub async fn store_and_settle(store: &dyn WorkoutStore, entries: &[WorkoutEntry]) {
     let done = store.insert_entries(entries).await.expect("insert");
     settle_all(store, done.changes.into_iter().map(|(_, c)| c).collect()).await;
 }
@@ -992,16 +992,16 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
             .pop()
     }
     let first = records_with(100.0, 1);
-    // Create only when absent; update only at the version read; delete too.
+    // Create only when absent; update only at the version read.
     assert!(
         store
-            .write_day_summary(user(), "squat", d, Some(&first), None)
+            .write_day_summary(user(), "squat", d, &first, None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, Some(&first), None)
+            .write_day_summary(user(), "squat", d, &first, None)
             .await
             .unwrap()
     );
@@ -1010,33 +1010,37 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     let second = records_with(50.0, 2);
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, Some(&second), Some(7))
+            .write_day_summary(user(), "squat", d, &second, Some(7))
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, Some(&second), Some(1))
+            .write_day_summary(user(), "squat", d, &second, Some(1))
             .await
             .unwrap()
     );
     assert_eq!(on(store, d).await.unwrap().records, second);
+    // Emptied, the summary stays with its version counting: a writer that
+    // read "no summary" before it existed cannot create it again.
+    let empty = PersonalRecords::default();
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, None, Some(1))
+            .write_day_summary(user(), "squat", d, &empty, Some(1))
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, None, Some(2))
+            .write_day_summary(user(), "squat", d, &empty, Some(2))
             .await
             .unwrap()
     );
-    assert_eq!(on(store, d).await, None);
+    let emptied = on(store, d).await.unwrap();
+    assert_eq!((emptied.records, emptied.version), (empty, 3));
     assert!(
-        store
-            .write_day_summary(user(), "squat", d, None, None)
+        !store
+            .write_day_summary(user(), "squat", d, &first, None)
             .await
             .unwrap()
     );
@@ -1056,7 +1060,7 @@ pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore)
     for (d, records) in [(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))] {
         assert!(
             store
-                .write_day_summary(user(), "squat", d, Some(&records), None)
+                .write_day_summary(user(), "squat", d, &records, None)
                 .await
                 .unwrap()
         );
@@ -1168,6 +1172,51 @@ pub async fn edits_replace_content_and_keep_identity(store: &dyn WorkoutStore) {
     assert_eq!(
         store.replace_entry(&theirs).await.unwrap(),
         EditOutcome::Missing
+    );
+}
+
+/// A settle that read a day's entries before one was deleted, and the
+/// settle of that delete, in the worst order: the first one read "no
+/// summary" and writes last. Its compare-and-swap must miss, or the deleted
+/// set would be a record again with nothing left to correct it.
+pub async fn a_settle_that_read_deleted_entries_cannot_revive_them(store: &dyn WorkoutStore) {
+    let e = entry(1, "Squat", day(3), &[(5, 999.0)]);
+    let d = day_of(e.date.timestamp_millis());
+    store
+        .insert_entries(std::slice::from_ref(&e))
+        .await
+        .unwrap();
+    // The stale settle reads: no summary, then the entry.
+    assert!(
+        store
+            .day_summaries_on(user(), "squat", &[d])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sets = store
+        .exercise_sets(user(), "squat", settle::day_range(d))
+        .await
+        .unwrap();
+    let stale = NativePrCalculator.compute(&sets).unwrap();
+    assert!(stale.heaviest_set.is_some());
+    // The delete lands and is settled.
+    let outcome = store.delete_entry(user(), e.id, 2, day(9)).await.unwrap();
+    settle_outcome(store, outcome).await;
+    // The stale write comes last, and misses.
+    assert!(
+        !store
+            .write_day_summary(user(), "squat", d, &stale, None)
+            .await
+            .unwrap()
+    );
+    let days = store.day_summaries_on(user(), "squat", &[d]).await.unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].records, PersonalRecords::default());
+    let row = store.read_personal_records(user(), "squat").await.unwrap();
+    assert_eq!(
+        row.map(|r| r.records).unwrap_or_default(),
+        PersonalRecords::default()
     );
 }
 

@@ -7,14 +7,20 @@
 //! MONGODB_URI=mongodb://localhost:27017 cargo test --test store     # both
 //! ```
 //!
+//! With `MONGODB_REQUIRED=1` (CI) a missing `MONGODB_URI` fails instead of
+//! skipping.
+//!
 //! Every behaviour asserts exact results, the same on each back end, so the
 //! back ends are proven to answer identically.
 
 mod backends;
 mod behaviours;
+mod explain;
 mod fixtures;
 mod keys;
 mod mongo_only;
+#[path = "../support/mongodb.rs"]
+mod mongodb;
 
 /// For each behaviour `name`, a module `name` with a `sqlite` and a `mongodb` test.
 macro_rules! store_suite {
@@ -59,6 +65,7 @@ store_suite!(
     day_bests_rebuild_recomputes_from_entries,
     edits_replace_content_and_keep_identity,
     deletes_keep_the_id_reserved,
+    a_settle_that_read_deleted_entries_cannot_revive_them,
     erasure_removes_everything_and_drops_older_writes,
     reads_stay_exact_while_writes_wait_to_be_settled,
 );

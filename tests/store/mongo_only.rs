@@ -210,3 +210,138 @@ async fn filtered_history_pages_merge_index_scans() {
     })
     .await;
 }
+
+/// A store opened but not prepared answers `Unavailable` (503, never a wait
+/// or a 500) and says what it is doing; once prepared it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_serves_only_once_prepared() {
+    use crate::fixtures::*;
+    use everfit::store::{StoreError, WorkoutStore};
+
+    crate::backends::on_mongo_store("a_store_serves_only_once_prepared", |store| {
+        Box::pin(async move {
+            let uri = std::env::var("MONGODB_URI").unwrap();
+            let opened = MongoStore::open(&uri, Some(store.database_name()))
+                .await
+                .unwrap();
+            assert!(opened.preparing().is_some());
+            let e = entry(1, "Squat", day(1), &[(5, 100.0)]);
+            match opened.insert_entries(std::slice::from_ref(&e)).await {
+                Err(StoreError::Unavailable(message)) => {
+                    assert!(message.contains("starting"), "{message}")
+                }
+                other => panic!("expected Unavailable, got {other:?}"),
+            }
+            opened.ping().await.expect("ping answers while preparing");
+            opened.prepare().await.unwrap();
+            assert_eq!(opened.preparing(), None);
+            assert_eq!(opened.insert_entries(&[e]).await.unwrap().count, 1);
+        })
+    })
+    .await;
+}
+
+/// A version touched by hand (a shell `$inc` with a JavaScript number makes
+/// the int64 a double) still reads, and compare-and-swap goes on from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_turned_double_by_hand_still_reads() {
+    use crate::behaviours::store_and_settle;
+    use crate::fixtures::*;
+    use everfit::store::WorkoutStore;
+    use everfit::store::mongo::queries;
+
+    crate::backends::on_mongo_store("a_version_turned_double_by_hand_still_reads", |store| {
+        Box::pin(async move {
+            let e = entry(1, "Squat", day(1), &[(5, 100.0)]);
+            store_and_settle(store, std::slice::from_ref(&e)).await;
+            let db = store.client().database(store.database_name());
+            for collection in [queries::PERSONAL_RECORDS, queries::PERSONAL_RECORD_DAYS] {
+                let touched = db
+                    .collection::<bson::Document>(collection)
+                    .update_many(bson::doc! {}, bson::doc! { "$inc": { "version": 1.0_f64 } })
+                    .await
+                    .unwrap();
+                assert_eq!(touched.modified_count, 1, "{collection}");
+            }
+            let row = store
+                .read_personal_records(user(), "squat")
+                .await
+                .unwrap()
+                .expect("row");
+            assert_eq!(row.version, 2);
+            let heavier = entry(2, "Squat", day(1), &[(5, 120.0)]);
+            store_and_settle(store, &[heavier]).await;
+            let row = store
+                .read_personal_records(user(), "squat")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.version, 3);
+            assert_eq!(row.records.heaviest_set.unwrap().weight_kg, 120.0);
+            let days = store
+                .day_summaries(user(), "squat", everfit::domain::days::DaySpan::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(days.len(), 1);
+            assert_eq!(days[0].version, 3);
+            assert_eq!(
+                days[0].records.heaviest_set.as_ref().unwrap().weight_kg,
+                120.0
+            );
+        })
+    })
+    .await;
+}
+
+/// The fold's day-summary writes share the pool with everything else: a
+/// pool of two (one write slot) still folds a batch of many days, and the
+/// URI's `timeoutMS` (which the driver itself would refuse) is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_of_two_still_folds_many_days() {
+    use crate::fixtures::*;
+    use everfit::domain::days::DaySpan;
+    use everfit::store::WorkoutStore;
+
+    crate::backends::on_mongo_store("a_pool_of_two_still_folds_many_days", |store| {
+        Box::pin(async move {
+            let uri = std::env::var("MONGODB_URI").unwrap();
+            let options = "maxPoolSize=2&timeoutMS=20000";
+            let has_path = uri
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.contains('/'));
+            let small_uri = match (uri.contains('?'), has_path) {
+                (true, _) => format!("{uri}&{options}"),
+                (false, true) => format!("{uri}?{options}"),
+                (false, false) => format!("{uri}/?{options}"),
+            };
+            let small = MongoStore::connect_to(&small_uri, Some(store.database_name()))
+                .await
+                .unwrap();
+            let entries: Vec<_> = (0..120)
+                .map(|n| entry(n + 1, "Squat", day(n), &[(5, 100.0 + f64::from(n))]))
+                .collect();
+            let inserted = small.insert_entries(&entries).await.unwrap();
+            let changes: Vec<_> = inserted.changes.into_iter().map(|(_, c)| c).collect();
+            let calc = everfit::domain::records::NativePrCalculator;
+            // Three workers settling the same changes at once.
+            let settles =
+                (0..3).map(|_| everfit::prs::settle::settle(&small, &calc, user(), &changes));
+            for settled in futures::future::join_all(settles).await {
+                settled.unwrap();
+            }
+            let days = small
+                .day_summaries(user(), "squat", DaySpan::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(days.len(), 120);
+            let heaviest = days
+                .iter()
+                .map(|d| d.records.heaviest_set.as_ref().unwrap().weight_kg)
+                .fold(0.0, f64::max);
+            assert_eq!(heaviest, 219.0);
+        })
+    })
+    .await;
+}

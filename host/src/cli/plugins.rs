@@ -203,7 +203,7 @@ pub async fn run_command(
     let entries = match user {
         Some(raw) => {
             let user = parse_user(&raw)?;
-            let store = crate::startup::open_store(config).await?;
+            let store = crate::startup::open_store_read_only(config).await?;
             crate::plugins::entries::user_entries(store.as_ref(), user, exercise).await?
         }
         None => sample_entries(exercise.as_deref()),

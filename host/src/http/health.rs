@@ -2,16 +2,19 @@
 
 use super::context::AppContext;
 use crate::queue::QueueStatus;
+use crate::store::{StoreError, WorkoutStore};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use std::future::Future;
 use std::time::Duration;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthResponse {
-    /// `ok`, or `error` when the store is down.
+    /// `ok`; `starting` while the store prepares its database after
+    /// start-up (indexes, one-time migrations); `error` when the store is down.
     pub status: &'static str,
     pub info: HealthInfo,
 }
@@ -39,26 +42,10 @@ pub struct ComponentHealth {
             "status": "ok", "info": { "store": { "status": "up", "backend": "sqlite" },
             "queue": { "status": "up", "kind": "inline", "depth": null },
             "plugins": { "status": "up", "backend": "wasm component everfit:insights/pr@0.1.0 (sha256 8891bc3b6dfd); insights: progress" } } })),
-        (status = 503, description = "Store down (same shape)", body = HealthResponse),
+        (status = 503, description = "Store down, or still starting (same shape)", body = HealthResponse),
     ))]
 pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthResponse>) {
-    let store = match tokio::time::timeout(Duration::from_secs(2), ctx.store.ping()).await {
-        Ok(Ok(())) => ComponentHealth {
-            status: "up",
-            backend: Some(ctx.store.backend().into()),
-            error: None,
-        },
-        Ok(Err(e)) => ComponentHealth {
-            status: "down",
-            backend: Some(ctx.store.backend().into()),
-            error: Some(e.to_string()),
-        },
-        Err(_) => ComponentHealth {
-            status: "down",
-            backend: Some(ctx.store.backend().into()),
-            error: Some("ping timed out after 2 s".into()),
-        },
-    };
+    let store = store_health(ctx.store.as_ref()).await;
     let queue = ctx.queue.status().await;
     let registry = ctx.plugins.registry();
     let insights: Vec<&str> = registry.plugins().map(|p| p.name()).collect();
@@ -77,16 +64,15 @@ pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthRe
             )
         }),
     };
-    let up = store.status == "up";
-    let status = if up {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let (status, overall) = match store.status {
+        "up" => (StatusCode::OK, "ok"),
+        "starting" => (StatusCode::SERVICE_UNAVAILABLE, "starting"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "error"),
     };
     (
         status,
         Json(HealthResponse {
-            status: if up { "ok" } else { "error" },
+            status: overall,
             info: HealthInfo {
                 store,
                 queue,
@@ -94,4 +80,74 @@ pub async fn health(State(ctx): State<AppContext>) -> (StatusCode, Json<HealthRe
             },
         }),
     )
+}
+
+/// The store's part: `starting` (with the step under way) while it
+/// prepares, else `up` or `down` from a ping.
+async fn store_health(store: &dyn WorkoutStore) -> ComponentHealth {
+    component_health(store.backend(), store.preparing(), store.ping()).await
+}
+
+async fn component_health(
+    backend: &'static str,
+    preparing: Option<String>,
+    ping: impl Future<Output = Result<(), StoreError>>,
+) -> ComponentHealth {
+    let backend = Some(backend.into());
+    if let Some(stage) = preparing {
+        return ComponentHealth {
+            status: "starting",
+            backend,
+            error: Some(stage),
+        };
+    }
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(())) => ComponentHealth {
+            status: "up",
+            backend,
+            error: None,
+        },
+        Ok(Err(e)) => ComponentHealth {
+            status: "down",
+            backend,
+            error: Some(e.to_string()),
+        },
+        Err(_) => ComponentHealth {
+            status: "down",
+            backend,
+            error: Some("ping timed out after 2 s".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The health of a store that is preparing, or answers its ping or not.
+    async fn probe(preparing: Option<&str>, up: bool) -> ComponentHealth {
+        let ping = async move {
+            if up {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable("no server".into()))
+            }
+        };
+        component_health("probe", preparing.map(str::to_string), ping).await
+    }
+
+    #[tokio::test]
+    async fn a_preparing_store_is_starting_with_its_step() {
+        let starting = probe(Some("creating indexes on workouts (1/4)"), true).await;
+        assert_eq!(starting.status, "starting");
+        assert_eq!(
+            starting.error.as_deref(),
+            Some("creating indexes on workouts (1/4)")
+        );
+        let up = probe(None, true).await;
+        assert_eq!((up.status, up.error), ("up", None));
+        let down = probe(None, false).await;
+        assert_eq!(down.status, "down");
+        assert!(down.error.unwrap().contains("no server"));
+    }
 }

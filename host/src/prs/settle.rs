@@ -8,10 +8,13 @@
 //! [`PrChange`]s are removed. Until then, reads compute those days live.
 //!
 //! Every step is a compare-and-swap that reads the version BEFORE the data
-//! it derives from, and a row is always derived from the summaries as
-//! stored at that moment (never from a job's own snapshot). So when writes
-//! race, the last successful row write has read every day write before it:
-//! a deleted record cannot come back, and a concurrent insert is not lost.
+//! it derives from and always writes, even an unchanged value, and a row is
+//! always derived from the summaries as stored at that moment (never from a
+//! job's own snapshot). So when settles race, one that read older data
+//! either wrote before the last one read the version, or misses: a deleted
+//! record cannot come back, and a concurrent insert is not lost. (Skipping
+//! an unchanged write would let a slower settle's stale write land, and a
+//! summary is emptied, never deleted, for the same reason.)
 
 use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
@@ -93,8 +96,8 @@ pub async fn day_bests_built(
         .is_some())
 }
 
-/// Recomputes one day summary from that day's entries (deletes it when the
-/// day has none left).
+/// Recomputes one day summary from that day's entries (empty when the day
+/// has none left).
 pub async fn recompute_day(
     store: &dyn WorkoutStore,
     calculator: &dyn PrCalculator,
@@ -110,26 +113,14 @@ pub async fn recompute_day(
             .into_iter()
             .next();
         let sets = store.exercise_sets(user, exercise, day_range(day)).await?;
-        let fresh = if sets.is_empty() {
-            None
-        } else {
-            Some(
-                calculator
-                    .compute(&sets)
-                    .map_err(|e| StoreError::Internal(e.into()))?,
-            )
-        };
-        if stored.as_ref().map(|s| &s.records) == fresh.as_ref() {
-            return Ok(true);
-        }
+        let fresh = calculator
+            .compute(&sets)
+            .map_err(|e| StoreError::Internal(e.into()))?;
+        // Written even when unchanged (and when empty): the version moves
+        // on, so a slower settle that read the entries before this one did
+        // loses its compare-and-swap instead of writing what it saw.
         store
-            .write_day_summary(
-                user,
-                exercise,
-                day,
-                fresh.as_ref(),
-                stored.map(|s| s.version),
-            )
+            .write_day_summary(user, exercise, day, &fresh, stored.map(|s| s.version))
             .await
     })
     .await
@@ -152,7 +143,7 @@ async fn merge_days_into_row(
         for s in &summaries {
             merged.merge(&s.records);
         }
-        write_row_if_changed(store, user, exercise, &merged, row).await
+        write_row(store, user, exercise, &merged, row).await
     })
     .await
 }
@@ -178,7 +169,7 @@ pub async fn rebuild_row(
         for s in &summaries {
             fresh.merge(&s.records);
         }
-        write_row_if_changed(store, user, exercise, &fresh, row).await
+        write_row(store, user, exercise, &fresh, row).await
     })
     .await
 }
@@ -193,22 +184,20 @@ async fn rebuild_row_live(
     until_stored(row_name(user, exercise), || async move {
         let row = store.read_personal_records(user, exercise).await?;
         let fresh = live::records(store, calculator, user, exercise, TimeRange::ALL_TIME).await?;
-        write_row_if_changed(store, user, exercise, &fresh, row).await
+        write_row(store, user, exercise, &fresh, row).await
     })
     .await
 }
 
-/// True when the row holds `fresh` now (already, or by this write).
-async fn write_row_if_changed(
+/// True when the row holds `fresh` now. Written even when unchanged, like a
+/// day summary (see `recompute_day`).
+async fn write_row(
     store: &dyn WorkoutStore,
     user: UserId,
     exercise: &str,
     fresh: &PersonalRecords,
     row: Option<crate::store::StoredRecords>,
 ) -> Result<bool, StoreError> {
-    if row.as_ref().is_some_and(|r| &r.records == fresh) {
-        return Ok(true);
-    }
     store
         .write_personal_records(user, exercise, fresh, row.map(|r| r.version))
         .await

@@ -111,7 +111,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MONGODB_URI",
         default: "unset",
-        meaning: "selects the MongoDB store (mongodb:// or mongodb+srv://; the database is the URI's path, else everfit)",
+        meaning: "selects the MongoDB store (mongodb:// or mongodb+srv://; the database is the URI's path, else everfit; timeoutMS limits each operation, default 5000)",
     },
     Variable {
         name: "QUEUE",

@@ -18,15 +18,19 @@ use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
 use crate::store::metered::MeteredStore;
-use crate::store::{ApiKeyStore, MongoStore, SqliteStore, WorkoutStore};
-use anyhow::{Context, bail};
+use crate::store::{ApiKeyStore, MongoStore, SqliteStore, StoreError, WorkoutStore};
+use anyhow::{Context, anyhow, bail};
 use config::{Config, QueueKind};
+use futures::FutureExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
-/// Opens the configured store: MongoDB when `MONGODB_URI` is set, else the SQLite file.
+/// Opens the configured store: MongoDB when `MONGODB_URI` is set, else the
+/// SQLite file. Ready when it returns (MongoDB's indexes and one-time
+/// migrations done).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>> {
     Ok(open_stores(config).await?.workouts)
 }
@@ -37,21 +41,38 @@ pub struct Stores {
     pub keys: Arc<dyn ApiKeyStore>,
 }
 
+impl Stores {
+    /// Both views of one store; every workout operation is metered.
+    fn of<S: WorkoutStore + ApiKeyStore + 'static>(store: Arc<S>) -> Self {
+        Self {
+            workouts: Arc::new(MeteredStore::new(store.clone())),
+            keys: store,
+        }
+    }
+}
+
 /// Opens the configured store (as [`open_store`]) for workouts and API keys.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     if let Some(uri) = &config.mongodb_uri {
-        let store = Arc::new(MongoStore::connect(uri).await?);
-        return Ok(Stores {
-            workouts: Arc::new(MeteredStore::new(store.clone())),
-            keys: store,
-        });
+        return Ok(Stores::of(Arc::new(MongoStore::connect(uri).await?)));
     }
+    open_sqlite(config).await
+}
+
+/// Opens the configured store for a command that only reads: MongoDB
+/// creates no index and runs no migration (`serve` does).
+pub async fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>> {
+    if let Some(uri) = &config.mongodb_uri {
+        let store = Arc::new(MongoStore::connect_read_only(uri).await?);
+        return Ok(Stores::of(store).workouts);
+    }
+    Ok(open_sqlite(config).await?.workouts)
+}
+
+async fn open_sqlite(config: &Config) -> anyhow::Result<Stores> {
     let store = Arc::new(SqliteStore::open(&config.sqlite_path).await?);
     tracing::info!(path = %config.sqlite_path.display(), "using the embedded SQLite store");
-    Ok(Stores {
-        workouts: Arc::new(MeteredStore::new(store.clone())),
-        keys: store,
-    })
+    Ok(Stores::of(store))
 }
 
 /// Access control from the configuration, over the key store.
@@ -68,6 +89,23 @@ pub fn security(config: &Config, keys: Arc<dyn ApiKeyStore>) -> Security {
             .map(|l| RateLimit::new(l.per_second, l.burst)),
         cors: config.cors_origins.clone(),
     }
+}
+
+/// The store's preparation still running after `serve` opened it: its end.
+pub type Preparation = Option<JoinHandle<Result<(), StoreError>>>;
+
+/// Opens the configured store for `serve`: a reachable MongoDB is returned
+/// at once and prepares its database in the background, so that the port
+/// opens and `/health` answers "starting" (and the store 503) until it is
+/// ready, however long a first index build takes.
+pub async fn open_stores_serving(config: &Config) -> anyhow::Result<(Stores, Preparation)> {
+    if let Some(uri) = &config.mongodb_uri {
+        let store = MongoStore::open(uri, None).await?;
+        let preparing = store.clone();
+        let preparation = tokio::spawn(async move { preparing.prepare().await });
+        return Ok((Stores::of(Arc::new(store)), Some(preparation)));
+    }
+    Ok((open_sqlite(config).await?, None))
 }
 
 /// The PR calculator the worker and the live path use: the built-in PR
@@ -143,6 +181,7 @@ impl WorkerSource {
 pub struct Built {
     pub ctx: AppContext,
     pub jobs: Option<WorkerSource>,
+    pub preparation: Preparation,
 }
 
 pub async fn build(config: &Config) -> anyhow::Result<Built> {
@@ -153,10 +192,13 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     }
     // The queue first: a bad queue setting should not leave a data file behind.
     let jobs = open_job_source(config).await?;
-    let Stores {
-        workouts: store,
-        keys,
-    } = open_stores(config).await?;
+    let (
+        Stores {
+            workouts: store,
+            keys,
+        },
+        preparation,
+    ) = open_stores_serving(config).await?;
     let (calculator, plugins) = plugin_runtime(config).await?;
     let queue: Arc<dyn WriteQueue> = match &jobs {
         None => Arc::new(InlineQueue::new(Persister::new(
@@ -177,6 +219,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
             metrics: metrics::handle(),
         },
         jobs,
+        preparation,
     })
 }
 
@@ -244,12 +287,17 @@ pub struct Application {
     listener: TcpListener,
     ctx: AppContext,
     jobs: Option<WorkerSource>,
+    preparation: Preparation,
     config: Config,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let Built { ctx, jobs } = build(&config).await?;
+        let Built {
+            ctx,
+            jobs,
+            preparation,
+        } = build(&config).await?;
         let addr = config.bind_address();
         let listener = TcpListener::bind(&addr).await.with_context(|| {
             format!("cannot listen on {addr}: set PORT (or HOST) to a free address")
@@ -258,6 +306,7 @@ impl Application {
             listener,
             ctx,
             jobs,
+            preparation,
             config,
         })
     }
@@ -271,22 +320,42 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and, when the workers run in this process, in-flight jobs.
     pub async fn run_until_stopped(
-        self,
+        mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = crate::http::router(self.ctx.clone(), self.config.request_timeout);
+        // The store may still be preparing: the workers start once it is
+        // ready, and a failed preparation stops the server with its error.
+        let preparation = self.preparation.take();
+        let prepared = async move {
+            match preparation {
+                None => Ok(()),
+                Some(task) => match task.await {
+                    Ok(result) => result.map_err(|e| format!("{e:#}")),
+                    Err(e) => Err(format!("the store preparation stopped: {e}")),
+                },
+            }
+        }
+        .boxed()
+        .shared();
         let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
         let workers = match (&self.jobs, self.config.embedded_workers) {
             (Some(source), true) => {
                 let deps = worker_deps(self.ctx.store.clone(), self.ctx.calculator.clone(), source);
-                Some(tokio::spawn(run_workers(
-                    source.clone(),
-                    deps,
-                    worker_settings(&self.config),
-                    async move {
+                let source = source.clone();
+                let settings = worker_settings(&self.config);
+                let prepared = prepared.clone();
+                Some(tokio::spawn(async move {
+                    let mut workers_stopped = workers_stopped;
+                    tokio::select! {
+                        ready = prepared => ready.map_err(|e| anyhow!(e))?,
+                        _ = &mut workers_stopped => return Ok(()),
+                    }
+                    run_workers(source, deps, settings, async move {
                         let _ = workers_stopped.await;
-                    },
-                )))
+                    })
+                    .await
+                }))
             }
             _ => None,
         };
@@ -308,12 +377,18 @@ impl Application {
             .ctx
             .plugins
             .watch(crate::plugins::registry::POLL_INTERVAL);
+        let failed = prepared.clone();
         // The peer address keys the rate limit of unauthenticated requests.
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown => {}
+                Err(e) = failed => tracing::error!(error = %e, "the store could not be prepared; stopping"),
+            }
+        })
         .await;
         if let Some(watch) = plugin_watch {
             watch.abort();
@@ -325,6 +400,9 @@ impl Application {
             workers.await??;
         }
         served?;
+        if let Some(Err(e)) = prepared.now_or_never() {
+            bail!("preparing the store: {e}");
+        }
         Ok(())
     }
 }

@@ -5,7 +5,6 @@
 //! again on fresh reads.
 
 use super::StoreError;
-use anyhow::anyhow;
 use std::future::Future;
 
 /// Lost races tolerated before giving up. Each lost race means another
@@ -24,7 +23,9 @@ where
             return Ok(());
         }
     }
-    Err(StoreError::Internal(anyhow!(
+    // Contention is a load condition, not a bug: a 503 (or a job retried
+    // later), never a 500.
+    Err(StoreError::Unavailable(format!(
         "{}: gave up after {MAX_CAS_ATTEMPTS} contended attempts",
         what()
     )))
@@ -57,6 +58,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("read model of U/squat"), "{err}");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     }
 
     #[tokio::test]

@@ -53,6 +53,10 @@ impl WorkoutStore for MeteredStore {
         self.inner.backend()
     }
 
+    fn preparing(&self) -> Option<String> {
+        self.inner.preparing()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed("ping", self.inner.ping()).await
     }
@@ -227,7 +231,7 @@ impl WorkoutStore for MeteredStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        records: Option<&PersonalRecords>,
+        records: &PersonalRecords,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         self.timed(

@@ -139,6 +139,13 @@ pub trait WorkoutStore: Send + Sync + 'static {
 
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// While the store prepares its database after start-up (indexes,
+    /// one-time migrations): the step under way. Every operation answers
+    /// `Unavailable` meanwhile, and `/health` reports "starting".
+    fn preparing(&self) -> Option<String> {
+        None
+    }
+
     /// Inserts entries that are not stored yet, records the client's
     /// exercise for each new one and a [`PrChange`] for each one stored
     /// (see [`Inserted`]). Left as they are: an
@@ -274,15 +281,17 @@ pub trait WorkoutStore: Send + Sync + 'static {
         days: &[i64],
     ) -> Result<Vec<DaySummary>, StoreError>;
 
-    /// Writes (or, with `None`, deletes) one day summary if its version is
-    /// still `expected_version` (`None`: it must not exist yet). False when
-    /// another writer got there first.
+    /// Writes one day summary if its version is still `expected_version`
+    /// (`None`: it must not exist yet). False when another writer got there
+    /// first. A day left without sets keeps an empty summary, never deleted:
+    /// its version must go on counting, or a writer that read "no summary"
+    /// long ago could still create one from entries deleted since.
     async fn write_day_summary(
         &self,
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        records: Option<&PersonalRecords>,
+        records: &PersonalRecords,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError>;
 

@@ -132,16 +132,20 @@ pub fn ids_filter(user: UserId, ids: &[EntryId]) -> Document {
     doc! { field::ID: { "$in": ids }, field::USER_ID: user.0 }
 }
 
-/// An entry at a version older than `version` (what an edit may overwrite).
-pub fn older_entry_filter(user: UserId, id: EntryId, version: i64) -> Document {
-    // Entries logged before versions existed have no `version`: version 1.
-    doc! {
-        field::ID: id.0,
-        field::USER_ID: user.0,
-        "$or": [
-            { field::VERSION: { "$lt": version } },
-            { field::VERSION: { "$exists": false } },
-        ],
+/// The entry exactly at `version`, as an edit read it.
+pub fn entry_at_version_filter(user: UserId, id: EntryId, version: i64) -> Document {
+    if version == 1 {
+        // Entries logged before versions existed have no `version`: version 1.
+        doc! {
+            field::ID: id.0,
+            field::USER_ID: user.0,
+            "$or": [
+                { field::VERSION: 1_i64 },
+                { field::VERSION: { "$exists": false } },
+            ],
+        }
+    } else {
+        doc! { field::ID: id.0, field::USER_ID: user.0, field::VERSION: version }
     }
 }
 
@@ -261,9 +265,14 @@ mod tests {
         );
         assert_eq!(set.get_i64("version").unwrap(), 3);
         assert_eq!(
-            older_entry_filter(user(), e.id, 3),
+            entry_at_version_filter(user(), e.id, 3),
             doc! { "_id": oid("665f1c2b8a1e4d00123456aa"), "userId": oid("665f1c2b8a1e4d0012345678"),
-            "$or": [ { "version": { "$lt": 3_i64 } }, { "version": { "$exists": false } } ] }
+            "version": 3_i64 }
+        );
+        assert_eq!(
+            entry_at_version_filter(user(), e.id, 1),
+            doc! { "_id": oid("665f1c2b8a1e4d00123456aa"), "userId": oid("665f1c2b8a1e4d0012345678"),
+            "$or": [ { "version": 1_i64 }, { "version": { "$exists": false } } ] }
         );
     }
 

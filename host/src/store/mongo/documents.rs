@@ -75,6 +75,28 @@ fn get_int(doc: &Document, key: &str) -> anyhow::Result<i64> {
     }
 }
 
+/// Reads a compare-and-swap version stored as any numeric type: the store
+/// writes int64, but a document touched by hand (a shell `$inc` on an int64
+/// with a JavaScript number gives a double) stays readable.
+pub fn get_version(doc: &Document) -> anyhow::Result<i64> {
+    let integral =
+        |v: f64| (v.is_finite() && v.fract() == 0.0 && v.abs() < 2f64.powi(63)).then_some(v as i64);
+    let version = match doc.get(field::VERSION) {
+        Some(Bson::Int32(v)) => Some(i64::from(*v)),
+        Some(Bson::Int64(v)) => Some(*v),
+        Some(Bson::Double(v)) => integral(*v),
+        Some(Bson::Decimal128(v)) => v.to_string().parse::<f64>().ok().and_then(integral),
+        _ => None,
+    };
+    version.ok_or_else(|| {
+        anyhow!(
+            "field {}: expected a whole number, found {:?}",
+            field::VERSION,
+            doc.get(field::VERSION)
+        )
+    })
+}
+
 fn get_u32(doc: &Document, key: &str) -> anyhow::Result<u32> {
     let v = get_int(doc, key)?;
     u32::try_from(v).with_context(|| format!("field {key}: {v} is out of range"))
@@ -228,7 +250,7 @@ pub fn day_records_from_document(d: &Document) -> anyhow::Result<(i64, PersonalR
     Ok((
         get_int(d, field::DAY)?,
         records_from_document(d)?,
-        get_int(d, field::VERSION)?,
+        get_version(d)?,
     ))
 }
 
@@ -396,5 +418,26 @@ mod tests {
         assert_eq!(day_records_from_document(&d).unwrap(), (-3, r, 4));
         d.remove("version");
         assert!(day_records_from_document(&d).is_err());
+    }
+
+    #[test]
+    fn versions_of_any_numeric_type_are_read() {
+        let with = |v: Bson| doc! { "version": v };
+        assert_eq!(get_version(&with(Bson::Int32(4))).unwrap(), 4);
+        assert_eq!(get_version(&with(Bson::Int64(5))).unwrap(), 5);
+        // A shell `$inc: {version: 1}` on an int64 stores a double.
+        assert_eq!(get_version(&with(Bson::Double(6.0))).unwrap(), 6);
+        let decimal: bson::Decimal128 = "7".parse().unwrap();
+        assert_eq!(get_version(&with(Bson::Decimal128(decimal))).unwrap(), 7);
+        for bad in [
+            Bson::Double(6.5),
+            Bson::Double(f64::NAN),
+            Bson::Double(1e19),
+            Bson::String("6".into()),
+            Bson::Null,
+        ] {
+            assert!(get_version(&with(bad.clone())).is_err(), "{bad:?}");
+        }
+        assert!(get_version(&doc! {}).is_err());
     }
 }

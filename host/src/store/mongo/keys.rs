@@ -7,8 +7,9 @@
 //! The documents and filters are built by pure functions (tested below on
 //! their exact BSON); the trait implementation only sends them.
 
+use super::errors::store_error;
 use super::queries::IndexSpec;
-use super::{MongoStore, corrupt, store_error};
+use super::{MongoStore, corrupt};
 use crate::domain::UserId;
 use crate::domain::access::{Action, ApiKey, KeyHash, KeyUid, Scope};
 use crate::store::{ApiKeyStore, StoreError};

@@ -1,12 +1,16 @@
 //! The production store: MongoDB through the official driver.
 //!
 //! Documents and queries are built by the pure modules `documents` and
-//! `queries`; this module only sends them and maps the driver's errors.
+//! `queries`; what an error means is decided in `errors`; this module only
+//! sends them, each operation within its time limit (`settings`).
 
 pub mod changes;
 pub mod documents;
+pub mod errors;
 pub mod keys;
+pub mod prepare;
 pub mod queries;
+pub mod settings;
 mod writes;
 
 use super::cas::MAX_CAS_ATTEMPTS;
@@ -22,29 +26,30 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
+use errors::{Failure, classify, store_error};
 use futures::{StreamExt, TryStreamExt};
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
+use prepare::Stage;
 use std::collections::{BTreeMap, HashMap};
+use std::future::IntoFuture;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+
+pub use settings::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_POOL_SIZE, DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_SERVER_SELECTION_TIMEOUT,
+};
 
 /// The database used when the URI names none.
 pub const DEFAULT_DATABASE: &str = "everfit";
-/// Connections per server, unless the URI says otherwise (`maxPoolSize`).
-pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
-/// How long an operation waits for a reachable server before failing with
-/// `Unavailable` (the driver's default is 30 s, far too long for a request).
-pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// MongoDB's duplicate-key error code.
-const DUPLICATE_KEY: i32 = 11000;
 /// Ids per `$in` query when re-reading entries.
 const ID_CHUNK: usize = 1000;
 /// Days per `$in` read of a day-bests merge.
 const DAY_CHUNK: usize = 1000;
-/// Day summaries written at once (each its own compare-and-swap).
+/// Day summaries one merge or rebuild writes at once (each its own
+/// compare-and-swap); all of them together are bounded by `fan_out`.
 const DAY_WRITES_IN_FLIGHT: usize = 16;
 
 #[derive(Clone, Debug)]
@@ -55,12 +60,21 @@ pub struct MongoStore {
     records: Collection<Document>,
     days: Collection<Document>,
     days_pending: Collection<Document>,
+    /// Each operation's time limit (`timeoutMS` in the URI, else 5 s).
+    operation_limit: Duration,
+    /// Day-summary writes in flight across the process, bounded by the pool.
+    fan_out: Arc<Semaphore>,
+    /// The preparation step under way; `None` when ready.
+    stage: Arc<Stage>,
+    /// `host:port,...`, for messages.
+    hosts: String,
 }
 
 impl MongoStore {
-    /// Connects to the URI's database (else [`DEFAULT_DATABASE`]) and creates
-    /// the indexes. Fails with a clear message when no server answers within
-    /// the server selection timeout.
+    /// Connects to the URI's database (else [`DEFAULT_DATABASE`]) and
+    /// [prepares](Self::prepare) it: what every process that serves or
+    /// writes does. Fails with a clear message when no server answers
+    /// within the server selection timeout.
     pub async fn connect(uri: &str) -> anyhow::Result<Self> {
         Self::connect_to(uri, None).await
     }
@@ -68,11 +82,33 @@ impl MongoStore {
     /// Like [`connect`](Self::connect), with the database named explicitly
     /// (the behaviour suite uses a fresh database per test).
     pub async fn connect_to(uri: &str, database: Option<&str>) -> anyhow::Result<Self> {
-        let mut options = ClientOptions::parse(uri)
+        let store = Self::open(uri, database).await?;
+        store
+            .prepare()
+            .await
+            .with_context(|| store.describe("preparing"))?;
+        Ok(store)
+    }
+
+    /// Connects without creating indexes or running migrations, for
+    /// commands that only read (the database is prepared by `serve`).
+    pub async fn connect_read_only(uri: &str) -> anyhow::Result<Self> {
+        let store = Self::open(uri, None).await?;
+        store.stage.set(None);
+        Ok(store)
+    }
+
+    /// Connects and checks the server answers; the store is not ready
+    /// (every operation is `Unavailable`) until [`prepare`](Self::prepare)
+    /// has run.
+    pub async fn open(uri: &str, database: Option<&str>) -> anyhow::Result<Self> {
+        let (uri, timeout) =
+            settings::split_timeout_ms(uri).map_err(|e| anyhow!("MONGODB_URI: {e}"))?;
+        let mut options = ClientOptions::parse(&uri)
             .await
             .context("MONGODB_URI is not a valid MongoDB connection string")?;
         options.app_name.get_or_insert_with(|| "everfit".into());
-        options.max_pool_size.get_or_insert(DEFAULT_MAX_POOL_SIZE);
+        let pool = *options.max_pool_size.get_or_insert(DEFAULT_MAX_POOL_SIZE);
         options
             .server_selection_timeout
             .get_or_insert(DEFAULT_SERVER_SELECTION_TIMEOUT);
@@ -98,82 +134,169 @@ impl MongoStore {
             days_pending: db.collection(queries::PERSONAL_RECORD_DAYS_PENDING),
             client,
             db,
+            operation_limit: timeout.unwrap_or(DEFAULT_OPERATION_TIMEOUT),
+            fan_out: Arc::new(Semaphore::new(settings::fan_out_permits(pool))),
+            stage: Arc::new(Stage::preparing("connecting")),
+            hosts,
         };
         store
-            .create_indexes()
+            .ping_now()
             .await
-            .with_context(|| format!("preparing MongoDB database {name:?} at {hosts}"))?;
-        store
-            .mark_pending_day_bests()
-            .await
-            .with_context(|| format!("migrating MongoDB database {name:?} at {hosts}"))?;
-        tracing::info!(%hosts, database = %name, "using the MongoDB store");
+            .with_context(|| store.describe("connecting to"))?;
+        tracing::info!(
+            hosts = %store.hosts,
+            database = %store.db.name(),
+            max_pool_size = pool,
+            operation_timeout_ms = store.operation_limit.as_millis() as u64,
+            "using the MongoDB store"
+        );
+        store.stage.set(Some("not prepared yet".into()));
         Ok(store)
     }
 
-    /// Creates the indexes of [`queries::indexes`], [`changes::indexes`] and
-    /// [`keys::indexes`] (a no-op when they exist).
-    async fn create_indexes(&self) -> Result<(), StoreError> {
-        for spec in queries::indexes()
-            .into_iter()
-            .chain(changes::indexes())
-            .chain(keys::indexes())
-        {
-            let mut options = IndexOptions::builder().name(spec.name.to_string()).build();
-            if spec.unique {
-                options.unique = Some(true);
-            }
-            options.partial_filter_expression = spec.partial_filter.clone();
-            let model = IndexModel::builder()
-                .keys(spec.keys.clone())
-                .options(options)
-                .build();
-            self.db
-                .collection::<Document>(spec.collection)
-                .create_index(model)
-                .await
-                .map_err(store_error)?;
-        }
+    /// "<doing> MongoDB database "x" at host:port", for error contexts.
+    fn describe(&self, doing: &str) -> String {
+        format!(
+            "{doing} MongoDB database {:?} at {}",
+            self.db.name(),
+            self.hosts
+        )
+    }
+
+    async fn ping_now(&self) -> Result<(), StoreError> {
+        let limit = self.operation_limit;
+        errors::RETRY
+            .run("ping", Some(limit), || {
+                self.db.run_command(doc! { "ping": 1 })
+            })
+            .await?;
         Ok(())
     }
 
-    /// Runs once per database (recorded in `migrations`): marks every
-    /// (user, exercise) stored so far as pending, so ranged PRs for entries
-    /// written before day bests existed are computed live until `everfit prs
-    /// rebuild` builds their days, exactly like SQLite's migration 0002.
-    /// Keys first stored afterwards are never marked: their days are folded
-    /// from their first entry on. A fresh database marks nothing.
-    ///
-    /// The mark is recorded only after the `$merge` finished; if two
-    /// instances start at once, or one dies half-way, the `$merge` runs again
-    /// and may also mark keys created in between, which is safe (they are
-    /// served live, still correct, until the next rebuild).
-    async fn mark_pending_day_bests(&self) -> Result<(), StoreError> {
-        let migrations = self.db.collection::<Document>(queries::MIGRATIONS);
-        let name = queries::DAY_BESTS_PENDING_MIGRATION;
-        if migrations
-            .find_one(queries::migration_filter(name))
+    /// Runs one operation once the store is ready: within the time limit,
+    /// retried on write conflicts and transient errors (see `errors`).
+    async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: IntoFuture<Output = Result<T, mongodb::error::Error>>,
+    {
+        self.ready()?;
+        errors::RETRY
+            .run(what, Some(self.operation_limit), op)
             .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            return Ok(());
+    }
+
+    /// Inserts entry documents unordered: every document is tried; the ones
+    /// already stored (same _id, or same user + idempotencyKey) fail with
+    /// E11000 and are skipped. Documents refused for a reason a retry may
+    /// clear are sent again (inserting is idempotent), the others never.
+    /// Returns how many were new.
+    async fn insert_documents(&self, docs: Vec<Document>) -> Result<u64, StoreError> {
+        let mut pending = docs;
+        let mut inserted = 0;
+        self.ready()?;
+        let retry = errors::RETRY;
+        let limit = self.operation_limit;
+        for attempt in 1..=retry.attempts {
+            let insert = self.workouts.insert_many(pending.clone()).ordered(false);
+            // Out of time, the batch may be partly stored: send it all again
+            // (what is stored by then comes back as E11000).
+            let (outcome, error) = match tokio::time::timeout(limit, insert.into_future()).await {
+                Ok(Ok(r)) => return Ok(inserted + r.inserted_ids.len() as u64),
+                Ok(Err(e)) => (errors::insert_outcome(&e, pending.len()), store_error(e)),
+                Err(_) => (
+                    errors::InsertOutcome::Retry {
+                        new: 0,
+                        again: (0..pending.len()).collect(),
+                    },
+                    errors::timed_out("inserting entries", limit),
+                ),
+            };
+            match outcome {
+                errors::InsertOutcome::Failed => return Err(error),
+                errors::InsertOutcome::Done { new } => return Ok(inserted + new),
+                errors::InsertOutcome::Retry { new, again } => {
+                    inserted += new;
+                    if attempt == retry.attempts {
+                        // Retryable failures are `Unavailable` (see `errors`).
+                        return Err(error);
+                    }
+                    tracing::debug!(error = %error, attempt, "inserting entries: retrying");
+                    pending = again.into_iter().map(|i| pending[i].clone()).collect();
+                    tokio::time::sleep(retry.jittered_pause(attempt)).await;
+                }
+            }
         }
-        // `$merge` writes while the cursor opens; there are no results.
-        let mut cursor = self
-            .workouts
-            .aggregate(queries::pending_backfill_pipeline())
-            .await
-            .map_err(store_error)?;
-        while cursor.try_next().await.map_err(store_error)?.is_some() {}
-        match migrations
-            .insert_one(queries::migration_document(name, Utc::now()))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_duplicate_key(&e) => Ok(()),
-            Err(e) => Err(store_error(e)),
+        unreachable!("the last attempt returns")
+    }
+
+    /// `Unavailable` until the database is prepared.
+    fn ready(&self) -> Result<(), StoreError> {
+        match self.stage.current() {
+            None => Ok(()),
+            Some(stage) => Err(StoreError::Unavailable(format!(
+                "MongoDB store is starting: {stage}"
+            ))),
         }
+    }
+
+    /// Every document matching `filter` (`sort` and `projection` when given).
+    async fn find_all(
+        &self,
+        what: &str,
+        collection: &Collection<Document>,
+        filter: Document,
+        sort: Option<Document>,
+        projection: Option<Document>,
+    ) -> Result<Vec<Document>, StoreError> {
+        let limit = self.operation_limit;
+        self.run(what, || async {
+            collection
+                .find(filter.clone())
+                .with_options(
+                    mongodb::options::FindOptions::builder()
+                        .sort(sort.clone())
+                        .projection(projection.clone())
+                        .max_time(limit)
+                        .build(),
+                )
+                .await?
+                .try_collect()
+                .await
+        })
+        .await
+    }
+
+    /// One compare-and-swap `update_one`: true when it matched or inserted;
+    /// false when another writer got there first: the version moved on, an
+    /// upsert lost the race to create the document (E11000 on the unique
+    /// index), or the server aborted it as a write conflict (112). A write
+    /// still unanswered at the time limit may or may not happen: it counts
+    /// as lost too, and the caller's re-read tells (the version check lets
+    /// at most one of the two land, and both carry the same merge).
+    async fn cas_update(
+        &self,
+        what: &str,
+        collection: &Collection<Document>,
+        filter: Document,
+        update: Document,
+        upsert: bool,
+    ) -> Result<bool, StoreError> {
+        self.ready()?;
+        let limit = self.operation_limit;
+        errors::RETRY
+            .run(what, None, || async {
+                let write = collection
+                    .update_one(filter.clone(), update.clone())
+                    .upsert(upsert);
+                match tokio::time::timeout(limit, write.into_future()).await {
+                    Err(_) => Ok(false),
+                    Ok(Ok(r)) => Ok(r.matched_count == 1 || r.upserted_id.is_some()),
+                    Ok(Err(e)) if lost_race(&e) => Ok(false),
+                    Ok(Err(e)) => Err(e),
+                }
+            })
+            .await
     }
 
     /// Writes one day summary if its version is still `expected_version`
@@ -188,33 +311,14 @@ impl MongoStore {
     ) -> Result<bool, StoreError> {
         let filter = queries::day_cas_filter(user, exercise_lower, day, expected_version);
         let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
-        cas_result(
-            self.days
-                .update_one(filter, update)
-                .upsert(expected_version.is_none())
-                .await,
+        self.cas_update(
+            "writing a day summary",
+            &self.days,
+            filter,
+            update,
+            expected_version.is_none(),
         )
-    }
-
-    /// Deletes one day summary if its version is still `version`.
-    async fn delete_day(
-        &self,
-        user: UserId,
-        exercise_lower: &str,
-        day: i64,
-        version: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .days
-            .delete_one(queries::day_cas_filter(
-                user,
-                exercise_lower,
-                day,
-                Some(version),
-            ))
-            .await
-            .map_err(store_error)?;
-        Ok(result.deleted_count == 1)
+        .await
     }
 
     /// The stored summaries `day -> (records, version)` matching `filter`.
@@ -222,15 +326,15 @@ impl MongoStore {
         &self,
         filter: Document,
     ) -> Result<HashMap<i64, (PersonalRecords, i64)>, StoreError> {
-        let docs: Vec<Document> = self
-            .days
-            .find(filter)
-            .projection(queries::day_records_projection())
-            .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
-            .map_err(store_error)?;
+        let docs = self
+            .find_all(
+                "reading day summaries",
+                &self.days,
+                filter,
+                None,
+                Some(queries::day_records_projection()),
+            )
+            .await?;
         docs.iter()
             .map(|d| {
                 let (day, records, version) =
@@ -245,10 +349,12 @@ impl MongoStore {
         &self,
         filter: Document,
     ) -> Result<BTreeMap<i64, Vec<SetRecord>>, StoreError> {
-        let mut cursor = self.workouts.find(filter).await.map_err(store_error)?;
+        let docs = self
+            .find_all("reading entries", &self.workouts, filter, None, None)
+            .await?;
         let mut by_day: BTreeMap<i64, Vec<SetRecord>> = BTreeMap::new();
-        while let Some(d) = cursor.try_next().await.map_err(store_error)? {
-            let entry = documents::entry_from_document(&d).map_err(corrupt)?;
+        for d in &docs {
+            let entry = documents::entry_from_document(d).map_err(corrupt)?;
             by_day
                 .entry(day_of(entry.date.timestamp_millis()))
                 .or_default()
@@ -257,28 +363,39 @@ impl MongoStore {
         Ok(by_day)
     }
 
-    /// Brings one day summary to `fresh` (None: no entries that day, so no
-    /// summary), from the state `stored` read BEFORE the entries were read.
-    /// False when a concurrent merge changed the day in between: the caller
-    /// reads again, so that merge is never overwritten.
+    /// Runs `work` holding one of the process's fan-out permits (waiting at
+    /// most the operation limit for it).
+    async fn fanned_out<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let _permit = tokio::time::timeout(self.operation_limit, self.fan_out.acquire())
+            .await
+            .map_err(|_| {
+                errors::timed_out("waiting for a day-summary write slot", self.operation_limit)
+            })?
+            .map_err(|e| StoreError::Internal(e.into()))?;
+        work.await
+    }
+    /// Brings one day summary to `fresh` (empty: no entries that day; the
+    /// summary stays, see `write_day_summary`), from the state `stored` read
+    /// BEFORE the entries were read. False when a concurrent merge changed
+    /// the day in between: the caller reads again, so that merge is never
+    /// overwritten.
     async fn settle_day(
         &self,
         user: UserId,
         exercise_lower: &str,
         day: i64,
         stored: Option<&(PersonalRecords, i64)>,
-        fresh: Option<&PersonalRecords>,
+        fresh: &PersonalRecords,
     ) -> Result<bool, StoreError> {
-        match (stored, fresh) {
-            (Some((current, _)), Some(fresh)) if current == fresh => Ok(true),
-            (stored, Some(fresh)) => {
+        match stored {
+            Some((current, _)) if current == fresh => Ok(true),
+            stored => {
                 self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.1))
                     .await
             }
-            (Some((_, version)), None) => {
-                self.delete_day(user, exercise_lower, day, *version).await
-            }
-            (None, None) => Ok(true),
         }
     }
 
@@ -298,22 +415,18 @@ impl MongoStore {
             let sets = self
                 .sets_by_day(queries::day_entries_filter(user, exercise_lower, day))
                 .await?;
-            let fresh = match sets.get(&day) {
-                Some(sets) => Some(
-                    calculator
-                        .compute(sets)
-                        .map_err(|e| StoreError::Internal(e.into()))?,
-                ),
-                None => None,
-            };
+            let fresh = calculator
+                .compute(sets.get(&day).map_or(&[][..], Vec::as_slice))
+                .map_err(|e| StoreError::Internal(e.into()))?;
             if self
-                .settle_day(user, exercise_lower, day, stored.get(&day), fresh.as_ref())
+                .settle_day(user, exercise_lower, day, stored.get(&day), &fresh)
                 .await?
             {
                 return Ok(());
             }
         }
-        Err(StoreError::Internal(anyhow!(
+        // Contention, not a bug (see `cas::merge_into`).
+        Err(StoreError::Unavailable(format!(
             "day bests of {user}/{exercise_lower}, day {day}: rebuild kept losing to writers"
         )))
     }
@@ -325,7 +438,11 @@ impl MongoStore {
 
     /// Drops the whole database (tests only clean up with it).
     pub async fn drop_database(&self) -> Result<(), StoreError> {
-        self.db.drop().await.map_err(store_error)
+        errors::RETRY
+            .run("dropping the database", Some(self.operation_limit), || {
+                self.db.drop()
+            })
+            .await
     }
 
     /// The driver client (shared connection pool).
@@ -334,54 +451,10 @@ impl MongoStore {
     }
 }
 
-/// True for transient conditions that a later retry may clear: no server,
-/// network trouble, a primary stepping down or shutting down.
-fn is_transient(e: &MongoError) -> bool {
-    const TRANSIENT_CODES: &[i32] = &[
-        6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436,
-    ];
-    if e.contains_label("RetryableWriteError") || e.contains_label("TransientTransactionError") {
-        return true;
-    }
-    match e.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. } => true,
-        ErrorKind::Command(c) => TRANSIENT_CODES.contains(&c.code),
-        _ => false,
-    }
-}
-
-fn store_error(e: MongoError) -> StoreError {
-    if is_transient(&e) {
-        StoreError::Unavailable(format!("MongoDB: {e}"))
-    } else {
-        StoreError::Internal(anyhow!(e).context("MongoDB operation failed"))
-    }
-}
-
-/// True when the error is only a duplicate key (E11000): the document is
-/// already there, which for an idempotent write is success.
-fn is_duplicate_key(e: &MongoError) -> bool {
-    match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
-        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
-        _ => false,
-    }
-}
-
-/// The outcome of a compare-and-swap `update_one`: true when it matched or
-/// inserted; false when the version moved on, or when an upsert lost the
-/// race to create the document (E11000 on the unique index).
-fn cas_result(
-    result: Result<mongodb::results::UpdateResult, MongoError>,
-) -> Result<bool, StoreError> {
-    match result {
-        Ok(r) => Ok(r.matched_count == 1 || r.upserted_id.is_some()),
-        Err(e) if is_duplicate_key(&e) => Ok(false),
-        Err(e) => Err(store_error(e)),
-    }
+/// A compare-and-swap write that another writer beat: E11000 from the
+/// unique index (two first writes of one document) or a write conflict.
+fn lost_race(e: &mongodb::error::Error) -> bool {
+    matches!(classify(e), Failure::DuplicateKey | Failure::WriteConflict)
 }
 
 fn corrupt(e: anyhow::Error) -> StoreError {
@@ -394,12 +467,12 @@ impl WorkoutStore for MongoStore {
         "mongodb"
     }
 
+    fn preparing(&self) -> Option<String> {
+        self.stage.current()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .run_command(doc! { "ping": 1 })
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.ping_now().await
     }
 
     async fn insert_entries(&self, entries: &[WorkoutEntry]) -> Result<Inserted, StoreError> {
@@ -452,11 +525,14 @@ impl WorkoutStore for MongoStore {
         user: UserId,
         id: EntryId,
     ) -> Result<Option<WorkoutEntry>, StoreError> {
+        let limit = self.operation_limit;
         let found = self
-            .workouts
-            .find_one(queries::entry_filter(user, id))
-            .await
-            .map_err(store_error)?;
+            .run("reading an entry", || {
+                self.workouts
+                    .find_one(queries::entry_filter(user, id))
+                    .max_time(limit)
+            })
+            .await?;
         found
             .as_ref()
             .map(documents::entry_from_document)
@@ -471,14 +547,15 @@ impl WorkoutStore for MongoStore {
     ) -> Result<Vec<WorkoutEntry>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {
-            let docs: Vec<Document> = self
-                .workouts
-                .find(queries::entries_filter(user, chunk))
-                .await
-                .map_err(store_error)?
-                .try_collect()
-                .await
-                .map_err(store_error)?;
+            let docs = self
+                .find_all(
+                    "reading entries",
+                    &self.workouts,
+                    queries::entries_filter(user, chunk),
+                    None,
+                    None,
+                )
+                .await?;
             for d in &docs {
                 out.push(documents::entry_from_document(d).map_err(corrupt)?);
             }
@@ -509,16 +586,19 @@ impl WorkoutStore for MongoStore {
         let Some(filter) = queries::history_filter(q) else {
             return Ok(Vec::new());
         };
+        let limit = self.operation_limit;
         let docs: Vec<Document> = self
-            .workouts
-            .find(filter)
-            .sort(queries::history_sort())
-            .limit(i64::from(q.limit))
-            .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
-            .map_err(store_error)?;
+            .run("reading history", || async {
+                self.workouts
+                    .find(filter.clone())
+                    .sort(queries::history_sort())
+                    .limit(i64::from(q.limit))
+                    .max_time(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         docs.iter()
             .map(|d| documents::entry_from_document(d).map_err(corrupt))
             .collect()
@@ -548,12 +628,18 @@ impl WorkoutStore for MongoStore {
     ) -> Result<Option<PersonalRecords>, StoreError> {
         // Ranked by the server in one $facet aggregation: only the three
         // winning sets cross the network, whatever the number of entries.
-        let mut cursor = self
-            .workouts
-            .aggregate(queries::live_records_pipeline(user, exercise_lower, range))
-            .await
-            .map_err(store_error)?;
-        match cursor.try_next().await.map_err(store_error)? {
+        let limit = self.operation_limit;
+        let first = self
+            .run("ranking records", || async {
+                self.workouts
+                    .aggregate(queries::live_records_pipeline(user, exercise_lower, range))
+                    .max_time(limit)
+                    .await?
+                    .try_next()
+                    .await
+            })
+            .await?;
+        match first {
             Some(d) => documents::records_from_document(&d)
                 .map(Some)
                 .map_err(corrupt),
@@ -566,17 +652,19 @@ impl WorkoutStore for MongoStore {
         user: UserId,
         exercise_lower: &str,
     ) -> Result<Option<StoredRecords>, StoreError> {
+        let limit = self.operation_limit;
         let Some(d) = self
-            .records
-            .find_one(queries::records_filter(user, exercise_lower))
-            .await
-            .map_err(store_error)?
+            .run("reading the read model", || {
+                self.records
+                    .find_one(queries::records_filter(user, exercise_lower))
+                    .max_time(limit)
+            })
+            .await?
         else {
             return Ok(None);
         };
-        let version = d
-            .get_i64(documents::field::VERSION)
-            .context("personal_records.version")
+        let version = documents::get_version(&d)
+            .context("personal_records")
             .map_err(corrupt)?;
         Ok(Some(StoredRecords {
             records: documents::records_from_document(&d).map_err(corrupt)?,
@@ -593,26 +681,37 @@ impl WorkoutStore for MongoStore {
     ) -> Result<bool, StoreError> {
         let filter = queries::records_cas_filter(user, exercise_lower, expected_version);
         let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
-        cas_result(
-            self.records
-                .update_one(filter, update)
-                .upsert(expected_version.is_none())
-                .await,
+        self.cas_update(
+            "writing the read model",
+            &self.records,
+            filter,
+            update,
+            expected_version.is_none(),
         )
+        .await
     }
 
     async fn exercise_keys(
         &self,
         user: Option<UserId>,
     ) -> Result<Vec<(UserId, String)>, StoreError> {
-        let docs: Vec<Document> = self
-            .workouts
-            .aggregate(queries::exercise_keys_pipeline(user))
-            .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
-            .map_err(store_error)?;
+        // Every user's keys is a maintenance scan (`prs rebuild`) of the
+        // whole collection: it gets the migrations' limit, not a request's.
+        let limit = match user {
+            Some(_) => self.operation_limit,
+            None => prepare::MIGRATION_LIMIT,
+        };
+        self.ready()?;
+        let docs: Vec<Document> = errors::RETRY
+            .run("listing exercise keys", Some(limit), || async {
+                self.workouts
+                    .aggregate(queries::exercise_keys_pipeline(user))
+                    .max_time(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         docs.iter()
             .map(|d| queries::exercise_key_from_document(d).map_err(corrupt))
             .collect()
@@ -624,29 +723,33 @@ impl WorkoutStore for MongoStore {
         exercise_lower: &str,
         days: DaySpan,
     ) -> Result<Option<Vec<DaySummary>>, StoreError> {
-        if self
-            .days_pending
-            .find_one(queries::pending_filter(user, exercise_lower))
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
+        let limit = self.operation_limit;
+        let pending = self
+            .run("reading the pending marks", || {
+                self.days_pending
+                    .find_one(queries::pending_filter(user, exercise_lower))
+                    .max_time(limit)
+            })
+            .await?;
+        if pending.is_some() {
             return Ok(None);
         }
         if days.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let mut cursor = self
-            .days
-            .find(queries::day_records_filter(user, exercise_lower, days))
-            .sort(queries::day_records_sort())
-            .projection(queries::day_records_projection())
-            .await
-            .map_err(store_error)?;
-        let mut out = Vec::new();
-        while let Some(d) = cursor.try_next().await.map_err(store_error)? {
+        let docs = self
+            .find_all(
+                "reading day summaries",
+                &self.days,
+                queries::day_records_filter(user, exercise_lower, days),
+                Some(queries::day_records_sort()),
+                Some(queries::day_records_projection()),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(docs.len());
+        for d in &docs {
             let (day, records, version) =
-                documents::day_records_from_document(&d).map_err(corrupt)?;
+                documents::day_records_from_document(d).map_err(corrupt)?;
             out.push(DaySummary {
                 day,
                 records,
@@ -686,17 +789,11 @@ impl WorkoutStore for MongoStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        records: Option<&PersonalRecords>,
+        records: &PersonalRecords,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
-        match (records, expected_version) {
-            (None, None) => Ok(true),
-            (None, Some(version)) => self.delete_day(user, exercise_lower, day, version).await,
-            (Some(records), expected) => {
-                self.write_day(user, exercise_lower, day, records, expected)
-                    .await
-            }
-        }
+        self.write_day(user, exercise_lower, day, records, expected_version)
+            .await
     }
 
     async fn rebuild_day_records(
@@ -731,14 +828,16 @@ impl WorkoutStore for MongoStore {
                 .map_err(|e| StoreError::Internal(e.into()))?;
             fresh.insert(*day, records);
         }
+        let nothing = PersonalRecords::default();
         let mut all_days: Vec<i64> = stored.keys().chain(fresh.keys()).copied().collect();
         all_days.sort_unstable();
         all_days.dedup();
         let settles: Vec<_> = all_days
             .into_iter()
             .map(|day| {
-                let (stored, fresh) = (stored.get(&day), fresh.get(&day));
-                async move {
+                let stored = stored.get(&day);
+                let fresh = fresh.get(&day).unwrap_or(&nothing);
+                self.fanned_out(async move {
                     if self
                         .settle_day(user, exercise_lower, day, stored, fresh)
                         .await?
@@ -748,7 +847,7 @@ impl WorkoutStore for MongoStore {
                         self.rebuild_day(user, exercise_lower, day, calculator)
                             .await
                     }
-                }
+                })
             })
             .collect();
         futures::stream::iter(settles)
@@ -756,10 +855,11 @@ impl WorkoutStore for MongoStore {
             .try_collect::<()>()
             .await?;
         // Every day is built: ranged PRs may use them from now on.
-        self.days_pending
-            .delete_one(queries::pending_filter(user, exercise_lower))
-            .await
-            .map_err(store_error)?;
+        self.run("clearing a pending mark", || {
+            self.days_pending
+                .delete_one(queries::pending_filter(user, exercise_lower))
+        })
+        .await?;
         Ok(())
     }
 }

@@ -54,8 +54,13 @@ pub fn indexes() -> Vec<IndexSpec> {
             unique: false,
             partial_filter: None,
         },
-        // Idempotency: a key is stored once per user. Only documents that
-        // carry a key are indexed ($type string implies $exists).
+        // Idempotency: a key is stored once per user, whatever the entry's
+        // id. The API derives a keyed entry's id from (user, key), so `_id`
+        // alone collapses its submits; this index keeps the store's own
+        // contract (`insert_entries`: the same key under another id is not
+        // stored again), which SQLite keeps with the same unique index.
+        // Partial: only documents that carry a key are indexed and pay for
+        // it ($type string implies $exists).
         IndexSpec {
             collection: WORKOUTS,
             name: "user_idempotency_key_unique",
@@ -92,6 +97,40 @@ pub fn indexes() -> Vec<IndexSpec> {
             partial_filter: None,
         },
     ]
+}
+
+/// The shard key of each collection, for `sh.shardCollection` (see
+/// docs/scaling.md). Ranged on `userId`, not hashed: MongoDB enforces a
+/// unique index on a sharded collection only when the shard key is a prefix
+/// of it, and a hashed shard key prefixes no unique index, so the unique
+/// indexes the upsert races rely on could not be built. `{userId: 1}` is a
+/// prefix of every index here, unique or not, and routes every query (each
+/// filter leads with `userId`) to one shard; `_id`, unique per shard only,
+/// stays unique where it matters since all of a user's entries share a shard.
+pub fn shard_keys() -> Vec<(&'static str, Document)> {
+    vec![
+        (WORKOUTS, doc! { "userId": 1 }),
+        (PERSONAL_RECORDS, doc! { "userId": 1 }),
+        (PERSONAL_RECORD_DAYS, doc! { "userId": 1 }),
+        (PERSONAL_RECORD_DAYS_PENDING, doc! { "userId": 1 }),
+    ]
+}
+
+/// [`indexes`] grouped by collection, in order of first appearance: each
+/// group is one `createIndexes` (MongoDB builds them in one collection
+/// scan; DocumentDB builds a new collection's indexes at once instead of
+/// one background job per index).
+pub fn indexes_by_collection(
+    specs: impl IntoIterator<Item = IndexSpec>,
+) -> Vec<(&'static str, Vec<IndexSpec>)> {
+    let mut groups: Vec<(&'static str, Vec<IndexSpec>)> = Vec::new();
+    for spec in specs {
+        match groups.iter_mut().find(|(c, _)| *c == spec.collection) {
+            Some((_, specs)) => specs.push(spec),
+            None => groups.push((spec.collection, vec![spec])),
+        }
+    }
+    groups
 }
 
 /// Escapes `text` so that a PCRE pattern matches it literally.
@@ -699,6 +738,65 @@ mod tests {
             Some(doc! { "idempotencyKey": { "$type": "string" } })
         );
         assert_doc_eq!(specs[0].keys, doc! { "userId": 1, "date": -1, "_id": -1 });
+    }
+
+    /// What MongoDB requires of a sharded collection's unique indexes (and
+    /// of its `$merge` target's `on` fields): the shard key is a prefix, in
+    /// the same order and direction, and ranged (not hashed).
+    #[test]
+    fn every_index_is_prefixed_by_its_collections_ranged_shard_key() {
+        let keys = shard_keys();
+        for spec in indexes() {
+            let (_, shard_key) = keys
+                .iter()
+                .find(|(c, _)| *c == spec.collection)
+                .unwrap_or_else(|| panic!("{} has no shard key", spec.collection));
+            let prefix: Vec<(&String, &Bson)> = spec.keys.iter().take(shard_key.len()).collect();
+            assert_eq!(
+                prefix,
+                shard_key.iter().collect::<Vec<_>>(),
+                "{}.{}",
+                spec.collection,
+                spec.name
+            );
+            assert!(shard_key.values().all(|v| v.as_i32() == Some(1)), "ranged");
+        }
+        let merge_on = ["userId", "exerciseNameLower"];
+        let (_, pending_key) = keys
+            .iter()
+            .find(|(c, _)| *c == PERSONAL_RECORD_DAYS_PENDING)
+            .unwrap();
+        assert!(pending_key.keys().all(|k| merge_on.contains(&k.as_str())));
+        assert_eq!(keys.len(), indexes_by_collection(indexes()).len());
+    }
+
+    #[test]
+    fn indexes_are_created_one_collection_at_a_time() {
+        let groups = indexes_by_collection(indexes());
+        let names: Vec<(&str, Vec<&str>)> = groups
+            .iter()
+            .map(|(c, specs)| (*c, specs.iter().map(|s| s.name).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (
+                    "workouts",
+                    vec![
+                        "user_date_id",
+                        "user_exercise_date_id",
+                        "user_idempotency_key_unique"
+                    ]
+                ),
+                ("personal_records", vec!["user_exercise_unique"]),
+                ("personal_record_days", vec!["user_exercise_day_unique"]),
+                ("personal_record_days_pending", vec!["user_exercise_unique"]),
+            ]
+        );
+        assert_eq!(
+            groups.iter().map(|(_, s)| s.len()).sum::<usize>(),
+            indexes().len()
+        );
     }
 
     #[test]

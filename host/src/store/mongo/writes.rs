@@ -10,15 +10,16 @@
 
 use super::changes::{self as q, ERASURES, PR_CHANGES, TOMBSTONES, USER_EXERCISES};
 use super::documents::{self, field};
-use super::{DUPLICATE_KEY, MongoStore, corrupt, is_duplicate_key, store_error};
+use super::errors::{is_duplicate_key, store_error};
+use super::{MongoStore, corrupt};
 use crate::domain::days::day_of;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
+use crate::store::cas::MAX_CAS_ATTEMPTS;
 use crate::store::{EditOutcome, Inserted, PrChange, StoreError};
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::Collection;
-use mongodb::error::ErrorKind;
 use std::collections::{BTreeMap, HashSet};
 
 fn change(entry: &WorkoutEntry, op: String, destructive: bool) -> PrChange {
@@ -28,6 +29,14 @@ fn change(entry: &WorkoutEntry, op: String, destructive: bool) -> PrChange {
         op,
         destructive,
     }
+}
+
+/// An edit that kept missing an entry older than itself: contention, so
+/// the job is tried again later.
+fn contended(id: EntryId) -> StoreError {
+    StoreError::Unavailable(format!(
+        "entry {id}: the edit kept losing to concurrent writes"
+    ))
 }
 
 fn edit_op(id: EntryId, version: i64) -> String {
@@ -190,52 +199,28 @@ impl MongoStore {
             .iter()
             .map(|e| documents::entry_to_document(e))
             .collect();
-        // Unordered: every document is tried; the ones already stored (same
-        // _id, or same user + idempotencyKey) fail with E11000 and are skipped.
-        let not_inserted: HashSet<usize> =
-            match self.workouts.insert_many(docs).ordered(false).await {
-                Ok(_) => HashSet::new(),
-                Err(e) => match e.kind.as_ref() {
-                    ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
-                        let errors = failure.write_errors.as_deref().unwrap_or_default();
-                        if let Some(other) = errors.iter().find(|w| w.code != DUPLICATE_KEY) {
-                            return Err(StoreError::Internal(anyhow::anyhow!(
-                                "MongoDB insert failed: {} (code {})",
-                                other.message,
-                                other.code
-                            )));
-                        }
-                        errors.iter().map(|w| w.index).collect()
-                    }
-                    _ => return Err(store_error(e)),
-                },
-            };
-        let inserted: Vec<&WorkoutEntry> = wanted
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !not_inserted.contains(i))
-            .map(|(_, e)| *e)
-            .collect();
-        // A delete or an erasure may have landed while we wrote: undo ours.
+        let new = self.insert_documents(docs).await?;
+        // A delete or an erasure may have landed while we wrote: undo it.
+        let wanted: Vec<WorkoutEntry> = wanted.into_iter().cloned().collect();
         let still: HashSet<(UserId, EntryId)> = self
-            .storable(&inserted.iter().map(|e| (*e).clone()).collect::<Vec<_>>())
+            .storable(&wanted)
             .await?
             .into_iter()
             .map(|e| (e.user_id, e.id))
             .collect();
-        for e in &inserted {
+        let mut undone = 0;
+        for e in &wanted {
             if !still.contains(&(e.user_id, e.id)) {
-                self.workouts
+                undone += self
+                    .workouts
                     .delete_one(doc! { field::ID: e.id.0, field::USER_ID: e.user_id.0 })
                     .await
-                    .map_err(store_error)?;
+                    .map_err(store_error)?
+                    .deleted_count;
             }
         }
         Ok(Inserted {
-            count: inserted
-                .iter()
-                .filter(|e| still.contains(&(e.user_id, e.id)))
-                .count() as u64,
+            count: new.saturating_sub(undone),
             // Every change recorded, replays and undone inserts included:
             // settling them is harmless, and clears them.
             changes: changes_by_user
@@ -258,52 +243,68 @@ impl MongoStore {
             .map_err(corrupt)
     }
 
-    /// After an edit that did not match: why not.
-    async fn miss(&self, user: UserId, id: EntryId) -> Result<EditOutcome, StoreError> {
-        Ok(match self.current(user, id).await? {
-            Some(now) => EditOutcome::Stale {
+    /// Why an edit at `version` cannot apply now: the entry is gone, or a
+    /// later edit got there first. `None` when it can.
+    fn refusal(current: Option<&WorkoutEntry>, version: i64) -> Option<EditOutcome> {
+        match current {
+            None => Some(EditOutcome::Missing),
+            Some(now) if now.version >= version => Some(EditOutcome::Stale {
                 current: now.version,
-            },
-            None => EditOutcome::Missing,
-        })
+            }),
+            Some(_) => None,
+        }
     }
 
+    /// Replaces an entry with a newer version of it. The write names the
+    /// version it read (not just "older than mine"), so the entry it
+    /// overwrites is exactly the one whose day it recorded a change for;
+    /// when a concurrent write got in between, it reads again. (MongoDB
+    /// and DocumentDB alike: DocumentDB does not re-check a filter after a
+    /// concurrent update, so a miss may also come with nothing newer.)
     pub(super) async fn replace(&self, entry: &WorkoutEntry) -> Result<EditOutcome, StoreError> {
         let user = entry.user_id;
-        let Some(before) = self.current(user, entry.id).await? else {
-            return Ok(EditOutcome::Missing);
-        };
-        if before.version >= entry.version {
-            return Ok(EditOutcome::Stale {
-                current: before.version,
-            });
-        }
         let op = edit_op(entry.id, entry.version);
-        let mut changes = vec![change(&before, op.clone(), true)];
-        let after = change(entry, op, true);
-        if after != changes[0] {
-            changes.push(after);
+        let mut recorded: Vec<PrChange> = Vec::new();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = self.current(user, entry.id).await?;
+            if let Some(outcome) = Self::refusal(current.as_ref(), entry.version) {
+                self.clear_changes(user, &recorded).await?;
+                return Ok(outcome);
+            }
+            let before = current.expect("refused when missing");
+            let mut new: Vec<PrChange> = Vec::new();
+            for c in [
+                change(&before, op.clone(), true),
+                change(entry, op.clone(), true),
+            ] {
+                if !recorded.contains(&c) && !new.contains(&c) {
+                    new.push(c);
+                }
+            }
+            self.record_changes(user, &new).await?;
+            recorded.extend(new);
+            self.upsert_exercise(entry).await?;
+            let updated = self
+                .workouts
+                .update_one(
+                    q::entry_at_version_filter(user, entry.id, before.version),
+                    q::replace_update(entry),
+                )
+                .await
+                .map_err(store_error)?;
+            if updated.matched_count == 1 {
+                // Every day recorded on the way is settled (and cleared).
+                return Ok(EditOutcome::Applied {
+                    before: Box::new(before),
+                    changes: recorded,
+                });
+            }
         }
-        self.record_changes(user, &changes).await?;
-        self.upsert_exercise(entry).await?;
-        let updated = self
-            .workouts
-            .update_one(
-                q::older_entry_filter(user, entry.id, entry.version),
-                q::replace_update(entry),
-            )
-            .await
-            .map_err(store_error)?;
-        if updated.matched_count == 0 {
-            self.clear_changes(user, &changes).await?;
-            return self.miss(user, entry.id).await;
-        }
-        Ok(EditOutcome::Applied {
-            before: Box::new(before),
-            changes,
-        })
+        Err(contended(entry.id))
     }
 
+    /// Deletes an entry (see `replace` for why each attempt names the
+    /// version it read).
     pub(super) async fn delete(
         &self,
         user: UserId,
@@ -311,46 +312,53 @@ impl MongoStore {
         version: i64,
         at: DateTime<Utc>,
     ) -> Result<EditOutcome, StoreError> {
-        let Some(before) = self.current(user, id).await? else {
-            return Ok(EditOutcome::Missing);
-        };
-        if before.version >= version {
-            return Ok(EditOutcome::Stale {
-                current: before.version,
-            });
-        }
-        let changes = vec![change(&before, edit_op(id, version), true)];
-        self.record_changes(user, &changes).await?;
-        match self
-            .collection(TOMBSTONES)
-            .insert_one(q::tombstone_document(&before, version, at))
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_duplicate_key(&e) => {}
-            Err(e) => return Err(store_error(e)),
-        }
-        let deleted = self
-            .workouts
-            .delete_one(q::older_entry_filter(user, id, version))
-            .await
-            .map_err(store_error)?;
-        if deleted.deleted_count == 0 {
-            let outcome = self.miss(user, id).await?;
-            if matches!(outcome, EditOutcome::Stale { .. }) {
-                // A newer edit won: the entry lives on, so must its id.
-                self.collection(TOMBSTONES)
-                    .delete_one(doc! { field::ID: id.0, field::VERSION: version })
-                    .await
-                    .map_err(store_error)?;
-                self.clear_changes(user, &changes).await?;
+        let op = edit_op(id, version);
+        let mut recorded: Vec<PrChange> = Vec::new();
+        let mut tombstoned = false;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = self.current(user, id).await?;
+            if let Some(outcome) = Self::refusal(current.as_ref(), version) {
+                if tombstoned && matches!(outcome, EditOutcome::Stale { .. }) {
+                    // A newer edit won: the entry lives on, so must its id.
+                    self.collection(TOMBSTONES)
+                        .delete_one(doc! { field::ID: id.0, field::VERSION: version })
+                        .await
+                        .map_err(store_error)?;
+                }
+                self.clear_changes(user, &recorded).await?;
+                return Ok(outcome);
             }
-            return Ok(outcome);
+            let before = current.expect("refused when missing");
+            let c = change(&before, op.clone(), true);
+            if !recorded.contains(&c) {
+                self.record_changes(user, std::slice::from_ref(&c)).await?;
+                recorded.push(c);
+            }
+            if !tombstoned {
+                match self
+                    .collection(TOMBSTONES)
+                    .insert_one(q::tombstone_document(&before, version, at))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if is_duplicate_key(&e) => {}
+                    Err(e) => return Err(store_error(e)),
+                }
+                tombstoned = true;
+            }
+            let deleted = self
+                .workouts
+                .delete_one(q::entry_at_version_filter(user, id, before.version))
+                .await
+                .map_err(store_error)?;
+            if deleted.deleted_count == 1 {
+                return Ok(EditOutcome::Applied {
+                    before: Box::new(before),
+                    changes: recorded,
+                });
+            }
         }
-        Ok(EditOutcome::Applied {
-            before: Box::new(before),
-            changes,
-        })
+        Err(contended(id))
     }
 
     pub(super) async fn erase(&self, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -477,19 +485,8 @@ impl MongoStore {
 fn ignore_duplicates<T>(result: mongodb::error::Result<T>) -> Result<(), StoreError> {
     match result {
         Ok(_) => Ok(()),
-        Err(e) => match e.kind.as_ref() {
-            ErrorKind::InsertMany(failure)
-                if failure.write_concern_error.is_none()
-                    && failure
-                        .write_errors
-                        .as_deref()
-                        .unwrap_or_default()
-                        .iter()
-                        .all(|w| w.code == DUPLICATE_KEY) =>
-            {
-                Ok(())
-            }
-            _ => Err(store_error(e)),
-        },
+        // A batch of duplicates only classifies as a duplicate (see `errors`).
+        Err(e) if is_duplicate_key(&e) => Ok(()),
+        Err(e) => Err(store_error(e)),
     }
 }

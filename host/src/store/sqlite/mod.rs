@@ -496,25 +496,12 @@ impl WorkoutStore for SqliteStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        records: Option<&PersonalRecords>,
+        records: &PersonalRecords,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let user_hex = user.to_hex();
-        let result = match (records, expected_version) {
-            (None, None) => return Ok(true), // nothing stored, nothing to store
-            (None, Some(version)) => {
-                sqlx::query(
-                    "DELETE FROM personal_record_days
-                     WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
-                )
-                .bind(&user_hex)
-                .bind(exercise_lower)
-                .bind(day)
-                .bind(version)
-                .execute(&self.writer)
-                .await
-            }
-            (Some(records), None) => {
+        let result = match expected_version {
+            None => {
                 sqlx::query(
                     "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version)
                      VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
@@ -526,7 +513,7 @@ impl WorkoutStore for SqliteStore {
                 .execute(&self.writer)
                 .await
             }
-            (Some(records), Some(version)) => {
+            Some(version) => {
                 sqlx::query(
                     "UPDATE personal_record_days SET records = ?, version = version + 1
                      WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
@@ -565,11 +552,14 @@ impl WorkoutStore for SqliteStore {
                 .map_err(|e| StoreError::Internal(e.into()))?;
             rows.push((day, records_to_json(&records)));
         }
-        // Days without entries go; the others are overwritten with their
-        // version moved on, so a compare-and-swap read before this misses.
+        // Days without entries are emptied, the others overwritten, each
+        // with its version moved on, so a compare-and-swap read before this
+        // misses (see `write_day_summary` for why days are never deleted).
         let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("DELETE FROM personal_record_days WHERE user_id = ");
-        qb.push_bind(&user_hex)
+            QueryBuilder::new("UPDATE personal_record_days SET version = version + 1, records = ");
+        qb.push_bind(records_to_json(&PersonalRecords::default()))
+            .push(" WHERE user_id = ")
+            .push_bind(&user_hex)
             .push(" AND exercise_name_lower = ")
             .push_bind(exercise_lower);
         if !rows.is_empty() {
