@@ -87,6 +87,7 @@ pub fn one_entry_batch(user: UserId, i: usize) -> WriteBatch {
         idempotency_key: None,
         created_at: now,
         updated_at: now,
+        version: everfit::domain::workout::FIRST_VERSION,
     };
     WriteBatch {
         entries: vec![entry],
