@@ -89,11 +89,12 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             }
         }
     };
+    let (message, details) = capped(error_body.message, error_body.details);
     let envelope = ErrorEnvelope {
         status_code: status.as_u16(),
         error: status.canonical_reason().unwrap_or("Error").to_string(),
-        message: error_body.message,
-        details: error_body.details,
+        message,
+        details,
         timestamp: crate::domain::dates::format_instant(chrono::Utc::now()),
         path,
         code: error_body.code.as_str(),
@@ -108,6 +109,36 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// Problems listed in one response at most: a body of thousands of bad
+/// fields must not make an answer larger than itself.
+pub const MAX_DETAILS: usize = 50;
+/// Longest field path or problem text in `details` (both may echo input).
+pub const MAX_DETAIL_CHARS: usize = 200;
+
+/// The first [`MAX_DETAILS`] problems, each cut to [`MAX_DETAIL_CHARS`];
+/// the message says how many there were in all.
+fn capped(message: String, mut details: Vec<FieldError>) -> (String, Vec<FieldError>) {
+    let total = details.len();
+    details.truncate(MAX_DETAILS);
+    for d in &mut details {
+        cut(&mut d.field);
+        cut(&mut d.message);
+    }
+    if total > MAX_DETAILS {
+        let message = format!("{message} (the first {MAX_DETAILS} of {total} problems are listed)");
+        (message, details)
+    } else {
+        (message, details)
+    }
+}
+
+fn cut(text: &mut String) {
+    if let Some((at, _)) = text.char_indices().nth(MAX_DETAIL_CHARS) {
+        text.truncate(at);
+        text.push('…');
+    }
+}
+
 /// Turns a panic in a handler into a logged 500 (rendered by `render_errors`).
 pub fn panic_to_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
@@ -116,4 +147,32 @@ pub fn panic_to_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into());
     ApiError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_capped_in_number_and_length() {
+        let many: Vec<FieldError> = (0..120)
+            .map(|n| FieldError::new(format!("f{n}"), "unknown field"))
+            .collect();
+        let (message, details) = capped("Validation failed".into(), many);
+        assert_eq!(details.len(), MAX_DETAILS);
+        assert_eq!(details[0].field, "f0");
+        assert_eq!(
+            message,
+            "Validation failed (the first 50 of 120 problems are listed)"
+        );
+        let long = "é".repeat(MAX_DETAIL_CHARS + 10);
+        let (message, details) =
+            capped("Validation failed".into(), vec![FieldError::new(long, "x")]);
+        assert_eq!(message, "Validation failed");
+        assert_eq!(details[0].field.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(details[0].field.ends_with('…'));
+        let exact = "a".repeat(MAX_DETAIL_CHARS);
+        let (_, details) = capped(String::new(), vec![FieldError::new(exact.clone(), "x")]);
+        assert_eq!(details[0].field, exact);
+    }
 }

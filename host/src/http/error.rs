@@ -81,7 +81,11 @@ codes! {
     PreconditionFailed = "precondition_failed", PRECONDITION_FAILED,
         "The entry changed since the version named in If-Match; the ETag header has the current one.";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
-        "The body is larger than the 1 MiB limit.";
+        "The body is larger than the 1 MiB limit (refused from its `Content-Length` before it is read).";
+    UriTooLong = "uri_too_long", URI_TOO_LONG,
+        "The path and query are longer than 8 KiB.";
+    HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "The request headers add up to more than 16 KiB.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "The body is not JSON (Content-Type: application/json).";
     MissingAuthorizationHeader = "missing_authorization_header", UNAUTHORIZED,
