@@ -114,7 +114,12 @@ fn relevant_to(command: &Command) -> fn(&str) -> bool {
     fn worker(v: &str) -> bool {
         !matches!(
             v,
-            "MASTER_KEY" | "CORS_ORIGINS" | "RATE_LIMIT_PER_SECOND" | "RATE_LIMIT_BURST"
+            "MASTER_KEY"
+                | "CORS_ORIGINS"
+                | "RATE_LIMIT_PER_SECOND"
+                | "RATE_LIMIT_BURST"
+                | "HEADER_READ_TIMEOUT_SECS"
+                | "MAX_CONNECTIONS"
         )
     }
     fn keys(v: &str) -> bool {

@@ -174,6 +174,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "per-request timeout (408 in the error envelope)",
     },
     Variable {
+        name: "HEADER_READ_TIMEOUT_SECS",
+        default: "30",
+        meaning: "time a client has to send a request's headers, and the longest a connection may sit idle",
+    },
+    Variable {
+        name: "MAX_CONNECTIONS",
+        default: "4096",
+        meaning: "connections served at once; more wait in the listen backlog",
+    },
+    Variable {
         name: "LOG_FORMAT",
         default: "pretty",
         meaning: "pretty (colours only on a terminal) or json",
@@ -215,6 +225,9 @@ pub struct Config {
     /// Whether the cursor secret is the built-in development default.
     pub cursor_secret_is_default: bool,
     pub request_timeout: Duration,
+    /// What the HTTP server allows each connection.
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
     /// Key prefix of the Redis queue's streams.
     pub redis_key_prefix: String,
     /// Whether `serve` runs the workers in its own process.
@@ -266,6 +279,8 @@ impl Config {
             cursor_secret: DEFAULT_CURSOR_SECRET.into(),
             cursor_secret_is_default: true,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: super::server::DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: super::server::DEFAULT_MAX_CONNECTIONS,
             redis_key_prefix: "everfit".into(),
             embedded_workers: true,
             worker_concurrency: 4,
@@ -407,6 +422,24 @@ impl Config {
                 _ => problem(
                     "REQUEST_TIMEOUT_SECS",
                     format!("REQUEST_TIMEOUT_SECS={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        if let Some(v) = get("HEADER_READ_TIMEOUT_SECS") {
+            match v.parse::<u64>() {
+                Ok(s) if s > 0 => config.header_read_timeout = Duration::from_secs(s),
+                _ => problem(
+                    "HEADER_READ_TIMEOUT_SECS",
+                    format!("HEADER_READ_TIMEOUT_SECS={v:?} must be a positive whole number"),
+                ),
+            }
+        }
+        if let Some(v) = get("MAX_CONNECTIONS") {
+            match v.parse::<usize>() {
+                Ok(n) if n > 0 => config.max_connections = n,
+                _ => problem(
+                    "MAX_CONNECTIONS",
+                    format!("MAX_CONNECTIONS={v:?} must be a positive whole number"),
                 ),
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod server;
 pub mod telemetry;
 
 use crate::domain::Catalogue;
@@ -378,12 +379,12 @@ impl Application {
             .plugins
             .watch(crate::plugins::registry::POLL_INTERVAL);
         let failed = prepared.clone();
-        // The peer address keys the rate limit of unauthenticated requests.
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let limits = server::ServerLimits {
+            header_read_timeout: self.config.header_read_timeout,
+            max_connections: self.config.max_connections,
+            drain_timeout: self.config.request_timeout + std::time::Duration::from_secs(5),
+        };
+        let served = server::serve(self.listener, router, limits, async move {
             tokio::select! {
                 _ = shutdown => {}
                 Err(e) = failed => tracing::error!(error = %e, "the store could not be prepared; stopping"),
