@@ -31,7 +31,8 @@ pub type DateError = &'static str;
 
 /// Parses a date in one of the accepted forms, without range checks.
 pub fn parse_date(input: &str) -> Result<DateInput, DateError> {
-    let s = input.trim();
+    // Exactly the text: no surrounding whitespace, as the OpenAPI formats say.
+    let s = input;
     if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
         if !s
             .bytes()

@@ -90,9 +90,14 @@ pub struct CreateKeyRequest {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({ "users": ["665f1c2b8a1e4d0012345678", "665f1c2b8a1e4d0087654321"] }))]
 pub struct UpdateKeyRequest {
+    /// Omitted: unchanged (it cannot be removed, so not null).
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// null removes it.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+    /// Omitted: unchanged (not null).
+    #[schema(nullable = false, min_items = 1, max_items = 10000)]
     pub users: Option<Vec<String>>,
 }
 

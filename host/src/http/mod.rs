@@ -11,8 +11,10 @@ pub mod health;
 pub mod history;
 pub mod insights;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_strict;
 pub mod params;
 pub mod prs;
 pub mod workouts;
@@ -30,7 +32,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError as Error;
@@ -78,7 +79,8 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .route("/openapi.json", get(openapi::serve_document))
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::not_found(Code::RouteNotFound, "Route not found") })
         // Per route (the matched template is known here), fallback included.
         .layer(axum::middleware::from_fn(metrics::track))
@@ -90,6 +92,9 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
             // security headers also reach error responses.
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                .layer(axum::middleware::from_fn(|request, next| {
+                    limits::sanitize_request_id(REQUEST_ID, request, next)
+                }))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -105,6 +110,7 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                 .layer(cors)
                 .layer(axum::middleware::from_fn(auth::headers::security_headers))
                 .layer(axum::middleware::from_fn(envelope::render_errors))
+                .layer(axum::middleware::from_fn(limits::check_request_size))
                 .layer(CatchPanicLayer::custom(envelope::panic_to_response))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout)),
         )

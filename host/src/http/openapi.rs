@@ -88,3 +88,16 @@ impl Modify for BearerAuth {
     )
 )]
 pub struct ApiDoc;
+
+/// The document as served: the generated one, tightened to what the server
+/// accepts (see `openapi_strict`).
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    super::openapi_strict::tighten(&mut doc);
+    doc
+}
+
+/// GET /openapi.json
+pub async fn serve_document() -> axum::Json<serde_json::Value> {
+    axum::Json(document())
+}

@@ -4,9 +4,12 @@ use super::error::ApiError;
 use crate::domain::dates::{DateInput, parse_date};
 use crate::domain::{FieldError, Unit, UserId};
 
+// Query values are taken exactly as sent (no trimming, an empty value is
+// not an absent one), as the OpenAPI document describes them.
+
 pub fn parse_user_id(raw: Option<&str>) -> Result<UserId, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Err(ApiError::field("userId", "is required")),
+    match raw {
+        None => Err(ApiError::field("userId", "is required")),
         Some(s) => s.parse().map_err(|e: crate::domain::ids::InvalidObjectId| {
             ApiError::field("userId", e.to_string())
         }),
@@ -42,8 +45,8 @@ impl ParamErrors {
 }
 
 pub fn parse_optional_date(field: &str, raw: Option<&str>) -> Result<Option<DateInput>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
+    match raw {
+        None => Ok(None),
         Some(s) => parse_date(s)
             .map(Some)
             .map_err(|m| ApiError::field(field, m)),
@@ -70,8 +73,8 @@ pub fn parse_date_range(
 }
 
 pub fn parse_unit(raw: Option<&str>) -> Result<Option<Unit>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
+    match raw {
+        None => Ok(None),
         Some(code) => Unit::parse(code).map(Some).ok_or_else(|| {
             ApiError::field(
                 "unit",
