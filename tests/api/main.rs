@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod edits;
 mod errors;
+mod hardening;
 mod helpers;
 mod history;
 mod insights;
