@@ -276,6 +276,14 @@ async fn the_authorization_matrix_holds_on_every_route() {
             success: 200,
         },
         Route {
+            method: Method::GET,
+            template: "/workouts/exercises",
+            path: format!("/workouts/exercises?userId={USER}"),
+            body: None,
+            needs: Needs::Action("workouts.read", true),
+            success: 200,
+        },
+        Route {
             method: Method::PUT,
             template: "/workouts/{id}",
             path: format!("/workouts/{entry_id}?userId={USER}"),

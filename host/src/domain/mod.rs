@@ -10,6 +10,7 @@ pub mod exercise;
 pub mod generated;
 pub mod ids;
 pub mod records;
+pub mod stats;
 pub mod units;
 pub mod validation;
 pub mod workout;

@@ -319,3 +319,100 @@ pub struct PrResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+
+/// One exercise of a client.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExerciseView {
+    /// As last logged.
+    pub exercise_name: String,
+    /// From the exercise catalogue; null for exercises it does not know.
+    pub muscle_group: Option<String>,
+    /// Number of entries logged.
+    pub entries: u64,
+    /// Date of the first entry.
+    pub first_date: String,
+    /// Date of the last entry.
+    pub last_date: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "count": 1, "exercises": [
+    { "exerciseName": "Bench Press", "muscleGroup": "chest", "entries": 42,
+      "firstDate": "2025-01-06T00:00:00Z", "lastDate": "2026-06-09T00:00:00Z" } ] }))]
+pub struct ExercisesResponse {
+    pub user_id: String,
+    pub count: usize,
+    /// By name, case-insensitively.
+    pub exercises: Vec<ExerciseView>,
+}
+
+/// One exercise's records on a PR board.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrBoardRowView {
+    /// As last logged.
+    pub exercise_name: String,
+    pub muscle_group: Option<String>,
+    /// The date of the most recent of its records.
+    pub last_pr_date: Option<String>,
+    pub heaviest_set: Option<HeaviestSetView>,
+    pub highest_volume_set: Option<HighestVolumeSetView>,
+    pub best_one_rep_max: Option<BestOneRepMaxView>,
+}
+
+impl PrBoardRowView {
+    pub fn new(row: &crate::prs::overview::BoardRow, catalogue: &Catalogue, unit: Unit) -> Self {
+        let records = PrWindowView::new(None, &row.records, unit);
+        Self {
+            exercise_name: row.name.clone(),
+            muscle_group: catalogue.group_of(&row.key).map(str::to_string),
+            last_pr_date: crate::prs::overview::last_record_ms(&row.records)
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(format_instant),
+            heaviest_set: records.heaviest_set,
+            highest_volume_set: records.highest_volume_set,
+            best_one_rep_max: records.best_one_rep_max,
+        }
+    }
+}
+
+/// A board order.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub enum BoardSort {
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "lastPr")]
+    LastPr,
+}
+
+/// The PR board: one row per exercise with records.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "unit": "kg", "sort": "lastPr", "range": null, "count": 1,
+    "exercises": [ { "exerciseName": "Bench Press", "muscleGroup": "chest", "lastPrDate": "2026-06-09T00:00:00Z",
+      "heaviestSet": { "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+      "highestVolumeSet": { "volume": 900, "weight": 90, "reps": 10, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
+      "bestOneRepMax": { "oneRepMax": 121, "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" } } ] }))]
+pub struct PrBoardResponse {
+    pub user_id: String,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    #[schema(value_type = BoardSort)]
+    pub sort: String,
+    /// The window asked for: each row then holds the records set within
+    /// it. Null for all-time.
+    pub range: Option<RangeView>,
+    pub count: usize,
+    pub exercises: Vec<PrBoardRowView>,
+}
+
+/// The answer of `GET /workouts/prs`: one exercise's records when
+/// `exercise` is given, else the board.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PrAnswer {
+    Exercise(Box<PrResponse>),
+    Board(PrBoardResponse),
+}

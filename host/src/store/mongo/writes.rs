@@ -189,8 +189,9 @@ impl MongoStore {
         for (user, changes) in &changes_by_user {
             self.record_changes(*user, changes).await?;
         }
+        // The last of a batch is the name as last logged (as on SQLite).
         let mut seen = HashSet::new();
-        for e in &wanted {
+        for e in wanted.iter().rev() {
             if seen.insert((e.user_id, &e.exercise_name_lower)) {
                 self.upsert_exercise(e).await?;
             }

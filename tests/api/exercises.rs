@@ -1,0 +1,116 @@
+//! A client's exercise list over HTTP: names as logged, muscle groups,
+//! entry counts and dates, exact after edits and deletes.
+
+use crate::helpers::*;
+use serde_json::json;
+
+per_store!(exercises_list_counts_and_dates_and_follow_edits_and_deletes,);
+
+async fn exercises_list_counts_and_dates_and_follow_edits_and_deletes() {
+    let app = spawn_app().await;
+    let (status, empty) = app
+        .get_json(&format!("/workouts/exercises?userId={USER}"))
+        .await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(
+        empty,
+        json!({ "userId": USER, "count": 0, "exercises": [] })
+    );
+
+    let ids = app
+        .log(
+            USER,
+            json!([
+                entry(
+                    "squat",
+                    "2026-06-01",
+                    json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+                ),
+                entry(
+                    "Bench Press",
+                    "2026-06-02",
+                    json!([ { "reps": 5, "weight": 80, "unit": "kg" } ])
+                ),
+                entry(
+                    "Squat",
+                    "2026-06-09T18:30:00Z",
+                    json!([ { "reps": 3, "weight": 120, "unit": "kg" } ])
+                ),
+                entry(
+                    "Zercher Carry",
+                    "2026-06-03",
+                    json!([ { "reps": 1, "weight": 60, "unit": "kg" } ])
+                ),
+            ]),
+        )
+        .await;
+    app.log(OTHER_USER, single("Deadlift", "2026-06-01", 5, 150, "kg"))
+        .await;
+    let (status, body) = app
+        .get_json(&format!("/workouts/exercises?userId={USER}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "userId": USER, "count": 3, "exercises": [
+            { "exerciseName": "Bench Press", "muscleGroup": "chest", "entries": 1,
+              "firstDate": "2026-06-02T00:00:00Z", "lastDate": "2026-06-02T00:00:00Z" },
+            { "exerciseName": "Squat", "muscleGroup": "legs", "entries": 2,
+              "firstDate": "2026-06-01T00:00:00Z", "lastDate": "2026-06-09T18:30:00Z" },
+            { "exerciseName": "Zercher Carry", "muscleGroup": null, "entries": 1,
+              "firstDate": "2026-06-03T00:00:00Z", "lastDate": "2026-06-03T00:00:00Z" },
+        ] })
+    );
+
+    // The newest squat moves to bench press, the carry goes.
+    let moved = json!({ "exerciseName": "bench press", "date": "2026-06-04",
+        "sets": [ { "reps": 5, "weight": 85, "unit": "kg" } ] });
+    let r = app
+        .client
+        .put(format!("{}/workouts/{}?userId={USER}", app.address, ids[2]))
+        .json(&moved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = app
+        .client
+        .delete(format!("{}/workouts/{}?userId={USER}", app.address, ids[3]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let (_, body) = app
+        .get_json(&format!("/workouts/exercises?userId={USER}"))
+        .await;
+    let rows: Vec<(String, u64, String)> = body["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["exerciseName"].as_str().unwrap().to_string(),
+                e["entries"].as_u64().unwrap(),
+                e["lastDate"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "bench press".to_string(),
+                2,
+                "2026-06-04T00:00:00Z".to_string()
+            ),
+            // The name as last logged, even when that entry moved on.
+            ("Squat".to_string(), 1, "2026-06-01T00:00:00Z".to_string()),
+        ]
+    );
+
+    for bad in ["", "?userId=nope", &format!("?userId={USER}&extra=1")] {
+        let (status, body) = app.get_json(&format!("/workouts/exercises{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_envelope(&body, 400, "/workouts/exercises");
+    }
+}
