@@ -310,6 +310,14 @@ async fn the_authorization_matrix_holds_on_every_route() {
         },
         Route {
             method: Method::GET,
+            template: "/workouts/prs",
+            path: format!("/workouts/prs?userId={USER}&sort=lastPr"),
+            body: None,
+            needs: Needs::Action("prs.read", true),
+            success: 200,
+        },
+        Route {
+            method: Method::GET,
             template: "/metrics",
             path: "/metrics".into(),
             body: None,

@@ -1,10 +1,14 @@
-//! A client's exercise list over HTTP: names as logged, muscle groups,
-//! entry counts and dates, exact after edits and deletes.
+//! A client's exercise list and PR board over HTTP: names as logged,
+//! muscle groups, entry counts and dates, exact after edits and deletes;
+//! the board row of each exercise is its single-exercise PR answer.
 
 use crate::helpers::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
-per_store!(exercises_list_counts_and_dates_and_follow_edits_and_deletes,);
+per_store!(
+    exercises_list_counts_and_dates_and_follow_edits_and_deletes,
+    the_board_equals_the_per_exercise_answers,
+);
 
 async fn exercises_list_counts_and_dates_and_follow_edits_and_deletes() {
     let app = spawn_app().await;
@@ -113,4 +117,111 @@ async fn exercises_list_counts_and_dates_and_follow_edits_and_deletes() {
         assert_eq!(status, 400, "{bad}: {body}");
         assert_envelope(&body, 400, "/workouts/exercises");
     }
+}
+
+/// The records of a PR answer or a board row (the fields they share).
+fn records_of(v: &Value) -> Value {
+    json!([v["heaviestSet"], v["highestVolumeSet"], v["bestOneRepMax"]])
+}
+
+async fn the_board_equals_the_per_exercise_answers() {
+    let app = spawn_app().await;
+    let (status, empty) = app.get_json(&format!("/workouts/prs?userId={USER}")).await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty["exercises"], json!([]));
+    app.log(
+        USER,
+        json!([
+            entry(
+                "Squat",
+                "2026-05-03",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-10",
+                json!([ { "reps": 3, "weight": 120.5, "unit": "kg" } ])
+            ),
+            entry(
+                "Bench Press",
+                "2026-06-20",
+                json!([ { "reps": 8, "weight": 140, "unit": "lb" } ])
+            ),
+            entry(
+                "Deadlift",
+                "2026-05-15",
+                json!([ { "reps": 1, "weight": 200, "unit": "kg" } ])
+            ),
+        ]),
+    )
+    .await;
+    app.log(OTHER_USER, single("Row", "2026-06-01", 5, 60, "kg"))
+        .await;
+
+    for unit in ["kg", "lb"] {
+        for window in ["", "&from=2026-06-01&to=2026-06-30", "&from=2026-05-10"] {
+            let (status, board) = app
+                .get_json(&format!("/workouts/prs?userId={USER}&unit={unit}{window}"))
+                .await;
+            assert_eq!(status, 200, "{board}");
+            let rows = board["exercises"].as_array().unwrap();
+            assert_eq!(board["count"], rows.len());
+            assert!(!rows.is_empty());
+            let mut names = Vec::new();
+            for row in rows {
+                let name = row["exerciseName"].as_str().unwrap();
+                names.push(name.to_string());
+                let (_, one) = app
+                    .get_json(&format!(
+                        "/workouts/prs?userId={USER}&unit={unit}{window}&exercise={}",
+                        name.replace(' ', "%20")
+                    ))
+                    .await;
+                assert_eq!(
+                    records_of(row),
+                    records_of(&one["current"]),
+                    "{name}{window}"
+                );
+            }
+            // Every exercise with records in the window has its row.
+            for name in ["Bench Press", "Deadlift", "Squat"] {
+                if !names.iter().any(|n| n == name) {
+                    let (_, one) = app
+                        .get_json(&format!(
+                            "/workouts/prs?userId={USER}{window}&exercise={}",
+                            name.replace(' ', "%20")
+                        ))
+                        .await;
+                    assert_eq!(one["current"]["heaviestSet"], Value::Null, "{name}{window}");
+                }
+            }
+        }
+    }
+
+    let (_, june) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&from=2026-06-01&to=2026-06-30&sort=lastPr"
+        ))
+        .await;
+    let names: Vec<&str> = june["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["exerciseName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Bench Press", "Squat"]); // set this month, newest first
+    assert_eq!(june["sort"], "lastPr");
+    assert_eq!(june["range"]["from"], "2026-06-01T00:00:00Z");
+    assert_eq!(june["exercises"][1]["lastPrDate"], "2026-06-10T00:00:00Z");
+    assert_eq!(june["exercises"][0]["muscleGroup"], "chest");
+    let (_, by_name) = app.get_json(&format!("/workouts/prs?userId={USER}")).await;
+    let names: Vec<&str> = by_name["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["exerciseName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Bench Press", "Deadlift", "Squat"]);
+    assert_eq!(by_name["sort"], "name");
+    assert_eq!(by_name["range"], Value::Null);
 }

@@ -99,9 +99,11 @@ async fn ranges_have_a_previous_window_and_deltas() {
         .await;
     assert_eq!(none["deltas"]["heaviestWeight"], Value::Null);
     for bad in [
-        "",
+        "&exercise=%20",
         "&exercise=squat&from=2026-07-01&to=2026-06-01",
         "&exercise=squat&unit=oz",
+        "&exercise=squat&sort=name",
+        "&sort=newest",
     ] {
         let (status, _) = app
             .get_json(&format!("/workouts/prs?userId={USER}{bad}"))

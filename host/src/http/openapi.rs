@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
         dto::ExercisesResponse, dto::ExerciseView,
+        dto::PrAnswer, dto::PrBoardResponse, dto::PrBoardRowView, dto::BoardSort,
         dto::ReplaceWorkoutRequest, dto::EditResponse, dto::ErasureResponse,
         envelope::ErrorEnvelope, crate::domain::FieldError,
         insights::InsightListResponse, insights::InsightResponse,
