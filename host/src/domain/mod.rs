@@ -11,6 +11,7 @@ pub mod generated;
 pub mod ids;
 pub mod records;
 pub mod stats;
+pub mod suggest;
 pub mod units;
 pub mod validation;
 pub mod workout;

@@ -308,6 +308,8 @@ impl From<Deltas> for DeltasView {
     "previous": null, "deltas": null }))]
 pub struct PrResponse {
     pub user_id: String,
+    /// The exercise's name as last logged (as sent, normalized, when the
+    /// client has no entries of it).
     pub exercise: String,
     #[schema(value_type = UnitCode)]
     pub unit: Unit,
@@ -318,6 +320,11 @@ pub struct PrResponse {
     pub deltas: Option<DeltasView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Only when the client has no entries of this exercise: up to 3 of
+    /// its exercise names closest to the one asked for, best first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["Bench Press"]))]
+    pub suggestions: Option<Vec<String>>,
 }
 
 /// One exercise of a client.

@@ -15,6 +15,7 @@ use crate::domain::access::needs;
 use crate::domain::dates::DateInput;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
+use crate::domain::suggest;
 use crate::domain::{FieldError, Unit};
 use crate::prs::overview::{self, BoardOrder};
 use crate::prs::reads;
@@ -161,6 +162,15 @@ pub async fn personal_records(
         }
         None => (None, None),
     };
+    // The name as logged; for an exercise the client never logged, the
+    // closest ones it did (a misspelling answers 200 with nothing in it).
+    let (exercise, suggestions) = match ctx.store.exercise_name(user, &key).await? {
+        Some(logged) => (logged, None),
+        None => {
+            let logged = ctx.store.user_exercises(user).await?;
+            (exercise, Some(suggest::suggestions(&key, &logged)))
+        }
+    };
     let message = current.is_empty().then(|| {
         format!(
             "No sets of {exercise} found for this user{}",
@@ -179,6 +189,7 @@ pub async fn personal_records(
         previous,
         deltas: deltas_view,
         message,
+        suggestions,
     }));
     metrics::counter!("pr_reads_total", "source" => source.as_str()).increment(1);
     let mut response = Json(body).into_response();

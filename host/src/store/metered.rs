@@ -149,6 +149,18 @@ impl WorkoutStore for MeteredStore {
         .await
     }
 
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.timed(
+            "exercise_name",
+            self.inner.exercise_name(user, exercise_lower),
+        )
+        .await
+    }
+
     async fn pr_changes(
         &self,
         user: UserId,

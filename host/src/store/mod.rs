@@ -209,6 +209,20 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// The client's exercises: (key, name as last logged), by key.
     async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// One exercise's name as last logged, when the client has entries of it.
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .user_exercises(user)
+            .await?
+            .into_iter()
+            .find(|(key, _)| key == exercise_lower)
+            .map(|(_, name)| name))
+    }
+
     /// Every set of one exercise of a user within `range`, in no particular
     /// order: what a live PR computation ranks.
     async fn exercise_sets(

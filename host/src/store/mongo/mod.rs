@@ -531,6 +531,15 @@ impl WorkoutStore for MongoStore {
         self.exercises(user).await
     }
 
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.ready()?;
+        self.exercise_name_of(user, exercise_lower).await
+    }
+
     async fn pr_changes(
         &self,
         user: UserId,

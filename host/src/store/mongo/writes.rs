@@ -444,6 +444,36 @@ impl MongoStore {
             .collect()
     }
 
+    /// One key's name, when it still has entries (see `exercises`).
+    pub(super) async fn exercise_name_of(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let filter = doc! { field::USER_ID: user.0, field::EXERCISE_NAME_LOWER: exercise_lower };
+        let Some(d) = self
+            .collection(USER_EXERCISES)
+            .find_one(filter.clone())
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let used = self
+            .workouts
+            .find_one(filter)
+            .projection(doc! { field::ID: 1 })
+            .await
+            .map_err(store_error)?
+            .is_some();
+        if !used {
+            return Ok(None);
+        }
+        d.get_str(field::EXERCISE_NAME)
+            .map(|n| Some(n.to_string()))
+            .map_err(|e| corrupt(e.into()))
+    }
+
     pub(super) async fn exercises(
         &self,
         user: UserId,

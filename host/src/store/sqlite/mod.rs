@@ -213,6 +213,21 @@ impl WorkoutStore for SqliteStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT exercise_name FROM user_exercises WHERE user_id = ? AND exercise_name_lower = ?",
+        )
+        .bind(user.to_hex())
+        .bind(exercise_lower)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)
+    }
+
     async fn pr_changes(
         &self,
         user: UserId,
