@@ -73,11 +73,11 @@ pub struct SubmitWorkoutsResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SetView {
     pub reps: u32,
-    /// As logged, or converted (2 decimals) when `unit` was asked for.
+    /// As logged, or converted when `unit` was asked for; 2 decimals.
     pub weight: f64,
     #[schema(value_type = UnitCode)]
     pub unit: Unit,
-    /// Full precision, always kg.
+    /// Always kg, 2 decimals (stored and used in calculations at full precision).
     pub weight_kg: f64,
 }
 
@@ -121,13 +121,13 @@ impl WorkoutView {
                         reps: s.reps,
                         weight: round2(unit.from_kg(s.weight_kg)),
                         unit,
-                        weight_kg: s.weight_kg,
+                        weight_kg: round2(s.weight_kg),
                     },
                     None => SetView {
                         reps: s.reps,
-                        weight: s.weight,
+                        weight: round2(s.weight),
                         unit: s.unit,
-                        weight_kg: s.weight_kg,
+                        weight_kg: round2(s.weight_kg),
                     },
                 })
                 .collect(),
@@ -422,4 +422,41 @@ pub struct PrBoardResponse {
 pub enum PrAnswer {
     Exercise(Box<PrResponse>),
     Board(PrBoardResponse),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EntryId, UserId, WorkoutSet};
+    use chrono::TimeZone;
+
+    #[test]
+    fn entries_present_weights_with_two_decimals() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 6, 9, 0, 0, 0).unwrap();
+        let lb = Unit::parse("lb").unwrap();
+        let entry = WorkoutEntry {
+            id: "665f1c2b8a1e4d00123456aa".parse::<EntryId>().unwrap(),
+            user_id: "665f1c2b8a1e4d0012345678".parse::<UserId>().unwrap(),
+            exercise_name: "Squat".into(),
+            exercise_name_lower: "squat".into(),
+            date: at,
+            sets: vec![
+                WorkoutSet::new(5, 140.0, lb),
+                WorkoutSet::new(3, 100.005, Unit::KG),
+            ],
+            idempotency_key: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        // 140 lb is 63.502931800000006 kg at full precision.
+        assert_eq!(entry.sets[0].weight_kg, 140.0 * 0.453_592_37);
+        let view = WorkoutView::new(&entry, &Catalogue::builtin(), None);
+        let shown: Vec<(f64, f64)> = view.sets.iter().map(|s| (s.weight, s.weight_kg)).collect();
+        assert_eq!(shown, [(140.0, 63.5), (100.01, 100.01)]);
+        let in_lb = WorkoutView::new(&entry, &Catalogue::builtin(), Some(lb));
+        assert_eq!(in_lb.sets[0].weight, 140.0);
+        assert_eq!(in_lb.sets[1].weight, 220.47);
+        assert_eq!(in_lb.sets[1].weight_kg, 100.01);
+    }
 }
