@@ -277,6 +277,14 @@ async fn the_authorization_matrix_holds_on_every_route() {
         },
         Route {
             method: Method::GET,
+            template: "/workouts/export",
+            path: format!("/workouts/export?userId={USER}&format=ndjson"),
+            body: None,
+            needs: Needs::Action("workouts.read", true),
+            success: 200,
+        },
+        Route {
+            method: Method::GET,
             template: "/workouts/exercises",
             path: format!("/workouts/exercises?userId={USER}"),
             body: None,

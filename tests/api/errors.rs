@@ -103,6 +103,7 @@ async fn openapi_and_docs_are_served() {
         "/workouts/{id}",
         "/workouts/history",
         "/workouts/exercises",
+        "/workouts/export",
         "/workouts/prs",
         "/health",
     ] {

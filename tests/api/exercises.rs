@@ -8,7 +8,92 @@ use serde_json::{Value, json};
 per_store!(
     exercises_list_counts_and_dates_and_follow_edits_and_deletes,
     the_board_equals_the_per_exercise_answers,
+    exports_stream_every_entry_across_pages,
 );
+
+async fn exports_stream_every_entry_across_pages() {
+    let app = spawn_app().await;
+    // More than one export page (500 entries).
+    for batch in 0..6 {
+        let entries: Vec<Value> = (0..100)
+            .map(|i| {
+                let n = batch * 100 + i;
+                entry(
+                    if n % 2 == 0 { "Squat" } else { "Bench, \"paused\"" },
+                    &format!("2026-0{}-{:02}", 1 + n % 5, 1 + n % 28),
+                    json!([ { "reps": 5, "weight": 140, "unit": "lb" }, { "reps": 3, "weight": 100, "unit": "kg" } ]),
+                )
+            })
+            .collect();
+        app.log(USER, Value::Array(entries)).await;
+    }
+    app.log(OTHER_USER, single("Row", "2026-06-01", 5, 60, "kg"))
+        .await;
+    let history = all_pages(&app, "", 100).await;
+    assert_eq!(history.len(), 600);
+
+    let r = app
+        .get(&format!("/workouts/export?userId={USER}&format=ndjson"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, history, "newest first, each entry once");
+    assert_eq!(lines[0]["sets"][0]["weightKg"], 63.5);
+
+    let r = app
+        .get(&format!("/workouts/export?userId={USER}&format=csv"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".csv\"")
+    );
+    let text = r.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "entryId",
+            "date",
+            "exerciseName",
+            "setIndex",
+            "reps",
+            "weight",
+            "unit",
+            "weightKg",
+            "idempotencyKey",
+            "version"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1200, "one row per set");
+    let mut csv_ids: Vec<String> = rows.iter().map(|r| r[0].to_string()).collect();
+    csv_ids.dedup();
+    assert_eq!(csv_ids, history);
+    assert!(rows.iter().any(|r| &r[2] == "Bench, \"paused\""));
+
+    for bad in [
+        format!("?userId={USER}"),
+        format!("?userId={USER}&format=xml"),
+        "?format=csv".to_string(),
+    ] {
+        let (status, body) = app.get_json(&format!("/workouts/export{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_envelope(&body, 400, "/workouts/export");
+    }
+}
 
 async fn exercises_list_counts_and_dates_and_follow_edits_and_deletes() {
     let app = spawn_app().await;

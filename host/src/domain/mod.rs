@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod dates;
 pub mod days;
 pub mod exercise;
+pub mod export;
 pub mod generated;
 pub mod ids;
 pub mod records;

@@ -1,6 +1,8 @@
 //! The OpenAPI document, served at /openapi.json and browsed at /docs.
 
-use super::{dto, edits, envelope, exercises, health, history, insights, keys, prs, workouts};
+use super::{
+    dto, edits, envelope, exercises, export, health, history, insights, keys, prs, workouts,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -51,6 +53,7 @@ impl Modify for BearerAuth {
         edits::erase_user,
         history::history,
         exercises::list_exercises,
+        export::export_workouts,
         prs::personal_records,
         health::health,
         super::metrics::metrics,
@@ -68,7 +71,7 @@ impl Modify for BearerAuth {
         dto::SubmitWorkoutsResponse, dto::WorkoutView, dto::SetView, dto::HistoryResponse,
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
-        dto::ExercisesResponse, dto::ExerciseView,
+        dto::ExercisesResponse, dto::ExerciseView, export::ExportFormatCode,
         dto::PrAnswer, dto::PrBoardResponse, dto::PrBoardRowView, dto::BoardSort,
         dto::ReplaceWorkoutRequest, dto::EditResponse, dto::ErasureResponse,
         envelope::ErrorEnvelope, crate::domain::FieldError,

@@ -61,7 +61,7 @@ pub trait Needs: Send + Sync + 'static {
 
 actions! {
     WorkoutsCreate = "workouts.create", "log workouts (`POST /workouts`)";
-    WorkoutsRead = "workouts.read", "read entries, history and the exercise list (`GET /workouts/{id}`, `GET /workouts/history`, `GET /workouts/exercises`)";
+    WorkoutsRead = "workouts.read", "read entries, history, the exercise list and exports (`GET /workouts/{id}`, `GET /workouts/history`, `GET /workouts/exercises`, `GET /workouts/export`)";
     WorkoutsUpdate = "workouts.update", "correct an entry (`PUT /workouts/{id}`)";
     WorkoutsDelete = "workouts.delete", "delete an entry, or erase a client's workouts (`DELETE /workouts/{id}`, `DELETE /users/{userId}/workouts`)";
     PrsRead = "prs.read", "read personal records and the PR board (`GET /workouts/prs`)";
