@@ -5,6 +5,74 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
+/// Rows written before the read model kept entry stats: the list is still
+/// exact (computed from the entries), and the upgrade migration's backfill
+/// fills them with the same numbers.
+#[tokio::test]
+async fn rows_from_before_entry_stats_are_read_exactly_and_backfilled() {
+    let app = spawn_app().await;
+    app.log(
+        USER,
+        json!([
+            entry(
+                "Squat",
+                "2026-06-01",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-01T18:00:00Z",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-05",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Bench Press",
+                "2026-06-02",
+                json!([ { "reps": 5, "weight": 80, "unit": "kg" } ])
+            ),
+        ]),
+    )
+    .await;
+    let path = format!("/workouts/exercises?userId={USER}");
+    let (_, settled) = app.get_json(&path).await;
+    assert_eq!(settled["exercises"][1]["entries"], 3, "{settled}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    let stats = "SELECT exercise_name_lower, entries, first_ms, last_ms FROM personal_records
+                 UNION ALL SELECT exercise_name_lower || '@' || day, entries, first_ms, last_ms
+                 FROM personal_record_days ORDER BY 1";
+    let read = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_as::<_, (String, Option<i64>, Option<i64>, Option<i64>)>(stats)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    let written = read(pool.clone()).await;
+    assert_eq!(written.len(), 2 + 3);
+    for table in ["personal_records", "personal_record_days"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET entries = NULL, first_ms = NULL, last_ms = NULL"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    assert_eq!(app.get_json(&path).await.1, settled);
+    let migration = include_str!("../../host/migrations/0006_entry_stats.sql");
+    let backfill = &migration[migration.find("UPDATE").unwrap()..];
+    sqlx::raw_sql(sqlx::AssertSqlSafe(backfill))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(read(pool.clone()).await, written);
+    assert_eq!(app.get_json(&path).await.1, settled);
+}
+
 per_store!(
     exercises_list_counts_and_dates_and_follow_edits_and_deletes,
     the_board_equals_the_per_exercise_answers,

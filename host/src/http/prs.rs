@@ -15,9 +15,8 @@ use crate::domain::access::needs;
 use crate::domain::dates::DateInput;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
-use crate::domain::suggest;
 use crate::domain::{FieldError, Unit};
-use crate::prs::overview::{self, BoardOrder};
+use crate::prs::overview::{self, BoardOrder, Named};
 use crate::prs::reads;
 use crate::prs::report::{RangeEcho, deltas};
 use axum::Json;
@@ -164,12 +163,9 @@ pub async fn personal_records(
     };
     // The name as logged; for an exercise the client never logged, the
     // closest ones it did (a misspelling answers 200 with nothing in it).
-    let (exercise, suggestions) = match ctx.store.exercise_name(user, &key).await? {
-        Some(logged) => (logged, None),
-        None => {
-            let logged = ctx.store.user_exercises(user).await?;
-            (exercise, Some(suggest::suggestions(&key, &logged)))
-        }
+    let (exercise, suggestions) = match overview::name_of(ctx.store.as_ref(), user, &key).await? {
+        Named::Logged(logged) => (logged, None),
+        Named::Unknown(close) => (exercise, Some(close)),
     };
     let message = current.is_empty().then(|| {
         format!(

@@ -9,6 +9,7 @@ use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
 use crate::domain::records::{PersonalRecords, PrCalculator};
 use crate::domain::stats::EntryStats;
+use crate::domain::suggest;
 use crate::prs::settle::day_range;
 use crate::prs::{live, reads};
 use crate::store::{StoreError, StoredRecords, WorkoutStore};
@@ -70,6 +71,30 @@ pub async fn all_time(
         }
     }
     Ok(out)
+}
+
+/// An exercise as the client logged it, or the closest ones it did log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Named {
+    /// The name as last logged.
+    Logged(String),
+    /// The client has no entries of it: its closest exercise names (see
+    /// `domain::suggest`), best first, maybe none.
+    Unknown(Vec<String>),
+}
+
+/// What the client calls the exercise keyed `exercise`: one lookup when it
+/// is known, the client's exercise list (O(exercises)) when not.
+pub async fn name_of(
+    store: &dyn WorkoutStore,
+    user: UserId,
+    exercise: &str,
+) -> Result<Named, StoreError> {
+    if let Some(name) = store.exercise_name(user, exercise).await? {
+        return Ok(Named::Logged(name));
+    }
+    let logged = store.user_exercises(user).await?;
+    Ok(Named::Unknown(suggest::suggestions(exercise, &logged)))
 }
 
 /// The entry stats of one exercise, exact at every moment: the read model
