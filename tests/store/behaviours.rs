@@ -831,6 +831,13 @@ pub async fn settling_racing_writes_loses_none_and_revives_none(store: &dyn Work
         .unwrap()
         .unwrap();
     assert_eq!(row.records, oracle(&stored, "squat", TimeRange::ALL_TIME));
+    // The entry stats too: a count lost or counted twice would show here.
+    assert_eq!(
+        row.stats.map(|s| s.entries),
+        Some(stored.len() as u64),
+        "entries settled"
+    );
+    assert_eq!(exercise_overview(store).await, overview_oracle(&stored));
     for d in 1..=3 {
         let one = TimeRange {
             start: Some(day(d)),
