@@ -342,7 +342,7 @@ async fn the_authorization_matrix_holds_on_every_route() {
         },
         Route {
             method: Method::GET,
-            template: "/insights/{plugin}",
+            template: "/insights/progress",
             path: format!("/insights/progress?{progress}"),
             body: None,
             needs: Needs::Action("insights.read", true),
@@ -350,7 +350,7 @@ async fn the_authorization_matrix_holds_on_every_route() {
         },
         Route {
             method: Method::GET,
-            template: "/insights/{plugin}/chart.svg",
+            template: "/insights/progress/chart.svg",
             path: format!("/insights/progress/chart.svg?{progress}"),
             body: None,
             needs: Needs::Action("insights.read", true),

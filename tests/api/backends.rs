@@ -229,3 +229,20 @@ fn a_database_goes_into_the_uri_without_moving_the_credentials() {
         "mongodb://u:p@h/t1?authSource=users"
     );
 }
+
+/// The test runs on DocumentDB (the MongoDB-compatible server of these
+/// machines): MongoDB itself reports its `gitVersion`, DocumentDB does not.
+pub async fn on_documentdb() -> bool {
+    let Some(uri) = BACKEND.with(|b| b.mongodb_uri.clone()) else {
+        return false;
+    };
+    let client = mongodb::Client::with_uri_str(&uri)
+        .await
+        .expect("MongoDB client");
+    let build = client
+        .database("admin")
+        .run_command(bson::doc! { "buildInfo": 1 })
+        .await
+        .expect("buildInfo");
+    !build.contains_key("gitVersion")
+}

@@ -74,14 +74,32 @@ async fn lists_the_built_in_progress_plugin_with_its_parameters() {
     );
     assert_eq!(body["refused"], json!([]));
 
+    // The served document lists each installed plugin with its own
+    // parameters (the built-in one here), not a template.
     let (_, doc) = app.get_json("/openapi.json").await;
     for path in [
         "/insights",
-        "/insights/{plugin}",
-        "/insights/{plugin}/chart.svg",
+        "/insights/progress",
+        "/insights/progress/chart.svg",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+    assert!(doc["paths"]["/insights/{plugin}"].is_null());
+    let documented: Vec<(&str, bool)> = doc["paths"]["/insights/progress"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["required"] == true))
+        .collect();
+    assert_eq!(
+        documented,
+        [
+            ("userId", true),
+            ("exercise", true),
+            ("period", false),
+            ("unit", false)
+        ]
+    );
     let (_, health) = app.get_json("/health").await;
     let backend = health["info"]["plugins"]["backend"].as_str().unwrap();
     assert!(

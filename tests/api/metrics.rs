@@ -56,6 +56,10 @@ async fn metrics_move_with_requests_jobs_prs_and_the_store() {
         "/workouts/prs?userId={USER}&exercise=bench%20press"
     ))
     .await;
+    app.get(&format!(
+        "/insights/progress?userId={USER}&exercise=Bench%20Press"
+    ))
+    .await;
     app.get("/nowhere").await;
     let after = scrape(&app).await;
     let moved = |name: &str, labels: &[&str]| {
@@ -85,6 +89,14 @@ async fn metrics_move_with_requests_jobs_prs_and_the_store() {
     moved("queue_jobs_total", &["queue=\"prs\"", "outcome=\"done\""]);
     moved("queue_job_duration_seconds_count", &["queue=\"prs\""]);
     moved("pr_reads_total", &["source=\"read-model\""]);
+    moved(
+        "plugin_calls_total",
+        &["plugin=\"progress\"", "outcome=\"ok\""],
+    );
+    moved(
+        "plugin_call_duration_seconds_count",
+        &["plugin=\"progress\""],
+    );
     // The metrics are the process's, shared by tests running at once: the
     // store's own label tells this test's writes apart.
     let (_, health) = app.get_json("/health").await;

@@ -240,12 +240,14 @@ async fn run(
     let entries = user_entries(ctx.store.as_ref(), user, exercise_key).await?;
     let runner = plugin.clone();
     let call_params = params.clone();
+    let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || runner.compute(&entries, &call_params))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?
-        .map_err(|error| ApiError::Plugin {
-            plugin: plugin.name().to_string(),
-            error,
-        })?;
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?;
+    super::metrics::record_plugin_call(plugin.name(), started.elapsed(), result.as_ref().err());
+    let result = result.map_err(|error| ApiError::Plugin {
+        plugin: plugin.name().to_string(),
+        error,
+    })?;
     Ok((plugin, user, params, result))
 }

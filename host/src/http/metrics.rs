@@ -4,11 +4,12 @@ use super::auth::Authorized;
 use super::context::AppContext;
 use super::envelope::ErrorEnvelope;
 use crate::domain::access::needs;
+use crate::plugins::PluginError;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Counts every request by route template, method and status, and times it.
 pub async fn track(request: Request, next: Next) -> Response {
@@ -26,6 +27,27 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Counts one insight plugin call by plugin and outcome, and times it.
+pub fn record_plugin_call(plugin: &str, elapsed: Duration, error: Option<&PluginError>) {
+    let outcome = error.map_or("ok", plugin_outcome);
+    let plugin = plugin.to_string();
+    metrics::counter!("plugin_calls_total", "plugin" => plugin.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("plugin_call_duration_seconds", "plugin" => plugin)
+        .record(elapsed.as_secs_f64());
+}
+
+/// A bounded label for a failed call: the kind of failure, never its text.
+fn plugin_outcome(error: &PluginError) -> &'static str {
+    match error {
+        PluginError::Timeout(_) => "timeout",
+        PluginError::MemoryLimit(_) => "memory_limit",
+        PluginError::Trapped(_) => "trapped",
+        PluginError::InvalidParam { .. } => "invalid_param",
+        PluginError::Failed(_) => "failed",
+    }
 }
 
 /// Prometheus metrics.

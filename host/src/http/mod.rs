@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_plugins;
 pub mod openapi_strict;
 pub mod params;
 pub mod prs;
@@ -78,12 +79,12 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
     let cors = auth::headers::cors_layer(&ctx.security.cors);
     let api = Router::new()
         .route("/health", get(health::health))
+        .route("/openapi.json", get(openapi::serve_document))
         .merge(protected)
         .with_state(ctx);
 
     Router::new()
         .merge(api)
-        .route("/openapi.json", get(openapi::serve_document))
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::not_found(Code::RouteNotFound, "Route not found") })
         // Per route (the matched template is known here), fallback included.

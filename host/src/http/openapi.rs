@@ -104,6 +104,18 @@ pub fn document() -> serde_json::Value {
 }
 
 /// GET /openapi.json
-pub async fn serve_document() -> axum::Json<serde_json::Value> {
-    axum::Json(document())
+/// The document as served: with the insight routes of the plugins
+/// installed right now.
+pub async fn serve_document(
+    axum::extract::State(ctx): axum::extract::State<super::context::AppContext>,
+) -> axum::Json<serde_json::Value> {
+    let mut doc = document();
+    let plugins: Vec<_> = ctx
+        .plugins
+        .registry()
+        .plugins()
+        .map(|p| p.descriptor().clone())
+        .collect();
+    super::openapi_plugins::add_plugin_paths(&mut doc, &plugins);
+    axum::Json(doc)
 }

@@ -27,10 +27,15 @@ pub fn validate(
     }
     let mut params = BTreeMap::new();
     for spec in &descriptor.params {
+        // A value is taken as sent: an empty one is an error, not an
+        // absent one, so the OpenAPI document can state the rule.
+        if raw.get(&spec.name).is_some_and(|v| v.is_empty()) {
+            errors.push(FieldError::new(&spec.name, "must not be empty"));
+            continue;
+        }
         let value = raw
             .get(&spec.name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+            .cloned()
             .or_else(|| spec.default.clone());
         match value {
             None if spec.required => errors.push(FieldError::new(&spec.name, "is required")),
