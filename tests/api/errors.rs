@@ -102,6 +102,8 @@ async fn openapi_and_docs_are_served() {
         "/workouts",
         "/workouts/{id}",
         "/workouts/history",
+        "/workouts/exercises",
+        "/workouts/export",
         "/workouts/prs",
         "/health",
     ] {

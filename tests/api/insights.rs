@@ -13,7 +13,24 @@ per_store!(
     chart_is_an_svg_of_the_series,
     hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving,
     plugins_dropped_into_the_folder_are_hot_reloaded,
+    a_misspelled_exercise_gets_suggestions,
 );
+
+async fn a_misspelled_exercise_gets_suggestions() {
+    let app = spawn_app().await;
+    log_three_weeks(&app).await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/progress?userId={USER}&exercise=Bench%20Pres"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["suggestions"], json!(["Bench Press"]), "{body}");
+    let (_, known) = app
+        .get_json(&format!("/insights/progress?userId={USER}&exercise=squat"))
+        .await;
+    assert!(known.get("suggestions").is_none(), "{known}");
+}
 
 fn dist(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

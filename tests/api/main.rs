@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod edits;
 mod errors;
+mod exercises;
 mod hardening;
 mod helpers;
 mod history;

@@ -9,7 +9,62 @@ use serde_json::{Value, json};
 per_store!(
     all_time_prs_come_from_the_read_model_with_the_spec_numbers,
     ranges_have_a_previous_window_and_deltas,
+    a_misspelled_exercise_gets_suggestions,
 );
+
+async fn a_misspelled_exercise_gets_suggestions() {
+    let app = spawn_app().await;
+    let (_, nothing) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=Bench%20Pres"
+        ))
+        .await;
+    assert_eq!(nothing["suggestions"], json!([]), "{nothing}");
+    app.log(
+        USER,
+        json!([
+            entry(
+                "Bench Press",
+                "2026-06-01",
+                json!([ { "reps": 5, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Incline Bench Press",
+                "2026-06-01",
+                json!([ { "reps": 5, "weight": 70, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-01",
+                json!([ { "reps": 5, "weight": 120, "unit": "kg" } ])
+            ),
+        ]),
+    )
+    .await;
+    app.log(OTHER_USER, single("Bench Pres", "2026-06-01", 5, 60, "kg"))
+        .await;
+    let r = app
+        .get(&format!(
+            "/workouts/prs?userId={USER}&exercise=bench%20%20pres"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["exercise"], "bench pres", "{body}");
+    assert_eq!(body["current"]["heaviestSet"], Value::Null);
+    assert!(body["message"].is_string());
+    assert_eq!(body["suggestions"], json!(["Bench Press"]), "{body}");
+    let (_, swapped) = app
+        .get_json(&format!("/workouts/prs?userId={USER}&exercise=sqaut"))
+        .await;
+    assert_eq!(swapped["suggestions"], json!(["Squat"]), "{swapped}");
+    let (_, far) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=Zercher%20Carry&from=2026-06-01"
+        ))
+        .await;
+    assert_eq!(far["suggestions"], json!([]), "{far}");
+}
 
 async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     let app = spawn_app().await;
@@ -42,7 +97,9 @@ async fn all_time_prs_come_from_the_read_model_with_the_spec_numbers() {
     assert_eq!(c["highestVolumeSet"]["volume"], 900.0);
     assert_eq!(c["bestOneRepMax"]["oneRepMax"], 121.0);
     assert_eq!(body["previous"], Value::Null);
-    assert_eq!(body["exercise"], "BENCH press");
+    // The name as last logged, not as typed in the query.
+    assert_eq!(body["exercise"], "bench press");
+    assert!(body.get("suggestions").is_none(), "{body}");
 
     let (_, lb) = app
         .get_json(&format!(
@@ -99,9 +156,11 @@ async fn ranges_have_a_previous_window_and_deltas() {
         .await;
     assert_eq!(none["deltas"]["heaviestWeight"], Value::Null);
     for bad in [
-        "",
+        "&exercise=%20",
         "&exercise=squat&from=2026-07-01&to=2026-06-01",
         "&exercise=squat&unit=oz",
+        "&exercise=squat&sort=name",
+        "&sort=newest",
     ] {
         let (status, _) = app
             .get_json(&format!("/workouts/prs?userId={USER}{bad}"))

@@ -7,9 +7,10 @@ use everfit::domain::dates::TimeRange;
 use everfit::domain::days::DaySpan;
 use everfit::domain::days::day_of;
 use everfit::domain::records::{NativePrCalculator, PrCalculator};
+use everfit::domain::stats::EntryStats;
 use everfit::domain::{EntryId, WorkoutEntry};
 use everfit::prs::reads::{self, PrSource};
-use everfit::prs::settle;
+use everfit::prs::{overview, settle};
 use everfit::store::{EditOutcome, HistoryQuery, WorkoutStore};
 use everfit_pr::{PersonalRecords, SetRecord};
 use futures::future::join_all;
@@ -684,13 +685,19 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     // Create: only when no row exists.
     assert!(
         store
-            .write_personal_records(user(), "squat", &first, None)
+            .write_personal_records(user(), "squat", &first, &EntryStats::default(), None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_personal_records(user(), "squat", &records_with(1.0, 2), None)
+            .write_personal_records(
+                user(),
+                "squat",
+                &records_with(1.0, 2),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -705,19 +712,19 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     let second = records_with(120.0, 3);
     assert!(
         !store
-            .write_personal_records(user(), "squat", &second, Some(7))
+            .write_personal_records(user(), "squat", &second, &EntryStats::default(), Some(7))
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_personal_records(user(), "squat", &second, Some(1))
+            .write_personal_records(user(), "squat", &second, &EntryStats::default(), Some(1))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_personal_records(user(), "squat", &first, Some(1))
+            .write_personal_records(user(), "squat", &first, &EntryStats::default(), Some(1))
             .await
             .unwrap()
     );
@@ -731,7 +738,13 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     // Empty records are a valid row; a missing row is not updated.
     assert!(
         store
-            .write_personal_records(user(), "bench press", &PersonalRecords::default(), None)
+            .write_personal_records(
+                user(),
+                "bench press",
+                &PersonalRecords::default(),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -743,7 +756,7 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     assert_eq!((row.records, row.version), (PersonalRecords::default(), 1));
     assert!(
         !store
-            .write_personal_records(user(), "deadlift", &first, Some(1))
+            .write_personal_records(user(), "deadlift", &first, &EntryStats::default(), Some(1))
             .await
             .unwrap()
     );
@@ -818,6 +831,13 @@ pub async fn settling_racing_writes_loses_none_and_revives_none(store: &dyn Work
         .unwrap()
         .unwrap();
     assert_eq!(row.records, oracle(&stored, "squat", TimeRange::ALL_TIME));
+    // The entry stats too: a count lost or counted twice would show here.
+    assert_eq!(
+        row.stats.map(|s| s.entries),
+        Some(stored.len() as u64),
+        "entries settled"
+    );
+    assert_eq!(exercise_overview(store).await, overview_oracle(&stored));
     for d in 1..=3 {
         let one = TimeRange {
             start: Some(day(d)),
@@ -995,13 +1015,13 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     // Create only when absent; update only at the version read.
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &first, None)
+            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &first, None)
+            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
             .await
             .unwrap()
     );
@@ -1010,13 +1030,13 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     let second = records_with(50.0, 2);
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &second, Some(7))
+            .write_day_summary(user(), "squat", d, &second, &EntryStats::default(), Some(7))
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &second, Some(1))
+            .write_day_summary(user(), "squat", d, &second, &EntryStats::default(), Some(1))
             .await
             .unwrap()
     );
@@ -1026,13 +1046,13 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     let empty = PersonalRecords::default();
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &empty, Some(1))
+            .write_day_summary(user(), "squat", d, &empty, &EntryStats::default(), Some(1))
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &empty, Some(2))
+            .write_day_summary(user(), "squat", d, &empty, &EntryStats::default(), Some(2))
             .await
             .unwrap()
     );
@@ -1040,7 +1060,7 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     assert_eq!((emptied.records, emptied.version), (empty, 3));
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &first, None)
+            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
             .await
             .unwrap()
     );
@@ -1060,7 +1080,7 @@ pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore)
     for (d, records) in [(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))] {
         assert!(
             store
-                .write_day_summary(user(), "squat", d, &records, None)
+                .write_day_summary(user(), "squat", d, &records, &EntryStats::default(), None)
                 .await
                 .unwrap()
         );
@@ -1206,7 +1226,7 @@ pub async fn a_settle_that_read_deleted_entries_cannot_revive_them(store: &dyn W
     // The stale write comes last, and misses.
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &stale, None)
+            .write_day_summary(user(), "squat", d, &stale, &EntryStats::default(), None)
             .await
             .unwrap()
     );
@@ -1373,4 +1393,151 @@ pub async fn reads_stay_exact_while_writes_wait_to_be_settled(store: &dyn Workou
     settle_outcome(store, deleted).await;
     settle_all(store, pending.changes.into_iter().map(|(_, c)| c).collect()).await;
     check(now, PrSource::ReadModel).await;
+}
+
+/// (key, entries, first day, last day) of every exercise, as the overview
+/// reads them.
+async fn exercise_overview(store: &dyn WorkoutStore) -> Vec<(String, u64, i64, i64)> {
+    overview::all_time(store, &NativePrCalculator, user())
+        .await
+        .expect("overview")
+        .into_iter()
+        .map(|e| {
+            (
+                e.key,
+                e.stats.entries,
+                day_of(e.stats.first_ms.unwrap()),
+                day_of(e.stats.last_ms.unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// The same from the entries themselves.
+fn overview_oracle(entries: &[WorkoutEntry]) -> Vec<(String, u64, i64, i64)> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    for e in entries.iter().filter(|e| e.user_id == user()) {
+        by_key
+            .entry(&e.exercise_name_lower)
+            .or_default()
+            .push(day_of(e.date.timestamp_millis()));
+    }
+    by_key
+        .into_iter()
+        .map(|(key, days)| {
+            (
+                key.to_string(),
+                days.len() as u64,
+                *days.iter().min().unwrap(),
+                *days.iter().max().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The read model rows' stats, as an O(exercises) read serves them.
+async fn settled_stats(store: &dyn WorkoutStore) -> Vec<(String, u64)> {
+    let mut rows: Vec<(String, u64)> = store
+        .all_personal_records(user())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(k, r)| {
+            let stats = r.stats.expect("rows written now keep stats");
+            (!stats.is_empty()).then_some((k, stats.entries))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+pub async fn exercise_stats_stay_exact_under_edits_and_deletes(store: &dyn WorkoutStore) {
+    let dn = |d: u32| day_of(day(d).timestamp_millis());
+    let mut entries = vec![
+        entry(1, "Squat", day(1), &[(5, 100.0), (3, 110.0)]),
+        entry(2, "squat", day(1), &[(5, 90.0)]),
+        entry(3, "Squat", day(5), &[(5, 105.0)]),
+        entry(4, "Bench Press", day(2), &[(5, 80.0)]),
+        entry_of(other_user(), id(5), "Squat", day(0), &[(1, 200.0, kg())]),
+    ];
+    store_and_settle(store, &entries).await;
+    let expected = vec![
+        ("bench press".to_string(), 1, dn(2), dn(2)),
+        ("squat".to_string(), 3, dn(1), dn(5)),
+    ];
+    assert_eq!(exercise_overview(store).await, expected);
+    let names: Vec<String> = overview::all_time(store, &NativePrCalculator, user())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["Bench Press", "Squat"]); // as last logged
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+    assert_eq!(
+        settled_stats(store).await,
+        [("bench press".to_string(), 1), ("squat".to_string(), 3)]
+    );
+
+    // Stored but not settled yet: already counted.
+    let late = entry(6, "Squat", day(9), &[(5, 100.0)]);
+    let pending = store
+        .insert_entries(std::slice::from_ref(&late))
+        .await
+        .unwrap();
+    entries.push(late);
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+    assert_eq!(exercise_overview(store).await[1].1, 4);
+    settle_all(store, pending.changes.into_iter().map(|(_, c)| c).collect()).await;
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+
+    // An edit moving an entry to another exercise and day, before and after settling.
+    let moved = edited(entry(3, "Front Squat", day(7), &[(3, 120.0)]), 2);
+    let outcome = store.replace_entry(&moved).await.unwrap();
+    entries.retain(|e| e.id != id(3));
+    entries.push(moved);
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+    settle_outcome(store, outcome).await;
+    let now = exercise_overview(store).await;
+    assert_eq!(now, overview_oracle(&entries));
+    assert_eq!(
+        now.iter().map(|e| (e.0.as_str(), e.1)).collect::<Vec<_>>(),
+        [("bench press", 1), ("front squat", 1), ("squat", 3)]
+    );
+
+    // Deleting the last entry moves the last date back; deleting the only
+    // entry of an exercise removes it; a settle delivered twice counts once.
+    let outcome = store.delete_entry(user(), id(6), 2, day(40)).await.unwrap();
+    entries.retain(|e| e.id != id(6));
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+    let EditOutcome::Applied { changes, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    settle_all(store, changes.clone()).await;
+    settle_all(store, changes).await;
+    let outcome = store.delete_entry(user(), id(4), 2, day(40)).await.unwrap();
+    entries.retain(|e| e.id != id(4));
+    settle_outcome(store, outcome).await;
+    let now = exercise_overview(store).await;
+    assert_eq!(now, overview_oracle(&entries));
+    assert_eq!(
+        now.iter()
+            .map(|e| (e.0.as_str(), e.1, e.3))
+            .collect::<Vec<_>>(),
+        [("front squat", 1, dn(7)), ("squat", 2, dn(1))]
+    );
+    assert_eq!(
+        settled_stats(store).await,
+        [("front squat".to_string(), 1), ("squat".to_string(), 2)]
+    );
+
+    // A rebuild from the entries agrees.
+    everfit::prs::read_model::rebuild(store, &NativePrCalculator, Some(user()), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(exercise_overview(store).await, overview_oracle(&entries));
+    assert_eq!(
+        settled_stats(store).await,
+        [("front squat".to_string(), 1), ("squat".to_string(), 2)]
+    );
 }

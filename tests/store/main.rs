@@ -68,6 +68,7 @@ store_suite!(
     a_settle_that_read_deleted_entries_cannot_revive_them,
     erasure_removes_everything_and_drops_older_writes,
     reads_stay_exact_while_writes_wait_to_be_settled,
+    exercise_stats_stay_exact_under_edits_and_deletes,
 );
 
 /// The same for the `ApiKeyStore` behaviours of `keys`.

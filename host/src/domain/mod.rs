@@ -7,9 +7,12 @@ pub mod cursor;
 pub mod dates;
 pub mod days;
 pub mod exercise;
+pub mod export;
 pub mod generated;
 pub mod ids;
 pub mod records;
+pub mod stats;
+pub mod suggest;
 pub mod units;
 pub mod validation;
 pub mod workout;
@@ -54,6 +57,9 @@ mod tests {
         assert_eq!(round2(103.333_333), 103.33);
         assert_eq!(round2(11.666_666), 11.67);
         assert_eq!(round2(220.462_262_18), 220.46);
+        assert_eq!(round2(63.502_931_800_000_006), 63.5);
+        assert_eq!(round2(1500.0), 1500.0);
+        assert_eq!(round2(-2.345_6), -2.35);
         assert_eq!(round2(-0.001), 0.0);
         assert!(round2(-0.001).is_sign_positive());
     }

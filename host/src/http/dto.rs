@@ -73,11 +73,11 @@ pub struct SubmitWorkoutsResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SetView {
     pub reps: u32,
-    /// As logged, or converted (2 decimals) when `unit` was asked for.
+    /// As logged, or converted when `unit` was asked for; 2 decimals.
     pub weight: f64,
     #[schema(value_type = UnitCode)]
     pub unit: Unit,
-    /// Full precision, always kg.
+    /// Always kg, 2 decimals (stored and used in calculations at full precision).
     pub weight_kg: f64,
 }
 
@@ -121,13 +121,13 @@ impl WorkoutView {
                         reps: s.reps,
                         weight: round2(unit.from_kg(s.weight_kg)),
                         unit,
-                        weight_kg: s.weight_kg,
+                        weight_kg: round2(s.weight_kg),
                     },
                     None => SetView {
                         reps: s.reps,
-                        weight: s.weight,
+                        weight: round2(s.weight),
                         unit: s.unit,
-                        weight_kg: s.weight_kg,
+                        weight_kg: round2(s.weight_kg),
                     },
                 })
                 .collect(),
@@ -308,6 +308,8 @@ impl From<Deltas> for DeltasView {
     "previous": null, "deltas": null }))]
 pub struct PrResponse {
     pub user_id: String,
+    /// The exercise's name as last logged (as sent, normalized, when the
+    /// client has no entries of it).
     pub exercise: String,
     #[schema(value_type = UnitCode)]
     pub unit: Unit,
@@ -318,4 +320,143 @@ pub struct PrResponse {
     pub deltas: Option<DeltasView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Only when the client has no entries of this exercise: up to 3 of
+    /// its exercise names closest to the one asked for, best first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["Bench Press"]))]
+    pub suggestions: Option<Vec<String>>,
+}
+
+/// One exercise of a client.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExerciseView {
+    /// As last logged.
+    pub exercise_name: String,
+    /// From the exercise catalogue; null for exercises it does not know.
+    pub muscle_group: Option<String>,
+    /// Number of entries logged.
+    pub entries: u64,
+    /// Date of the first entry.
+    pub first_date: String,
+    /// Date of the last entry.
+    pub last_date: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "count": 1, "exercises": [
+    { "exerciseName": "Bench Press", "muscleGroup": "chest", "entries": 42,
+      "firstDate": "2025-01-06T00:00:00Z", "lastDate": "2026-06-09T00:00:00Z" } ] }))]
+pub struct ExercisesResponse {
+    pub user_id: String,
+    pub count: usize,
+    /// By name, case-insensitively.
+    pub exercises: Vec<ExerciseView>,
+}
+
+/// One exercise's records on a PR board.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrBoardRowView {
+    /// As last logged.
+    pub exercise_name: String,
+    pub muscle_group: Option<String>,
+    /// The date of the most recent of its records.
+    pub last_pr_date: Option<String>,
+    pub heaviest_set: Option<HeaviestSetView>,
+    pub highest_volume_set: Option<HighestVolumeSetView>,
+    pub best_one_rep_max: Option<BestOneRepMaxView>,
+}
+
+impl PrBoardRowView {
+    pub fn new(row: &crate::prs::overview::BoardRow, catalogue: &Catalogue, unit: Unit) -> Self {
+        let records = PrWindowView::new(None, &row.records, unit);
+        Self {
+            exercise_name: row.name.clone(),
+            muscle_group: catalogue.group_of(&row.key).map(str::to_string),
+            last_pr_date: crate::prs::overview::last_record_ms(&row.records)
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(format_instant),
+            heaviest_set: records.heaviest_set,
+            highest_volume_set: records.highest_volume_set,
+            best_one_rep_max: records.best_one_rep_max,
+        }
+    }
+}
+
+/// A board order.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub enum BoardSort {
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "lastPr")]
+    LastPr,
+}
+
+/// The PR board: one row per exercise with records.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({ "userId": "665f1c2b8a1e4d0012345678", "unit": "kg", "sort": "lastPr", "range": null, "count": 1,
+    "exercises": [ { "exerciseName": "Bench Press", "muscleGroup": "chest", "lastPrDate": "2026-06-09T00:00:00Z",
+      "heaviestSet": { "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+      "highestVolumeSet": { "volume": 900, "weight": 90, "reps": 10, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
+      "bestOneRepMax": { "oneRepMax": 121, "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" } } ] }))]
+pub struct PrBoardResponse {
+    pub user_id: String,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    #[schema(value_type = BoardSort)]
+    pub sort: String,
+    /// The window asked for: each row then holds the records set within
+    /// it. Null for all-time.
+    pub range: Option<RangeView>,
+    pub count: usize,
+    pub exercises: Vec<PrBoardRowView>,
+}
+
+/// The answer of `GET /workouts/prs`: one exercise's records when
+/// `exercise` is given, else the board.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PrAnswer {
+    Exercise(Box<PrResponse>),
+    Board(PrBoardResponse),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EntryId, UserId, WorkoutSet};
+    use chrono::TimeZone;
+
+    #[test]
+    fn entries_present_weights_with_two_decimals() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 6, 9, 0, 0, 0).unwrap();
+        let lb = Unit::parse("lb").unwrap();
+        let entry = WorkoutEntry {
+            id: "665f1c2b8a1e4d00123456aa".parse::<EntryId>().unwrap(),
+            user_id: "665f1c2b8a1e4d0012345678".parse::<UserId>().unwrap(),
+            exercise_name: "Squat".into(),
+            exercise_name_lower: "squat".into(),
+            date: at,
+            sets: vec![
+                WorkoutSet::new(5, 140.0, lb),
+                WorkoutSet::new(3, 100.005, Unit::KG),
+            ],
+            idempotency_key: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        // 140 lb is 63.502931800000006 kg at full precision.
+        assert_eq!(entry.sets[0].weight_kg, 140.0 * 0.453_592_37);
+        let view = WorkoutView::new(&entry, &Catalogue::builtin(), None);
+        let shown: Vec<(f64, f64)> = view.sets.iter().map(|s| (s.weight, s.weight_kg)).collect();
+        assert_eq!(shown, [(140.0, 63.5), (100.01, 100.01)]);
+        let in_lb = WorkoutView::new(&entry, &Catalogue::builtin(), Some(lb));
+        assert_eq!(in_lb.sets[0].weight, 140.0);
+        assert_eq!(in_lb.sets[1].weight, 220.47);
+        assert_eq!(in_lb.sets[1].weight_kg, 100.01);
+    }
 }

@@ -15,6 +15,7 @@ use crate::plugins::InsightPlugin;
 use crate::plugins::entries::user_entries;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
+use crate::prs::overview::{self, Named};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -42,6 +43,11 @@ pub struct InsightResponse {
     /// The parameters the plugin ran with (defaults filled in).
     pub params: BTreeMap<String, String>,
     pub result: InsightResult,
+    /// Only when the plugin takes an exercise the client has no entries
+    /// of: up to 3 of its exercise names closest to it, best first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["Bench Press"]))]
+    pub suggestions: Option<Vec<String>>,
 }
 
 /// List the insight plugins with their descriptions and parameters.
@@ -87,12 +93,23 @@ pub async fn run_insight(
     Query(raw): Query<BTreeMap<String, String>>,
 ) -> Result<Json<InsightResponse>, ApiError> {
     let (plugin, user, params, result) = run(&ctx, &auth, &name, raw).await?;
+    let suggestions = match plugin.exercise_param().and_then(|p| params.get(p)) {
+        Some(exercise) => {
+            let key = name_key(&normalize_name(exercise));
+            match overview::name_of(ctx.store.as_ref(), user, &key).await? {
+                Named::Logged(_) => None,
+                Named::Unknown(close) => Some(close),
+            }
+        }
+        None => None,
+    };
     Ok(Json(InsightResponse {
         plugin: plugin.name().to_string(),
         version: plugin.descriptor().version.clone(),
         user_id: user.to_hex(),
         params: params.0,
         result,
+        suggestions,
     }))
 }
 

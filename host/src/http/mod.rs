@@ -6,6 +6,8 @@ pub mod dto;
 pub mod edits;
 pub mod envelope;
 pub mod error;
+pub mod exercises;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod history;
@@ -49,6 +51,8 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
     let protected = Router::new()
         .route("/workouts", post(workouts::submit_workouts))
         .route("/workouts/history", get(history::history))
+        .route("/workouts/exercises", get(exercises::list_exercises))
+        .route("/workouts/export", get(export::export_workouts))
         .route("/workouts/prs", get(prs::personal_records))
         .route(
             "/workouts/{id}",

@@ -1,6 +1,8 @@
 //! The OpenAPI document, served at /openapi.json and browsed at /docs.
 
-use super::{dto, edits, envelope, health, history, insights, keys, prs, workouts};
+use super::{
+    dto, edits, envelope, exercises, export, health, history, insights, keys, prs, workouts,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,6 +52,8 @@ impl Modify for BearerAuth {
         edits::delete_workout,
         edits::erase_user,
         history::history,
+        exercises::list_exercises,
+        export::export_workouts,
         prs::personal_records,
         health::health,
         super::metrics::metrics,
@@ -67,6 +71,8 @@ impl Modify for BearerAuth {
         dto::SubmitWorkoutsResponse, dto::WorkoutView, dto::SetView, dto::HistoryResponse,
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
+        dto::ExercisesResponse, dto::ExerciseView, export::ExportFormatCode,
+        dto::PrAnswer, dto::PrBoardResponse, dto::PrBoardRowView, dto::BoardSort,
         dto::ReplaceWorkoutRequest, dto::EditResponse, dto::ErasureResponse,
         envelope::ErrorEnvelope, crate::domain::FieldError,
         insights::InsightListResponse, insights::InsightResponse,

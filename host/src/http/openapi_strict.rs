@@ -260,14 +260,24 @@ mod tests {
     #[test]
     fn the_served_document_is_tightened() {
         let served = super::super::openapi::document();
-        let history = &served["paths"]["/workouts/history"]["get"];
-        let user = history["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "userId")
-            .unwrap();
-        assert_eq!(user["schema"]["pattern"], OBJECT_ID_PATTERN);
+        for path in [
+            "/workouts/history",
+            "/workouts/exercises",
+            "/workouts/export",
+            "/workouts/prs",
+        ] {
+            let operation = &served["paths"][path]["get"];
+            let user = operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "userId")
+                .unwrap();
+            assert_eq!(user["schema"]["pattern"], OBJECT_ID_PATTERN, "{path}");
+            assert!(operation["responses"]["default"].is_object(), "{path}");
+        }
+        let board = &served["components"]["schemas"]["PrAnswer"];
+        assert_eq!(board["oneOf"].as_array().map(Vec::len), Some(2), "{board}");
         assert_eq!(
             served["components"]["schemas"]["NewEntryRequest"]["additionalProperties"],
             false

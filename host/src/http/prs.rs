@@ -1,18 +1,22 @@
 //! GET /workouts/prs: personal records, O(1) from the read model for
 //! all-time, O(days in range) from the day bests for ranges (with the
-//! previous window and deltas).
+//! previous window and deltas); without `exercise`, the PR board of every
+//! exercise (O(exercises) from the read model).
 
 use super::auth::Authorized;
 use super::context::AppContext;
-use super::dto::{PrResponse, PrWindowView};
+use super::dto::{PrAnswer, PrBoardResponse, PrBoardRowView, PrResponse, PrWindowView};
 use super::envelope::ErrorEnvelope;
 use super::error::ApiError;
 use super::extract::Query;
 use super::params::{ParamErrors, parse_date_range, parse_unit, parse_user_id};
+use crate::domain::UserId;
 use crate::domain::access::needs;
+use crate::domain::dates::DateInput;
 use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, Unit};
+use crate::prs::overview::{self, BoardOrder, Named};
 use crate::prs::reads;
 use crate::prs::report::{RangeEcho, deltas};
 use axum::Json;
@@ -31,7 +35,8 @@ pub struct PrParams {
     #[param(required = true, example = "665f1c2b8a1e4d0012345678")]
     pub user_id: Option<String>,
     /// Exact exercise name: case-insensitive, whitespace-normalized.
-    #[param(required = true, example = "Bench Press")]
+    /// Without it: the PR board, one row per exercise.
+    #[param(example = "Bench Press")]
     pub exercise: Option<String>,
     /// Inclusive start of the window.
     #[param(example = "2026-06-01")]
@@ -42,6 +47,10 @@ pub struct PrParams {
     /// Unit of the presented weights (default kg).
     #[param(value_type = Option<super::dto::UnitCode>)]
     pub unit: Option<String>,
+    /// Board order, only without `exercise`: `name` (default, A to Z) or
+    /// `lastPr` (the most recent record first).
+    #[param(value_type = Option<super::dto::BoardSort>)]
+    pub sort: Option<String>,
 }
 
 /// Read personal records.
@@ -56,10 +65,14 @@ pub struct PrParams {
 /// The answer always includes every entry history shows: days with writes
 /// the read model has not absorbed yet are computed live
 /// (`x-pr-source: read-model+live` or `day-bests+live`).
+///
+/// Without `exercise`: the PR board, one row per exercise with records
+/// (all-time from the read model, O(exercises); with `from`/`to`, the
+/// records set within the window, from the day bests), ordered by `sort`.
 #[utoipa::path(get, path = "/workouts/prs", tag = "personal records",
     params(PrParams),
     responses(
-        (status = 200, description = "Records (null records and a message when no sets match)", body = PrResponse,
+        (status = 200, description = "Records of one exercise (null records and a message when no sets match), or the board without `exercise`", body = PrAnswer,
             headers(("x-pr-source" = String, description = "read-model, day-bests, live, read-model+live or day-bests+live"))),
         (status = 400, description = "Invalid parameter", body = ErrorEnvelope),
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
@@ -71,13 +84,11 @@ pub async fn personal_records(
 ) -> Result<Response, ApiError> {
     let mut errors = ParamErrors::default();
     let user = errors.take(parse_user_id(params.user_id.as_deref()));
-    let exercise = params
-        .exercise
-        .as_deref()
-        .map(normalize_name)
-        .filter(|e| !e.is_empty());
-    if exercise.is_none() {
-        errors.0.push(FieldError::new("exercise", "is required"));
+    let exercise = params.exercise.as_deref().map(normalize_name);
+    if exercise.as_ref().is_some_and(String::is_empty) {
+        errors
+            .0
+            .push(FieldError::new("exercise", "must not be blank"));
     }
     let dates = errors.take(parse_date_range(
         params.from.as_deref(),
@@ -87,13 +98,29 @@ pub async fn personal_records(
         .take(parse_unit(params.unit.as_deref()))
         .flatten()
         .unwrap_or(Unit::KG);
+    let order = match (params.sort.as_deref(), &exercise) {
+        (None, _) => BoardOrder::default(),
+        (Some(_), Some(_)) => {
+            errors.0.push(FieldError::new(
+                "sort",
+                "orders the board: only without `exercise`",
+            ));
+            BoardOrder::default()
+        }
+        (Some(raw), None) => BoardOrder::parse(raw).unwrap_or_else(|| {
+            errors.0.push(FieldError::new(
+                "sort",
+                format!("must be one of: {}", BoardOrder::CODES.join(", ")),
+            ));
+            BoardOrder::default()
+        }),
+    };
     errors.finish()?;
-    let (user, exercise, (from, to)) = (
-        user.expect("checked"),
-        exercise.expect("checked"),
-        dates.expect("checked"),
-    );
+    let (user, (from, to)) = (user.expect("checked"), dates.expect("checked"));
     auth.check_user(user)?;
+    let Some(exercise) = exercise else {
+        return board(&ctx, user, (from, to), unit, order).await;
+    };
     let key = name_key(&exercise);
     let range = TimeRange::from_inputs(from, to);
 
@@ -134,6 +161,12 @@ pub async fn personal_records(
         }
         None => (None, None),
     };
+    // The name as logged; for an exercise the client never logged, the
+    // closest ones it did (a misspelling answers 200 with nothing in it).
+    let (exercise, suggestions) = match overview::name_of(ctx.store.as_ref(), user, &key).await? {
+        Named::Logged(logged) => (logged, None),
+        Named::Unknown(close) => (exercise, Some(close)),
+    };
     let message = current.is_empty().then(|| {
         format!(
             "No sets of {exercise} found for this user{}",
@@ -144,7 +177,7 @@ pub async fn personal_records(
             }
         )
     });
-    let body = PrResponse {
+    let body = PrAnswer::Exercise(Box::new(PrResponse {
         user_id: user.to_hex(),
         exercise,
         unit,
@@ -152,11 +185,48 @@ pub async fn personal_records(
         previous,
         deltas: deltas_view,
         message,
-    };
+        suggestions,
+    }));
     metrics::counter!("pr_reads_total", "source" => source.as_str()).increment(1);
     let mut response = Json(body).into_response();
     response
         .headers_mut()
         .insert(PR_SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
     Ok(response)
+}
+
+/// The PR board (see `personal_records`).
+async fn board(
+    ctx: &AppContext,
+    user: UserId,
+    (from, to): (Option<DateInput>, Option<DateInput>),
+    unit: Unit,
+    order: BoardOrder,
+) -> Result<Response, ApiError> {
+    let range = TimeRange::from_inputs(from, to);
+    let rows = overview::pr_board(
+        ctx.store.as_ref(),
+        ctx.calculator.as_ref(),
+        user,
+        range,
+        order,
+    )
+    .await?;
+    let exercises: Vec<PrBoardRowView> = rows
+        .iter()
+        .map(|r| PrBoardRowView::new(r, &ctx.catalogue, unit))
+        .collect();
+    let body = PrAnswer::Board(PrBoardResponse {
+        user_id: user.to_hex(),
+        unit,
+        sort: match order {
+            BoardOrder::Name => "name",
+            BoardOrder::LastPr => "lastPr",
+        }
+        .to_string(),
+        range: RangeEcho::of_inputs(from, to).map(Into::into),
+        count: exercises.len(),
+        exercises,
+    });
+    Ok(Json(body).into_response())
 }

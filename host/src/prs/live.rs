@@ -4,6 +4,7 @@
 use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
 use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::domain::stats::EntryStats;
 use crate::store::{StoreError, WorkoutStore};
 
 /// The records of one exercise within `range`: ranked by the store when it
@@ -22,4 +23,15 @@ pub async fn records(
     calculator
         .compute(&sets)
         .map_err(|e| StoreError::Internal(e.into()))
+}
+
+/// The entry stats of one exercise within `range`, from its sets now.
+pub async fn stats(
+    store: &dyn WorkoutStore,
+    user: UserId,
+    exercise_lower: &str,
+    range: TimeRange,
+) -> Result<EntryStats, StoreError> {
+    let sets = store.exercise_sets(user, exercise_lower, range).await?;
+    Ok(EntryStats::from_sets(&sets))
 }

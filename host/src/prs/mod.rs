@@ -4,6 +4,7 @@
 //! (`report`). The calculations themselves are in `domain::records`.
 
 pub mod live;
+pub mod overview;
 pub mod read_model;
 pub mod reads;
 pub mod report;

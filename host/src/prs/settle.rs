@@ -2,10 +2,11 @@
 //! inserts, edits (which may move sets to another exercise or day) and
 //! deletes alike.
 //!
-//! For each (exercise, UTC day) a write touched, the day summary is
-//! recomputed from that day's entries; then the exercise's all-time row is
-//! brought up to date from the stored day summaries; then the write's
-//! [`PrChange`]s are removed. Until then, reads compute those days live.
+//! For each (exercise, UTC day) a write touched, the day summary (records
+//! and entry stats) is recomputed from that day's entries; then the
+//! exercise's all-time row is recomputed from the stored day summaries;
+//! then the write's [`PrChange`]s are removed. Until then, reads compute
+//! those days live.
 //!
 //! Every step is a compare-and-swap that reads the version BEFORE the data
 //! it derives from and always writes, even an unchanged value, and a row is
@@ -20,6 +21,7 @@ use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DAY_MS, DaySpan, day_start};
 use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::domain::stats::EntryStats;
 use crate::prs::live;
 use crate::store::cas::until_stored;
 use crate::store::{PrChange, StoreError, WorkoutStore};
@@ -70,11 +72,10 @@ pub async fn settle(
         for day in &touched.days {
             recompute_day(store, calculator, user, exercise, *day).await?;
         }
-        if touched.destructive {
-            rebuild_row(store, user, exercise).await?;
-        } else {
-            merge_days_into_row(store, user, exercise, &touched.days).await?;
-        }
+        // Always from every day, inserts too: records could merge the
+        // touched days into the row, but the entry count is a sum, and a
+        // day merged twice (a redelivered job) would count twice.
+        rebuild_row(store, user, exercise).await?;
     }
     store.clear_pr_changes(user, changes).await
 }
@@ -116,34 +117,20 @@ pub async fn recompute_day(
         let fresh = calculator
             .compute(&sets)
             .map_err(|e| StoreError::Internal(e.into()))?;
+        let stats = EntryStats::from_sets(&sets);
         // Written even when unchanged (and when empty): the version moves
         // on, so a slower settle that read the entries before this one did
         // loses its compare-and-swap instead of writing what it saw.
         store
-            .write_day_summary(user, exercise, day, &fresh, stored.map(|s| s.version))
+            .write_day_summary(
+                user,
+                exercise,
+                day,
+                &fresh,
+                &stats,
+                stored.map(|s| s.version),
+            )
             .await
-    })
-    .await
-}
-
-/// Merges the stored summaries of `days` into the all-time row. Enough when
-/// no record was lowered: the row can only grow.
-async fn merge_days_into_row(
-    store: &dyn WorkoutStore,
-    user: UserId,
-    exercise: &str,
-    days: &BTreeSet<i64>,
-) -> Result<(), StoreError> {
-    let days: Vec<i64> = days.iter().copied().collect();
-    let days = &days;
-    until_stored(row_name(user, exercise), || async move {
-        let row = store.read_personal_records(user, exercise).await?;
-        let summaries = store.day_summaries_on(user, exercise, days).await?;
-        let mut merged = row.as_ref().map(|r| r.records.clone()).unwrap_or_default();
-        for s in &summaries {
-            merged.merge(&s.records);
-        }
-        write_row(store, user, exercise, &merged, row).await
     })
     .await
 }
@@ -166,10 +153,20 @@ pub async fn rebuild_row(
             )));
         };
         let mut fresh = PersonalRecords::default();
+        let mut stats = Some(EntryStats::default());
         for s in &summaries {
             fresh.merge(&s.records);
+            stats = stats.zip(s.stats).map(|(mut all, day)| {
+                all.merge(&day);
+                all
+            });
         }
-        write_row(store, user, exercise, &fresh, row).await
+        // A day summary written before entry stats were kept: from the entries.
+        let stats = match stats {
+            Some(stats) => stats,
+            None => live::stats(store, user, exercise, TimeRange::ALL_TIME).await?,
+        };
+        write_row(store, user, exercise, &fresh, &stats, row).await
     })
     .await
 }
@@ -183,8 +180,15 @@ async fn rebuild_row_live(
 ) -> Result<(), StoreError> {
     until_stored(row_name(user, exercise), || async move {
         let row = store.read_personal_records(user, exercise).await?;
-        let fresh = live::records(store, calculator, user, exercise, TimeRange::ALL_TIME).await?;
-        write_row(store, user, exercise, &fresh, row).await
+        // One read of the sets for both, so they describe the same entries.
+        let sets = store
+            .exercise_sets(user, exercise, TimeRange::ALL_TIME)
+            .await?;
+        let fresh = calculator
+            .compute(&sets)
+            .map_err(|e| StoreError::Internal(e.into()))?;
+        let stats = EntryStats::from_sets(&sets);
+        write_row(store, user, exercise, &fresh, &stats, row).await
     })
     .await
 }
@@ -196,10 +200,11 @@ async fn write_row(
     user: UserId,
     exercise: &str,
     fresh: &PersonalRecords,
+    stats: &EntryStats,
     row: Option<crate::store::StoredRecords>,
 ) -> Result<bool, StoreError> {
     store
-        .write_personal_records(user, exercise, fresh, row.map(|r| r.version))
+        .write_personal_records(user, exercise, fresh, stats, row.map(|r| r.version))
         .await
 }
 

@@ -9,6 +9,7 @@ use super::{
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -148,6 +149,18 @@ impl WorkoutStore for MeteredStore {
         .await
     }
 
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.timed(
+            "exercise_name",
+            self.inner.exercise_name(user, exercise_lower),
+        )
+        .await
+    }
+
     async fn pr_changes(
         &self,
         user: UserId,
@@ -182,12 +195,29 @@ impl WorkoutStore for MeteredStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         self.timed(
             "write_personal_records",
-            self.inner
-                .write_personal_records(user, exercise_lower, records, expected_version),
+            self.inner.write_personal_records(
+                user,
+                exercise_lower,
+                records,
+                stats,
+                expected_version,
+            ),
+        )
+        .await
+    }
+
+    async fn all_personal_records(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, StoredRecords)>, StoreError> {
+        self.timed(
+            "all_personal_records",
+            self.inner.all_personal_records(user),
         )
         .await
     }
@@ -232,12 +262,19 @@ impl WorkoutStore for MeteredStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         self.timed(
             "write_day_summary",
-            self.inner
-                .write_day_summary(user, exercise_lower, day, records, expected_version),
+            self.inner.write_day_summary(
+                user,
+                exercise_lower,
+                day,
+                records,
+                stats,
+                expected_version,
+            ),
         )
         .await
     }

@@ -15,6 +15,7 @@ use crate::domain::cursor::CursorPosition;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -73,6 +74,9 @@ pub fn selected_keys(
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoredRecords {
     pub records: PersonalRecords,
+    /// The entries the row covers; `None` for a row written before the
+    /// read model kept them (computed at read time until written again).
+    pub stats: Option<EntryStats>,
     /// Incremented on every write: compare-and-swap on it is what keeps
     /// concurrent refreshes from overwriting each other (and the row from regressing).
     pub version: i64,
@@ -129,6 +133,8 @@ pub enum EditOutcome {
 pub struct DaySummary {
     pub day: i64,
     pub records: PersonalRecords,
+    /// As in [`StoredRecords::stats`].
+    pub stats: Option<EntryStats>,
     pub version: i64,
 }
 
@@ -203,6 +209,20 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// The client's exercises: (key, name as last logged), by key.
     async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// One exercise's name as last logged, when the client has entries of it.
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .user_exercises(user)
+            .await?
+            .into_iter()
+            .find(|(key, _)| key == exercise_lower)
+            .map(|(_, name)| name))
+    }
+
     /// Every set of one exercise of a user within `range`, in no particular
     /// order: what a live PR computation ranks.
     async fn exercise_sets(
@@ -242,6 +262,12 @@ pub trait WorkoutStore: Send + Sync + 'static {
         exercise_lower: &str,
     ) -> Result<Option<StoredRecords>, StoreError>;
 
+    /// Every read model row of a user, by key: one read, O(exercises).
+    async fn all_personal_records(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, StoredRecords)>, StoreError>;
+
     /// Writes the read model row if its version is still `expected_version`
     /// (`None`: the row must not exist yet). Returns false when another writer
     /// got there first; the caller re-reads and tries again.
@@ -250,6 +276,7 @@ pub trait WorkoutStore: Send + Sync + 'static {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError>;
 
@@ -292,6 +319,7 @@ pub trait WorkoutStore: Send + Sync + 'static {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError>;
 

@@ -61,10 +61,10 @@ pub trait Needs: Send + Sync + 'static {
 
 actions! {
     WorkoutsCreate = "workouts.create", "log workouts (`POST /workouts`)";
-    WorkoutsRead = "workouts.read", "read entries and history (`GET /workouts/{id}`, `GET /workouts/history`)";
+    WorkoutsRead = "workouts.read", "read entries, history, the exercise list and exports (`GET /workouts/{id}`, `GET /workouts/history`, `GET /workouts/exercises`, `GET /workouts/export`)";
     WorkoutsUpdate = "workouts.update", "correct an entry (`PUT /workouts/{id}`)";
     WorkoutsDelete = "workouts.delete", "delete an entry, or erase a client's workouts (`DELETE /workouts/{id}`, `DELETE /users/{userId}/workouts`)";
-    PrsRead = "prs.read", "read personal records (`GET /workouts/prs`)";
+    PrsRead = "prs.read", "read personal records and the PR board (`GET /workouts/prs`)";
     InsightsRead = "insights.read", "list and run insight plugins and draw their charts (`GET /insights...`)";
     MetricsRead = "metrics.read", "read the service's Prometheus metrics (`GET /metrics`)";
 }

@@ -8,11 +8,14 @@
 //! partial unique index only sees keyed entries.
 //!
 //! `personal_records`: `{ userId, exerciseNameLower, heaviestSet,
-//! highestVolumeSet, bestOneRepMax, version, updatedAt }`, each record
-//! `{entryId, date, setIndex, reps, weightKg}` or null.
+//! highestVolumeSet, bestOneRepMax, entries, firstDate, lastDate, version,
+//! updatedAt }`, each record `{entryId, date, setIndex, reps, weightKg}` or
+//! null; `entries` (int64) and the first and last entry dates (null without
+//! entries) are absent from rows written before they were kept.
 //!
 //! `personal_record_days` (day bests): `{ userId, exerciseNameLower, day,
-//! heaviestSet, highestVolumeSet, bestOneRepMax, version, updatedAt }`, one
+//! heaviestSet, highestVolumeSet, bestOneRepMax, entries, firstDate,
+//! lastDate, version, updatedAt }`, one
 //! per (user, exercise, UTC day); `day` is `floor(date_ms / 86_400_000)` as an
 //! int64, the records as in `personal_records`.
 //!
@@ -22,6 +25,7 @@
 //! appliedAt }`, one per one-time data migration that has run.
 
 use crate::domain::records::{PersonalRecords, SetRecord};
+use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use anyhow::{Context, anyhow};
 use bson::oid::ObjectId;
@@ -51,6 +55,9 @@ pub mod field {
     pub const BEST_ONE_REP_MAX: &str = "bestOneRepMax";
     pub const DAY: &str = "day";
     pub const APPLIED_AT: &str = "appliedAt";
+    pub const ENTRIES: &str = "entries";
+    pub const FIRST_DATE: &str = "firstDate";
+    pub const LAST_DATE: &str = "lastDate";
 }
 
 pub fn bson_date(t: DateTime<Utc>) -> bson::DateTime {
@@ -245,11 +252,45 @@ pub fn records_from_document(d: &Document) -> anyhow::Result<PersonalRecords> {
     })
 }
 
-/// A stored day summary: its day, records and version.
-pub fn day_records_from_document(d: &Document) -> anyhow::Result<(i64, PersonalRecords, i64)> {
+/// The entry stats fields of a read-model row or a day summary.
+pub fn stats_to_document(s: &EntryStats) -> Document {
+    let date = |ms: Option<i64>| ms.map_or(Bson::Null, |ms| Bson::DateTime(bson_date_ms(ms)));
+    doc! {
+        field::ENTRIES: s.entries as i64,
+        field::FIRST_DATE: date(s.first_ms),
+        field::LAST_DATE: date(s.last_ms),
+    }
+}
+
+/// The entry stats of a row or a day summary; `None` when it was written
+/// before they were kept.
+pub fn stats_from_document(d: &Document) -> anyhow::Result<Option<EntryStats>> {
+    if d.get(field::ENTRIES).is_none() {
+        return Ok(None);
+    }
+    let date = |key: &str| -> anyhow::Result<Option<i64>> {
+        match d.get(key) {
+            None | Some(Bson::Null) => Ok(None),
+            Some(Bson::DateTime(t)) => Ok(Some(t.timestamp_millis())),
+            Some(other) => Err(anyhow!("field {key}: unexpected {other:?}")),
+        }
+    };
+    Ok(Some(EntryStats {
+        entries: get_int(d, field::ENTRIES)?.max(0) as u64,
+        first_ms: date(field::FIRST_DATE)?,
+        last_ms: date(field::LAST_DATE)?,
+    }))
+}
+
+/// A stored day summary as read.
+pub type DayRecords = (i64, PersonalRecords, Option<EntryStats>, i64);
+
+/// A stored day summary: its day, records, entry stats and version.
+pub fn day_records_from_document(d: &Document) -> anyhow::Result<DayRecords> {
     Ok((
         get_int(d, field::DAY)?,
         records_from_document(d)?,
+        stats_from_document(d)?,
         get_version(d)?,
     ))
 }
@@ -415,7 +456,25 @@ mod tests {
         );
         d.insert("day", -3_i64);
         d.insert("version", 4_i32);
-        assert_eq!(day_records_from_document(&d).unwrap(), (-3, r, 4));
+        assert_eq!(
+            day_records_from_document(&d).unwrap(),
+            (-3, r.clone(), None, 4)
+        );
+        let stats = EntryStats {
+            entries: 2,
+            first_ms: Some(-3 * 86_400_000),
+            last_ms: Some(-3 * 86_400_000 + 5),
+        };
+        d.extend(stats_to_document(&stats));
+        assert_eq!(
+            day_records_from_document(&d).unwrap(),
+            (-3, r, Some(stats), 4)
+        );
+        let empty = stats_to_document(&EntryStats::default());
+        assert_eq!(
+            stats_from_document(&empty).unwrap(),
+            Some(EntryStats::default())
+        );
         d.remove("version");
         assert!(day_records_from_document(&d).is_err());
     }

@@ -21,11 +21,13 @@ use super::{
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
+use documents::field;
 use errors::{Failure, classify, store_error};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::options::ClientOptions;
@@ -306,11 +308,11 @@ impl MongoStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        records: &PersonalRecords,
+        (records, stats): (&PersonalRecords, &EntryStats),
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let filter = queries::day_cas_filter(user, exercise_lower, day, expected_version);
-        let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
+        let update = queries::records_cas_update(records, stats, Utc::now()).map_err(corrupt)?;
         self.cas_update(
             "writing a day summary",
             &self.days,
@@ -321,11 +323,8 @@ impl MongoStore {
         .await
     }
 
-    /// The stored summaries `day -> (records, version)` matching `filter`.
-    async fn stored_days(
-        &self,
-        filter: Document,
-    ) -> Result<HashMap<i64, (PersonalRecords, i64)>, StoreError> {
+    /// The stored summaries `day -> (records, stats, version)` matching `filter`.
+    async fn stored_days(&self, filter: Document) -> Result<HashMap<i64, StoredDay>, StoreError> {
         let docs = self
             .find_all(
                 "reading day summaries",
@@ -337,9 +336,9 @@ impl MongoStore {
             .await?;
         docs.iter()
             .map(|d| {
-                let (day, records, version) =
+                let (day, records, stats, version) =
                     documents::day_records_from_document(d).map_err(corrupt)?;
-                Ok((day, (records, version)))
+                Ok((day, (records, stats, version)))
             })
             .collect()
     }
@@ -387,13 +386,15 @@ impl MongoStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        stored: Option<&(PersonalRecords, i64)>,
-        fresh: &PersonalRecords,
+        stored: Option<&StoredDay>,
+        fresh: (&PersonalRecords, &EntryStats),
     ) -> Result<bool, StoreError> {
         match stored {
-            Some((current, _)) if current == fresh => Ok(true),
+            Some((records, stats, _)) if records == fresh.0 && stats.as_ref() == Some(fresh.1) => {
+                Ok(true)
+            }
             stored => {
-                self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.1))
+                self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.2))
                     .await
             }
         }
@@ -415,11 +416,19 @@ impl MongoStore {
             let sets = self
                 .sets_by_day(queries::day_entries_filter(user, exercise_lower, day))
                 .await?;
+            let sets = sets.get(&day).map_or(&[][..], Vec::as_slice);
             let fresh = calculator
-                .compute(sets.get(&day).map_or(&[][..], Vec::as_slice))
+                .compute(sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
+            let stats = EntryStats::from_sets(sets);
             if self
-                .settle_day(user, exercise_lower, day, stored.get(&day), &fresh)
+                .settle_day(
+                    user,
+                    exercise_lower,
+                    day,
+                    stored.get(&day),
+                    (&fresh, &stats),
+                )
                 .await?
             {
                 return Ok(());
@@ -459,6 +468,20 @@ fn lost_race(e: &mongodb::error::Error) -> bool {
 
 fn corrupt(e: anyhow::Error) -> StoreError {
     StoreError::Internal(e.context("corrupt document in MongoDB"))
+}
+
+/// A stored day summary: records, entry stats (if kept yet) and version.
+type StoredDay = (PersonalRecords, Option<EntryStats>, i64);
+
+fn row_from_document(d: &Document) -> Result<StoredRecords, StoreError> {
+    let version = documents::get_version(d)
+        .context("personal_records")
+        .map_err(corrupt)?;
+    Ok(StoredRecords {
+        records: documents::records_from_document(d).map_err(corrupt)?,
+        stats: documents::stats_from_document(d).map_err(corrupt)?,
+        version,
+    })
 }
 
 #[async_trait]
@@ -506,6 +529,15 @@ impl WorkoutStore for MongoStore {
 
     async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
         self.exercises(user).await
+    }
+
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.ready()?;
+        self.exercise_name_of(user, exercise_lower).await
     }
 
     async fn pr_changes(
@@ -663,13 +695,30 @@ impl WorkoutStore for MongoStore {
         else {
             return Ok(None);
         };
-        let version = documents::get_version(&d)
-            .context("personal_records")
-            .map_err(corrupt)?;
-        Ok(Some(StoredRecords {
-            records: documents::records_from_document(&d).map_err(corrupt)?,
-            version,
-        }))
+        row_from_document(&d).map(Some)
+    }
+
+    async fn all_personal_records(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, StoredRecords)>, StoreError> {
+        let docs = self
+            .find_all(
+                "reading the read model",
+                &self.records,
+                changes::user_filter(user),
+                Some(doc! { field::EXERCISE_NAME_LOWER: 1 }),
+                None,
+            )
+            .await?;
+        docs.iter()
+            .map(|d| {
+                let key = d
+                    .get_str(field::EXERCISE_NAME_LOWER)
+                    .map_err(|e| corrupt(e.into()))?;
+                Ok((key.to_string(), row_from_document(d)?))
+            })
+            .collect()
     }
 
     async fn write_personal_records(
@@ -677,10 +726,11 @@ impl WorkoutStore for MongoStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let filter = queries::records_cas_filter(user, exercise_lower, expected_version);
-        let update = queries::records_cas_update(records, Utc::now()).map_err(corrupt)?;
+        let update = queries::records_cas_update(records, stats, Utc::now()).map_err(corrupt)?;
         self.cas_update(
             "writing the read model",
             &self.records,
@@ -748,11 +798,12 @@ impl WorkoutStore for MongoStore {
             .await?;
         let mut out = Vec::with_capacity(docs.len());
         for d in &docs {
-            let (day, records, version) =
+            let (day, records, stats, version) =
                 documents::day_records_from_document(d).map_err(corrupt)?;
             out.push(DaySummary {
                 day,
                 records,
+                stats,
                 version,
             });
         }
@@ -773,9 +824,10 @@ impl WorkoutStore for MongoStore {
             out.extend(
                 stored
                     .into_iter()
-                    .map(|(day, (records, version))| DaySummary {
+                    .map(|(day, (records, stats, version))| DaySummary {
                         day,
                         records,
+                        stats,
                         version,
                     }),
             );
@@ -790,10 +842,17 @@ impl WorkoutStore for MongoStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
-        self.write_day(user, exercise_lower, day, records, expected_version)
-            .await
+        self.write_day(
+            user,
+            exercise_lower,
+            day,
+            (records, stats),
+            expected_version,
+        )
+        .await
     }
 
     async fn rebuild_day_records(
@@ -821,14 +880,14 @@ impl WorkoutStore for MongoStore {
                 TimeRange::ALL_TIME,
             ))
             .await?;
-        let mut fresh: BTreeMap<i64, PersonalRecords> = BTreeMap::new();
+        let mut fresh: BTreeMap<i64, (PersonalRecords, EntryStats)> = BTreeMap::new();
         for (day, sets) in &sets {
             let records = calculator
                 .compute(sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
-            fresh.insert(*day, records);
+            fresh.insert(*day, (records, EntryStats::from_sets(sets)));
         }
-        let nothing = PersonalRecords::default();
+        let nothing = (PersonalRecords::default(), EntryStats::default());
         let mut all_days: Vec<i64> = stored.keys().chain(fresh.keys()).copied().collect();
         all_days.sort_unstable();
         all_days.dedup();
@@ -836,10 +895,10 @@ impl WorkoutStore for MongoStore {
             .into_iter()
             .map(|day| {
                 let stored = stored.get(&day);
-                let fresh = fresh.get(&day).unwrap_or(&nothing);
+                let (records, stats) = fresh.get(&day).unwrap_or(&nothing);
                 self.fanned_out(async move {
                     if self
-                        .settle_day(user, exercise_lower, day, stored, fresh)
+                        .settle_day(user, exercise_lower, day, stored, (records, stats))
                         .await?
                     {
                         Ok(())

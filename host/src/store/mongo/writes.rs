@@ -189,8 +189,9 @@ impl MongoStore {
         for (user, changes) in &changes_by_user {
             self.record_changes(*user, changes).await?;
         }
+        // The last of a batch is the name as last logged (as on SQLite).
         let mut seen = HashSet::new();
-        for e in &wanted {
+        for e in wanted.iter().rev() {
             if seen.insert((e.user_id, &e.exercise_name_lower)) {
                 self.upsert_exercise(e).await?;
             }
@@ -441,6 +442,36 @@ impl MongoStore {
                     .map_err(|e| corrupt(e.into()))
             })
             .collect()
+    }
+
+    /// One key's name, when it still has entries (see `exercises`).
+    pub(super) async fn exercise_name_of(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let filter = doc! { field::USER_ID: user.0, field::EXERCISE_NAME_LOWER: exercise_lower };
+        let Some(d) = self
+            .collection(USER_EXERCISES)
+            .find_one(filter.clone())
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let used = self
+            .workouts
+            .find_one(filter)
+            .projection(doc! { field::ID: 1 })
+            .await
+            .map_err(store_error)?
+            .is_some();
+        if !used {
+            return Ok(None);
+        }
+        d.get_str(field::EXERCISE_NAME)
+            .map(|n| Some(n.to_string()))
+            .map_err(|e| corrupt(e.into()))
     }
 
     pub(super) async fn exercises(

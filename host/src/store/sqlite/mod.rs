@@ -15,12 +15,14 @@ use super::{
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rows::{
     ENTRY_COLUMNS, StoredSet, entry_from_row, parse_hex, records_from_json, records_to_json,
+    stats_from_row,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
@@ -211,6 +213,21 @@ impl WorkoutStore for SqliteStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    async fn exercise_name(
+        &self,
+        user: UserId,
+        exercise_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT exercise_name FROM user_exercises WHERE user_id = ? AND exercise_name_lower = ?",
+        )
+        .bind(user.to_hex())
+        .bind(exercise_lower)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)
+    }
+
     async fn pr_changes(
         &self,
         user: UserId,
@@ -342,7 +359,7 @@ impl WorkoutStore for SqliteStore {
         user: UserId,
         exercise_lower: &str,
     ) -> Result<Option<StoredRecords>, StoreError> {
-        let row = sqlx::query("SELECT records, version FROM personal_records WHERE user_id = ? AND exercise_name_lower = ?")
+        let row = sqlx::query("SELECT records, version, entries, first_ms, last_ms FROM personal_records WHERE user_id = ? AND exercise_name_lower = ?")
             .bind(user.to_hex())
             .bind(exercise_lower)
             .fetch_optional(&self.reader)
@@ -352,9 +369,36 @@ impl WorkoutStore for SqliteStore {
             None => Ok(None),
             Some(row) => Ok(Some(StoredRecords {
                 records: records_from_json(row.get("records"))?,
+                stats: stats_from_row(&row),
                 version: row.get("version"),
             })),
         }
+    }
+
+    async fn all_personal_records(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, StoredRecords)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT exercise_name_lower, records, version, entries, first_ms, last_ms
+             FROM personal_records WHERE user_id = ? ORDER BY exercise_name_lower",
+        )
+        .bind(user.to_hex())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.get("exercise_name_lower"),
+                    StoredRecords {
+                        records: records_from_json(row.get("records"))?,
+                        stats: stats_from_row(row),
+                        version: row.get("version"),
+                    },
+                ))
+            })
+            .collect()
     }
 
     async fn write_personal_records(
@@ -362,27 +406,36 @@ impl WorkoutStore for SqliteStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let now = Utc::now().timestamp_millis();
         let json = records_to_json(records);
         let result = match expected_version {
             None => sqlx::query(
-                "INSERT INTO personal_records (user_id, exercise_name_lower, records, version, updated_at_ms)
-                 VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO personal_records (user_id, exercise_name_lower, records, version, updated_at_ms,
+                     entries, first_ms, last_ms)
+                 VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(user.to_hex())
             .bind(exercise_lower)
             .bind(json)
             .bind(now)
+            .bind(stats.entries as i64)
+            .bind(stats.first_ms)
+            .bind(stats.last_ms)
             .execute(&self.writer)
             .await,
             Some(version) => sqlx::query(
-                "UPDATE personal_records SET records = ?, version = version + 1, updated_at_ms = ?
+                "UPDATE personal_records SET records = ?, version = version + 1, updated_at_ms = ?,
+                     entries = ?, first_ms = ?, last_ms = ?
                  WHERE user_id = ? AND exercise_name_lower = ? AND version = ?",
             )
             .bind(json)
             .bind(now)
+            .bind(stats.entries as i64)
+            .bind(stats.first_ms)
+            .bind(stats.last_ms)
             .bind(user.to_hex())
             .bind(exercise_lower)
             .bind(version)
@@ -436,7 +489,7 @@ impl WorkoutStore for SqliteStore {
             return Ok(Some(Vec::new()));
         }
         let rows = sqlx::query(
-            "SELECT day, records, version FROM personal_record_days
+            "SELECT day, records, version, entries, first_ms, last_ms FROM personal_record_days
              WHERE user_id = ?1 AND exercise_name_lower = ?2
                AND (?3 IS NULL OR day >= ?3) AND (?4 IS NULL OR day < ?4)
              ORDER BY day",
@@ -453,6 +506,7 @@ impl WorkoutStore for SqliteStore {
                 Ok(DaySummary {
                     day: row.get("day"),
                     records: records_from_json(row.get("records"))?,
+                    stats: stats_from_row(row),
                     version: row.get("version"),
                 })
             })
@@ -469,7 +523,7 @@ impl WorkoutStore for SqliteStore {
         let mut out = Vec::with_capacity(days.len());
         for chunk in days.chunks(INSERT_CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT day, records, version FROM personal_record_days WHERE user_id = ",
+                "SELECT day, records, version, entries, first_ms, last_ms FROM personal_record_days WHERE user_id = ",
             );
             qb.push_bind(user.to_hex())
                 .push(" AND exercise_name_lower = ")
@@ -484,6 +538,7 @@ impl WorkoutStore for SqliteStore {
                 out.push(DaySummary {
                     day: row.get("day"),
                     records: records_from_json(row.get("records"))?,
+                    stats: stats_from_row(&row),
                     version: row.get("version"),
                 });
             }
@@ -497,28 +552,37 @@ impl WorkoutStore for SqliteStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let user_hex = user.to_hex();
         let result = match expected_version {
             None => {
                 sqlx::query(
-                    "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version)
-                     VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
+                    "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version,
+                         entries, first_ms, last_ms)
+                     VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING",
                 )
                 .bind(&user_hex)
                 .bind(exercise_lower)
                 .bind(day)
                 .bind(records_to_json(records))
+                .bind(stats.entries as i64)
+                .bind(stats.first_ms)
+                .bind(stats.last_ms)
                 .execute(&self.writer)
                 .await
             }
             Some(version) => {
                 sqlx::query(
-                    "UPDATE personal_record_days SET records = ?, version = version + 1
+                    "UPDATE personal_record_days SET records = ?, version = version + 1,
+                         entries = ?, first_ms = ?, last_ms = ?
                      WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
                 )
                 .bind(records_to_json(records))
+                .bind(stats.entries as i64)
+                .bind(stats.first_ms)
+                .bind(stats.last_ms)
                 .bind(&user_hex)
                 .bind(exercise_lower)
                 .bind(day)
@@ -550,13 +614,14 @@ impl WorkoutStore for SqliteStore {
             let records = calculator
                 .compute(&sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
-            rows.push((day, records_to_json(&records)));
+            rows.push((day, records_to_json(&records), EntryStats::from_sets(&sets)));
         }
         // Days without entries are emptied, the others overwritten, each
         // with its version moved on, so a compare-and-swap read before this
         // misses (see `write_day_summary` for why days are never deleted).
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("UPDATE personal_record_days SET version = version + 1, records = ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE personal_record_days SET version = version + 1, entries = 0, first_ms = NULL, last_ms = NULL, records = ",
+        );
         qb.push_bind(records_to_json(&PersonalRecords::default()))
             .push(" WHERE user_id = ")
             .push_bind(&user_hex)
@@ -565,7 +630,7 @@ impl WorkoutStore for SqliteStore {
         if !rows.is_empty() {
             qb.push(" AND day NOT IN (");
             let mut list = qb.separated(", ");
-            for (day, _) in &rows {
+            for (day, _, _) in &rows {
                 list.push_bind(*day);
             }
             qb.push(")");
@@ -573,18 +638,22 @@ impl WorkoutStore for SqliteStore {
         qb.build().execute(&mut *tx).await.map_err(db_error)?;
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version) ",
+                "INSERT INTO personal_record_days (user_id, exercise_name_lower, day, records, version, entries, first_ms, last_ms) ",
             );
-            qb.push_values(chunk, |mut b, (day, json)| {
+            qb.push_values(chunk, |mut b, (day, json, stats)| {
                 b.push_bind(&user_hex)
                     .push_bind(exercise_lower)
                     .push_bind(*day)
                     .push_bind(json)
-                    .push_bind(1);
+                    .push_bind(1)
+                    .push_bind(stats.entries as i64)
+                    .push_bind(stats.first_ms)
+                    .push_bind(stats.last_ms);
             });
             qb.push(
                 " ON CONFLICT (user_id, exercise_name_lower, day) DO UPDATE
-                  SET records = excluded.records, version = personal_record_days.version + 1",
+                  SET records = excluded.records, version = personal_record_days.version + 1,
+                      entries = excluded.entries, first_ms = excluded.first_ms, last_ms = excluded.last_ms",
             );
             qb.build().execute(&mut *tx).await.map_err(db_error)?;
         }

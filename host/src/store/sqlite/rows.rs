@@ -132,3 +132,14 @@ pub fn sets_to_json(sets: &[WorkoutSet]) -> String {
         .collect();
     serde_json::to_string(&stored).expect("sets serialize")
 }
+
+/// The `entries`, `first_ms` and `last_ms` columns of a read model row or a
+/// day summary (`None` while not computed yet).
+pub fn stats_from_row(row: &SqliteRow) -> Option<crate::domain::stats::EntryStats> {
+    let entries: Option<i64> = row.get("entries");
+    entries.map(|n| crate::domain::stats::EntryStats {
+        entries: n.max(0) as u64,
+        first_ms: row.get("first_ms"),
+        last_ms: row.get("last_ms"),
+    })
+}
