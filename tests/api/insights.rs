@@ -308,7 +308,7 @@ async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
         "{}",
         reason("pr-as-insight.wasm")
     );
-    assert!(reason("progress-copy.wasm").contains("already taken"));
+    assert!(reason("progress-copy.wasm").contains("already taken by built-in"));
 
     let run = |mode: &str| format!("/insights/hostile?userId={USER}&mode={mode}");
     let cases = [

@@ -155,6 +155,29 @@ fn the_sandbox_stops_each_kind_of_misbehaviour() {
 }
 
 #[test]
+fn a_std_plugin_runs_under_wasi_within_the_same_limits() {
+    let engine = PluginEngine::new(None).unwrap();
+    let bytes = std::fs::read(crate::wasi::fixture("wasi-probe.wasm")).unwrap();
+    let limits = Limits {
+        memory_bytes: 8 << 20,
+        deadline: std::time::Duration::from_millis(200),
+    };
+    let plugin = InsightPlugin::load(&engine, &bytes, "wasi-probe.wasm", limits).unwrap();
+    let run = |mode: &str| {
+        let params = Params(BTreeMap::from([("mode".to_string(), mode.to_string())]));
+        plugin.compute(&[], &params)
+    };
+    assert_eq!(run("std").unwrap().summary, "std works");
+    let started = std::time::Instant::now();
+    assert_eq!(run("sleep"), Err(PluginError::Timeout(limits.deadline)));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(
+        matches!(run("panic"), Err(PluginError::Panicked(m)) if m.starts_with("cannot rank 0 entries")),
+    );
+    assert_eq!(run("spam").unwrap().summary, "spammed");
+}
+
+#[test]
 fn loading_refuses_what_is_not_an_insight_plugin_with_a_reason() {
     let engine = PluginEngine::new(None).unwrap();
     let err = |bytes: &[u8]| {

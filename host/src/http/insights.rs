@@ -15,13 +15,14 @@ use crate::plugins::InsightPlugin;
 use crate::plugins::entries::user_entries;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tower_http::request_id::RequestId;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,9 +85,11 @@ pub async fn run_insight(
     State(ctx): State<AppContext>,
     auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
+    request_id: Option<Extension<RequestId>>,
     Query(raw): Query<BTreeMap<String, String>>,
 ) -> Result<Json<InsightResponse>, ApiError> {
-    let (plugin, user, params, result) = run(&ctx, &auth, &name, raw).await?;
+    let request_id = request_id_of(request_id);
+    let (plugin, user, params, result) = run(&ctx, &auth, &name, raw, request_id).await?;
     Ok(Json(InsightResponse {
         plugin: plugin.name().to_string(),
         version: plugin.descriptor().version.clone(),
@@ -119,15 +122,17 @@ pub async fn insight_chart(
     State(ctx): State<AppContext>,
     auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
+    request_id: Option<Extension<RequestId>>,
     Query(mut raw): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let request_id = request_id_of(request_id);
     let wanted: Option<Vec<String>> = raw.remove("series").map(|s| {
         s.split(',')
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect()
     });
-    let (plugin, _user, params, result) = run(&ctx, &auth, &name, raw).await?;
+    let (plugin, _user, params, result) = run(&ctx, &auth, &name, raw, request_id).await?;
     let series = match wanted {
         Some(names) if !names.is_empty() => {
             let missing: Vec<&String> = names
@@ -187,6 +192,7 @@ async fn run(
     auth: &Authorized<needs::InsightsRead>,
     name: &str,
     mut raw: BTreeMap<String, String>,
+    request_id: Option<String>,
 ) -> Result<(Arc<InsightPlugin>, UserId, Params, InsightResult), ApiError> {
     let plugin = ctx.plugins.registry().get(name).ok_or_else(|| {
         ApiError::not_found(
@@ -223,12 +229,19 @@ async fn run(
     let entries = user_entries(ctx.store.as_ref(), user, exercise_key).await?;
     let runner = plugin.clone();
     let call_params = params.clone();
-    let result = tokio::task::spawn_blocking(move || runner.compute(&entries, &call_params))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?
-        .map_err(|error| ApiError::Plugin {
-            plugin: plugin.name().to_string(),
-            error,
-        })?;
+    let result = tokio::task::spawn_blocking(move || {
+        runner.compute_for(&entries, &call_params, request_id.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?
+    .map_err(|error| ApiError::Plugin {
+        plugin: plugin.name().to_string(),
+        error,
+    })?;
     Ok((plugin, user, params, result))
+}
+
+/// The request's id (as the response's `x-request-id`), to tag the plugin's log lines.
+fn request_id_of(request_id: Option<Extension<RequestId>>) -> Option<String> {
+    request_id.and_then(|r| r.0.header_value().to_str().ok().map(str::to_string))
 }

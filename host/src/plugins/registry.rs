@@ -52,6 +52,7 @@ pub struct PluginHost {
     engine: PluginEngine,
     dir: Option<PathBuf>,
     builtins: Vec<Arc<InsightPlugin>>,
+    limits: Limits,
     current: RwLock<Arc<Registry>>,
     fingerprint: Mutex<Fingerprint>,
 }
@@ -59,18 +60,23 @@ pub struct PluginHost {
 impl PluginHost {
     /// Loads the built-in plugins (a failure there is a start-up error) and
     /// those in `dir` (a bad file is logged and refused, never fatal).
-    pub fn start(engine: PluginEngine, dir: Option<PathBuf>) -> anyhow::Result<Arc<Self>> {
+    pub fn start(
+        engine: PluginEngine,
+        dir: Option<PathBuf>,
+        limits: Limits,
+    ) -> anyhow::Result<Arc<Self>> {
         let builtin = InsightPlugin::load(
             &engine,
             super::builtin::PROGRESS_COMPONENT,
             "built-in",
-            Limits::INSIGHT,
+            limits,
         )
         .map_err(|e| anyhow::anyhow!("the built-in progress plugin: {e:#}"))?;
         let host = Self {
             engine,
             dir,
             builtins: vec![Arc::new(builtin)],
+            limits,
             current: RwLock::new(Arc::new(Registry::default())),
             fingerprint: Mutex::new(Vec::new()),
         };
@@ -157,7 +163,7 @@ impl PluginHost {
         {
             return Ok(same.clone());
         }
-        let plugin = InsightPlugin::load(&self.engine, &bytes, file, Limits::INSIGHT)
+        let plugin = InsightPlugin::load(&self.engine, &bytes, file, self.limits)
             .map_err(|e| format!("{e:#}"))?;
         tracing::info!(file = %path.display(), name = plugin.name(), version = %plugin.descriptor().version, "plugin loaded");
         Ok(Arc::new(plugin))
