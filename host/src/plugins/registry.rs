@@ -113,13 +113,22 @@ impl PluginHost {
         }
         if let Some(dir) = &self.dir {
             let previous = self.registry();
-            for (file, _, _) in &fingerprint {
+            // Files serving now load first, so a newcomer declaring a name
+            // already in service is the one refused, however the files sort.
+            let mut order: Vec<&String> = fingerprint.iter().map(|(file, _, _)| file).collect();
+            order.sort_by_key(|file| {
+                let live = previous.plugins().any(|p| &p.descriptor().source == *file);
+                (!live, *file)
+            });
+            for file in order {
                 let path = dir.join(file);
                 match self.load_file(&path, file, &previous) {
                     Ok(plugin) => {
                         if let Some(existing) = registry.plugins.get(plugin.name()) {
                             let error = format!(
-                                "plugin name {:?} is already taken by {}",
+                                "plugin name {:?} is already taken by {}, which keeps \
+                                 serving; this file is refused (rename the plugin or remove \
+                                 one of the files)",
                                 plugin.name(),
                                 existing.descriptor().source
                             );
@@ -142,6 +151,7 @@ impl PluginHost {
                 }
             }
         }
+        registry.problems.sort_by(|a, b| a.file.cmp(&b.file));
         let names: Vec<&str> = registry.plugins.keys().map(String::as_str).collect();
         tracing::info!(plugins = ?names, refused = registry.problems.len(), "insight plugins loaded");
         *self.current.write().expect("registry lock") = Arc::new(registry);
