@@ -30,6 +30,11 @@ async fn app_with_probe(timeout: Duration) -> (TestApp, tempfile::TempDir) {
         plugins.path().join("wasi-probe.wasm"),
     )
     .unwrap();
+    std::fs::copy(
+        fixture("foreign-import.wasm"),
+        plugins.path().join("foreign-import.wasm"),
+    )
+    .unwrap();
     let dir = plugins.path().to_path_buf();
     let app = spawn_app_with(move |c| {
         c.plugins_dir = Some(dir);
@@ -44,6 +49,17 @@ async fn app_with_probe(timeout: Duration) -> (TestApp, tempfile::TempDir) {
             .iter()
             .any(|p| p["name"] == "wasi-probe"),
         "the std plugin must load: {body}"
+    );
+    // A component importing what the host never provides is refused, the
+    // import named.
+    let refused = &body["refused"][0];
+    assert_eq!(refused["file"], "foreign-import.wasm", "{body}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("imports example:foreign/telemetry, which this host never provides"),
+        "{body}"
     );
     (app, plugins)
 }

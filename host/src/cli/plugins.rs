@@ -6,6 +6,7 @@ use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::generated::{SeedOptions, generated_entries};
 use crate::domain::records::PrCalculator;
 use crate::domain::{UserId, WorkoutEntry};
+use crate::plugins::imports::imports;
 use crate::plugins::insight::{InsightPlugin, InsightResult, Params};
 use crate::plugins::versions::since_v0_1_0::PR_EXPORT;
 use crate::plugins::{Limits, PluginEngine, WasmPrCalculator};
@@ -155,9 +156,13 @@ pub fn output(
     })
 }
 
-/// `everfit plugins check FILE`.
+/// `everfit plugins check FILE`: the verdict, the parameters and what the
+/// sandbox makes of each import.
 pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
-    match check(engine, file)? {
+    let checked = check(engine, file)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let component = engine.load(&bytes)?.component;
+    match checked {
         Checked::Insight(plugin) => {
             let d = plugin.descriptor();
             say(format!(
@@ -166,7 +171,7 @@ pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
             ))?;
             for p in &d.params {
                 say(format!(
-                    "  param {}{}: {:?}{} - {}",
+                    "  param {}{}: {}{} - {}",
                     p.name,
                     if p.required { " (required)" } else { "" },
                     p.kind,
@@ -179,6 +184,15 @@ pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
             }
         }
         Checked::Pr(describe) => say(format!("ok: PR component, {describe}"))?,
+    }
+    let imports = imports(engine.engine(), &component);
+    if imports.is_empty() {
+        say("  imports: none")?;
+    } else {
+        say("  imports:")?;
+        for import in imports {
+            say(format!("    {}: {}", import.name, import.provision))?;
+        }
     }
     Ok(())
 }

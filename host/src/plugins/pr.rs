@@ -64,6 +64,10 @@ impl WasmPrCalculator {
         }
         // The same deny-by-default WASI as insight plugins (the built-in
         // component imports nothing today; linking costs nothing per call).
+        super::imports::check_provided(&super::imports::imports(
+            engine.engine(),
+            &loaded.component,
+        ))?;
         let linker = super::wasi::linker(engine.engine())?;
         let pre = wit::PrPluginPre::new(linker.instantiate_pre(&loaded.component)?)?;
         Ok(Self {

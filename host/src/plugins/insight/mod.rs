@@ -9,6 +9,7 @@ pub mod params;
 pub mod types;
 
 use super::engine::PluginEngine;
+use super::imports::{check_provided, imports};
 use super::sandbox::{Limits, PluginError, StoreState, new_store};
 use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0};
 use super::wasi::log_output;
@@ -81,10 +82,10 @@ impl InsightPlugin {
             .exports(engine.engine())
             .map(|(n, _)| n.to_string())
             .collect();
-        // WASI under the sandbox's context; an import the linker does not
-        // have makes `instantiate_pre` fail, naming it.
-        let linker = super::wasi::linker(engine.engine())?;
         if exports.iter().any(|e| e == since_v0_1_0::INSIGHT_EXPORT) {
+            // Before linking: this refusal names every missing import.
+            check_provided(&imports(engine.engine(), component))?;
+            let linker = super::wasi::linker(engine.engine())?;
             let pre =
                 since_v0_1_0::insight::InsightPluginPre::new(linker.instantiate_pre(component)?)
                     .map_err(|e| {
