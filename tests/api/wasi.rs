@@ -1,7 +1,8 @@
 //! Plugins under the WASI sandbox, over HTTP: an ordinary std plugin works
 //! (random, clocks, stdio), its panic message reaches `details`, and what
 //! the sandbox denies (files, environment, arguments, network, sleeping past
-//! the deadline) is denied while the server keeps serving.
+//! the deadline) is denied while the server keeps serving. And the std Rust
+//! example plugin (plugins/examples/rust-std) end to end.
 
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 per_store!(
     a_std_plugin_gets_random_clocks_and_stdio_and_its_panic_message,
     what_the_sandbox_denies_stays_denied_and_the_server_keeps_serving,
+    the_std_rust_example_serves_rep_maxes,
 );
 
 /// The std test fixtures (built by tests/fixtures/plugins/build.sh).
@@ -156,4 +158,63 @@ async fn what_the_sandbox_denies_stays_denied_and_the_server_keeps_serving() {
     assert_eq!(status, 200);
     let (status, _) = app.get_json("/health").await;
     assert_eq!(status, 200);
+}
+
+async fn the_std_rust_example_serves_rep_maxes() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/rust-std.wasm"),
+        plugins.path().join("rep-maxes.wasm"),
+    )
+    .unwrap();
+    let dir = plugins.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+    app.log(USER, single("Bench Press", "2026-06-01", 5, 100, "kg"))
+        .await;
+    app.log(USER, single("bench press", "2026-06-08", 3, 110, "kg"))
+        .await;
+    app.log(USER, single("Bench Press", "2026-06-15", 10, 180, "lb"))
+        .await;
+    app.log(USER, single("Squat", "2026-06-15", 1, 200, "kg"))
+        .await;
+
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/rep-maxes?userId={USER}&exercise=Bench%20Press"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // 110 kg x 3 -> Epley 121 kg, the best of the three sets; squat excluded.
+    assert_eq!(
+        body["result"]["summary"],
+        "best estimated 1RM 121.0 kg over 3 sets"
+    );
+    let rows: Vec<Vec<&str>> = body["result"]["tables"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    // 180 lb = 81.6 kg for 10 reps.
+    assert_eq!(
+        rows,
+        [
+            ["1", "110.0", "121.0"],
+            ["3", "110.0", "110.0"],
+            ["5", "100.0", "103.7"],
+            ["8", "81.6", "95.5"],
+            ["10", "81.6", "90.8"],
+        ]
+    );
+    let (status, body) = app
+        .get_json(&format!("/insights/rep-maxes?userId={USER}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "exercise");
 }
