@@ -43,7 +43,11 @@ pub enum PluginsCommand {
 pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
     let engine = PluginEngine::new(Some(config.plugin_cache_dir.clone()))?;
     match command {
-        PluginsCommand::Check { file } => check_command(&engine, &file),
+        // Off the runtime: a plugin's WASI calls (its output, say) block on
+        // wasmtime-wasi's own use of tokio, which a runtime thread refuses.
+        PluginsCommand::Check { file } => {
+            tokio::task::spawn_blocking(move || check_command(&engine, &file)).await?
+        }
         PluginsCommand::Run {
             file, user, params, ..
         } => run_command(config, &engine, file, user, params).await,
@@ -206,7 +210,12 @@ pub async fn run_command(
     user: Option<String>,
     raw_params: Vec<String>,
 ) -> anyhow::Result<()> {
-    let Checked::Insight(plugin) = check(engine, &file)? else {
+    let checked = tokio::task::spawn_blocking({
+        let (engine, file) = (engine.clone(), file.clone());
+        move || check(&engine, &file)
+    })
+    .await??;
+    let Checked::Insight(plugin) = checked else {
         bail!(
             "{} is a PR component, not an insight plugin",
             file.display()
