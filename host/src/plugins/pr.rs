@@ -63,7 +63,7 @@ impl WasmPrCalculator {
             bail!("not a PR component: it does not export {PR_EXPORT} (exports: {exports:?})");
         }
         // The same deny-by-default WASI as insight plugins (the built-in
-        // component imports nothing today; linking costs nothing per call).
+        // component imports no WASI today; linking costs nothing per call).
         super::imports::check_provided(&super::imports::imports(
             engine.engine(),
             &loaded.component,
