@@ -1,5 +1,6 @@
 //! Insight plugins over HTTP: listing, the progress plugin end to end, the
-//! chart, parameter validation, hostile plugins and hot reload.
+//! chart, parameter validation, hostile plugins, hot reload and duplicate
+//! names.
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -14,6 +15,7 @@ per_store!(
     hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving,
     plugins_dropped_into_the_folder_are_hot_reloaded,
     a_misspelled_exercise_gets_suggestions,
+    a_duplicate_plugin_name_never_replaces_the_plugin_serving,
 );
 
 async fn a_misspelled_exercise_gets_suggestions() {
@@ -343,7 +345,7 @@ async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
         "{}",
         reason("pr-as-insight.wasm")
     );
-    assert!(reason("progress-copy.wasm").contains("already taken"));
+    assert!(reason("progress-copy.wasm").contains("already taken by built-in"));
 
     let run = |mode: &str| format!("/insights/hostile?userId={USER}&mode={mode}");
     let cases = [
@@ -422,4 +424,67 @@ async fn plugins_dropped_into_the_folder_are_hot_reloaded() {
         .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
         .await;
     assert_eq!(status, 404);
+}
+
+/// Polls `/insights` until `want` holds of the whole body.
+async fn wait_for(app: &TestApp, want: impl Fn(&Value) -> bool) -> Value {
+    let mut body = Value::Null;
+    for _ in 0..150 {
+        body = app.get_json("/insights").await.1;
+        if want(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("/insights never became as expected; last: {body}");
+}
+
+fn source_of<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
+    body["plugins"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)?["source"]
+        .as_str()
+}
+
+fn refused(body: &Value, file: &str) -> Option<String> {
+    body["refused"]
+        .as_array()?
+        .iter()
+        .find(|p| p["file"] == file)
+        .map(|p| p["error"].as_str().unwrap().to_string())
+}
+
+async fn a_duplicate_plugin_name_never_replaces_the_plugin_serving() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(dist("hostile.wasm"), plugins.path().join("m.wasm")).unwrap();
+    let dir = plugins.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+    let body = wait_for(&app, |b| source_of(b, "hostile").is_some()).await;
+    assert_eq!(source_of(&body, "hostile"), Some("m.wasm"));
+
+    // A newcomer whose file sorts first declares the same name: refused,
+    // the plugin in service stays.
+    std::fs::copy(dist("hostile.wasm"), plugins.path().join("a.wasm")).unwrap();
+    let body = wait_for(&app, |b| refused(b, "a.wasm").is_some()).await;
+    assert_eq!(source_of(&body, "hostile"), Some("m.wasm"), "{body}");
+    let reason = refused(&body, "a.wasm").unwrap();
+    assert!(
+        reason.contains("\"hostile\" is already taken by m.wasm") && reason.contains("refused"),
+        "{reason}"
+    );
+    // And it stays so over later reloads (another file changes).
+    std::fs::copy(dist("hostile.wasm"), plugins.path().join("z.wasm")).unwrap();
+    let body = wait_for(&app, |b| refused(b, "z.wasm").is_some()).await;
+    assert_eq!(source_of(&body, "hostile"), Some("m.wasm"), "{body}");
+    assert!(refused(&body, "a.wasm").is_some(), "{body}");
+    let (status, _) = app
+        .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
+        .await;
+    assert_eq!(status, 200);
+
+    // Once the serving file goes, the first of the others (by name) takes over.
+    std::fs::remove_file(plugins.path().join("m.wasm")).unwrap();
+    let body = wait_for(&app, |b| source_of(b, "hostile") == Some("a.wasm")).await;
+    assert!(refused(&body, "z.wasm").is_some(), "{body}");
 }

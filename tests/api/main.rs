@@ -21,4 +21,5 @@ mod plugins;
 mod prs;
 mod queue;
 mod queue_support;
+mod wasi;
 mod workouts;

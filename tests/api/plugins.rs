@@ -155,6 +155,29 @@ fn the_sandbox_stops_each_kind_of_misbehaviour() {
 }
 
 #[test]
+fn a_std_plugin_runs_under_wasi_within_the_same_limits() {
+    let engine = PluginEngine::new(None).unwrap();
+    let bytes = std::fs::read(crate::wasi::fixture("wasi-probe.wasm")).unwrap();
+    let limits = Limits {
+        memory_bytes: 8 << 20,
+        deadline: std::time::Duration::from_millis(200),
+    };
+    let plugin = InsightPlugin::load(&engine, &bytes, "wasi-probe.wasm", limits).unwrap();
+    let run = |mode: &str| {
+        let params = Params(BTreeMap::from([("mode".to_string(), mode.to_string())]));
+        plugin.compute(&[], &params)
+    };
+    assert_eq!(run("std").unwrap().summary, "std works");
+    let started = std::time::Instant::now();
+    assert_eq!(run("sleep"), Err(PluginError::Timeout(limits.deadline)));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(
+        matches!(run("panic"), Err(PluginError::Panicked(m)) if m.starts_with("cannot rank 0 entries")),
+    );
+    assert_eq!(run("spam").unwrap().summary, "spammed");
+}
+
+#[test]
 fn loading_refuses_what_is_not_an_insight_plugin_with_a_reason() {
     let engine = PluginEngine::new(None).unwrap();
     let err = |bytes: &[u8]| {
@@ -259,4 +282,55 @@ fn cli_checks_and_runs_plugins() {
         stderr.contains("--param period") && stderr.contains("--param exercise"),
         "{stderr}"
     );
+}
+
+#[test]
+fn cli_check_lists_imports_and_refuses_one_never_provided() {
+    let probe = crate::wasi::fixture("wasi-probe.wasm");
+    let out = everfit(&["plugins", "check", probe.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "  param mode (required): one of std, panic, probe, sleep, spam - What to try",
+        "  imports:",
+        "    wasi:random/insecure-seed@0.2.6: provided (a random seed)",
+        "    wasi:cli/stderr@0.2.6: provided (captured to the service log, 16 KiB per call)",
+        "    wasi:filesystem/preopens@0.2.6: provided, denied by the sandbox (no folders)",
+        "    wasi:sockets/tcp@0.2.6: provided, denied by the sandbox (no network)",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line:?} in\n{stdout}");
+    }
+
+    let foreign = crate::wasi::fixture("foreign-import.wasm");
+    let out = everfit(&["plugins", "check", foreign.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("imports example:foreign/telemetry, which this host never provides"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_check_into_a_closed_pipe_ends_quietly() {
+    // `everfit plugins check F | head -1`, with the reader gone before the
+    // first line: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let data = tempfile::tempdir().unwrap();
+    let probe = crate::wasi::fixture("wasi-probe.wasm");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_everfit"))
+        .args(["plugins", "check", probe.to_str().unwrap()])
+        .env("SQLITE_PATH", data.path().join("everfit.db"))
+        .env_remove("PLUGINS_DIR")
+        .stdout(writer)
+        .output()
+        .expect("runs everfit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
 }

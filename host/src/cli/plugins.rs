@@ -6,6 +6,7 @@ use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::generated::{SeedOptions, generated_entries};
 use crate::domain::records::PrCalculator;
 use crate::domain::{UserId, WorkoutEntry};
+use crate::plugins::imports::imports;
 use crate::plugins::insight::{InsightPlugin, InsightResult, Params};
 use crate::plugins::versions::since_v0_1_0::PR_EXPORT;
 use crate::plugins::{Limits, PluginEngine, WasmPrCalculator};
@@ -42,7 +43,11 @@ pub enum PluginsCommand {
 pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
     let engine = PluginEngine::new(Some(config.plugin_cache_dir.clone()))?;
     match command {
-        PluginsCommand::Check { file } => check_command(&engine, &file),
+        // Off the runtime: a plugin's WASI calls (its output, say) block on
+        // wasmtime-wasi's own use of tokio, which a runtime thread refuses.
+        PluginsCommand::Check { file } => {
+            tokio::task::spawn_blocking(move || check_command(&engine, &file)).await?
+        }
         PluginsCommand::Run {
             file, user, params, ..
         } => run_command(config, &engine, file, user, params).await,
@@ -155,9 +160,13 @@ pub fn output(
     })
 }
 
-/// `everfit plugins check FILE`.
+/// `everfit plugins check FILE`: the verdict, the parameters and what the
+/// sandbox makes of each import.
 pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
-    match check(engine, file)? {
+    let checked = check(engine, file)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let component = engine.load(&bytes)?.component;
+    match checked {
         Checked::Insight(plugin) => {
             let d = plugin.descriptor();
             say(format!(
@@ -166,7 +175,7 @@ pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
             ))?;
             for p in &d.params {
                 say(format!(
-                    "  param {}{}: {:?}{} - {}",
+                    "  param {}{}: {}{} - {}",
                     p.name,
                     if p.required { " (required)" } else { "" },
                     p.kind,
@@ -180,6 +189,15 @@ pub fn check_command(engine: &PluginEngine, file: &Path) -> anyhow::Result<()> {
         }
         Checked::Pr(describe) => say(format!("ok: PR component, {describe}"))?,
     }
+    let imports = imports(engine.engine(), &component);
+    if imports.is_empty() {
+        say("  imports: none")?;
+    } else {
+        say("  imports:")?;
+        for import in imports {
+            say(format!("    {}: {}", import.name, import.provision))?;
+        }
+    }
     Ok(())
 }
 
@@ -192,7 +210,12 @@ pub async fn run_command(
     user: Option<String>,
     raw_params: Vec<String>,
 ) -> anyhow::Result<()> {
-    let Checked::Insight(plugin) = check(engine, &file)? else {
+    let checked = tokio::task::spawn_blocking({
+        let (engine, file) = (engine.clone(), file.clone());
+        move || check(&engine, &file)
+    })
+    .await??;
+    let Checked::Insight(plugin) = checked else {
         bail!(
             "{} is a PR component, not an insight plugin",
             file.display()

@@ -220,7 +220,7 @@ impl ApiError {
             ApiError::Plugin { error, .. } => match error {
                 PluginError::InvalidParam { .. } => Code::PluginInvalidParam,
                 PluginError::Failed(_) => Code::PluginFailed,
-                PluginError::Trapped(_) => Code::PluginTrapped,
+                PluginError::Trapped(_) | PluginError::Panicked(_) => Code::PluginTrapped,
                 PluginError::MemoryLimit(_) => Code::PluginMemoryLimit,
                 PluginError::Timeout(_) => Code::PluginTimeout,
             },
@@ -272,6 +272,14 @@ impl ApiError {
             } => (
                 "Validation failed".to_string(),
                 vec![FieldError::new(param, message)],
+            ),
+            // The panic's message, as the plugin printed it; never its backtrace.
+            ApiError::Plugin {
+                plugin,
+                error: PluginError::Panicked(panic),
+            } => (
+                format!("Plugin {plugin}: plugin panicked"),
+                vec![FieldError::new("panic", panic)],
             ),
             other => (other.to_string(), Vec::new()),
         };
@@ -413,6 +421,7 @@ mod tests {
             [
                 PluginError::Timeout(Duration::from_secs(1)),
                 PluginError::Trapped("unreachable".into()),
+                PluginError::Panicked("boom (at src/lib.rs:1:1)".into()),
                 PluginError::MemoryLimit(64 << 20),
                 PluginError::Failed("no".into()),
                 PluginError::InvalidParam {

@@ -16,13 +16,14 @@ use crate::plugins::entries::user_entries;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
 use crate::prs::overview::{self, Named};
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tower_http::request_id::RequestId;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,9 +91,11 @@ pub async fn run_insight(
     State(ctx): State<AppContext>,
     auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
+    request_id: Option<Extension<RequestId>>,
     Query(raw): Query<BTreeMap<String, String>>,
 ) -> Result<Json<InsightResponse>, ApiError> {
-    let (plugin, user, params, result) = run(&ctx, &auth, &name, raw).await?;
+    let request_id = request_id_of(request_id);
+    let (plugin, user, params, result) = run(&ctx, &auth, &name, raw, request_id).await?;
     let suggestions = match plugin.exercise_param().and_then(|p| params.get(p)) {
         Some(exercise) => {
             let key = name_key(&normalize_name(exercise));
@@ -136,15 +139,17 @@ pub async fn insight_chart(
     State(ctx): State<AppContext>,
     auth: Authorized<needs::InsightsRead>,
     Path(name): Path<String>,
+    request_id: Option<Extension<RequestId>>,
     Query(mut raw): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let request_id = request_id_of(request_id);
     let wanted: Option<Vec<String>> = raw.remove("series").map(|s| {
         s.split(',')
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect()
     });
-    let (plugin, _user, params, result) = run(&ctx, &auth, &name, raw).await?;
+    let (plugin, _user, params, result) = run(&ctx, &auth, &name, raw, request_id).await?;
     let series = match wanted {
         Some(names) if !names.is_empty() => {
             let missing: Vec<&String> = names
@@ -204,6 +209,7 @@ async fn run(
     auth: &Authorized<needs::InsightsRead>,
     name: &str,
     mut raw: BTreeMap<String, String>,
+    request_id: Option<String>,
 ) -> Result<(Arc<InsightPlugin>, UserId, Params, InsightResult), ApiError> {
     let plugin = ctx.plugins.registry().get(name).ok_or_else(|| {
         ApiError::not_found(
@@ -241,13 +247,20 @@ async fn run(
     let runner = plugin.clone();
     let call_params = params.clone();
     let started = std::time::Instant::now();
-    let result = tokio::task::spawn_blocking(move || runner.compute(&entries, &call_params))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?;
+    let result = tokio::task::spawn_blocking(move || {
+        runner.compute_for(&entries, &call_params, request_id.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?;
     super::metrics::record_plugin_call(plugin.name(), started.elapsed(), result.as_ref().err());
     let result = result.map_err(|error| ApiError::Plugin {
         plugin: plugin.name().to_string(),
         error,
     })?;
     Ok((plugin, user, params, result))
+}
+
+/// The request's id (as the response's `x-request-id`), to tag the plugin's log lines.
+fn request_id_of(request_id: Option<Extension<RequestId>>) -> Option<String> {
+    request_id.and_then(|r| r.0.header_value().to_str().ok().map(str::to_string))
 }

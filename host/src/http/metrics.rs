@@ -45,6 +45,7 @@ fn plugin_outcome(error: &PluginError) -> &'static str {
         PluginError::Timeout(_) => "timeout",
         PluginError::MemoryLimit(_) => "memory_limit",
         PluginError::Trapped(_) => "trapped",
+        PluginError::Panicked(_) => "panicked",
         PluginError::InvalidParam { .. } => "invalid_param",
         PluginError::Failed(_) => "failed",
     }

@@ -3,7 +3,9 @@
 //!
 //! - `versions`: host bindings per released WIT version (`since_vX_Y_Z`).
 //! - `engine`: the wasmtime engine, epoch ticker and compiled-component disk cache.
+//! - `imports`: a component's imports and which the sandbox provides, denies or lacks.
 //! - `sandbox`: per-call stores with a memory cap and a deadline; trap classification.
+//! - `wasi`: the deny-by-default WASI preview 2 context and linker; captured output.
 //! - `pr`: the component-backed [`crate::domain::records::PrCalculator`].
 //! - `insight`: one loaded insight plugin: its types, parameter and descriptor checks, calls.
 //! - `registry`: built-in plugins plus `PLUGINS_DIR`, hot-reloaded.
@@ -14,11 +16,13 @@ pub mod builtin;
 pub mod chart;
 pub mod engine;
 pub mod entries;
+pub mod imports;
 pub mod insight;
 pub mod pr;
 pub mod registry;
 pub mod sandbox;
 pub mod versions;
+pub mod wasi;
 
 pub use engine::PluginEngine;
 pub use insight::{InsightPlugin, InsightResult};

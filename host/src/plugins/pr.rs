@@ -20,7 +20,6 @@ use anyhow::{Context, bail};
 use everfit_pr::{PersonalRecords, PersonalRecordsOf, SetRecord, SetRecordOf};
 use std::sync::Mutex;
 use wasmtime::Store;
-use wasmtime::component::Linker;
 use wit::exports::everfit::insights::pr::{
     PersonalRecords as WitRecords, SetBatch, SetRecord as WitSet,
 };
@@ -63,8 +62,13 @@ impl WasmPrCalculator {
             let exports: Vec<&str> = ty.exports(engine.engine()).map(|(n, _)| n).collect();
             bail!("not a PR component: it does not export {PR_EXPORT} (exports: {exports:?})");
         }
-        let mut linker = Linker::new(engine.engine());
-        linker.define_unknown_imports_as_traps(&loaded.component)?;
+        // The same deny-by-default WASI as insight plugins (the built-in
+        // component imports no WASI today; linking costs nothing per call).
+        super::imports::check_provided(&super::imports::imports(
+            engine.engine(),
+            &loaded.component,
+        ))?;
+        let linker = super::wasi::linker(engine.engine())?;
         let pre = wit::PrPluginPre::new(linker.instantiate_pre(&loaded.component)?)?;
         Ok(Self {
             engine: engine.clone(),

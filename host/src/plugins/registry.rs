@@ -52,6 +52,7 @@ pub struct PluginHost {
     engine: PluginEngine,
     dir: Option<PathBuf>,
     builtins: Vec<Arc<InsightPlugin>>,
+    limits: Limits,
     current: RwLock<Arc<Registry>>,
     fingerprint: Mutex<Fingerprint>,
 }
@@ -59,18 +60,23 @@ pub struct PluginHost {
 impl PluginHost {
     /// Loads the built-in plugins (a failure there is a start-up error) and
     /// those in `dir` (a bad file is logged and refused, never fatal).
-    pub fn start(engine: PluginEngine, dir: Option<PathBuf>) -> anyhow::Result<Arc<Self>> {
+    pub fn start(
+        engine: PluginEngine,
+        dir: Option<PathBuf>,
+        limits: Limits,
+    ) -> anyhow::Result<Arc<Self>> {
         let builtin = InsightPlugin::load(
             &engine,
             super::builtin::PROGRESS_COMPONENT,
             "built-in",
-            Limits::INSIGHT,
+            limits,
         )
         .map_err(|e| anyhow::anyhow!("the built-in progress plugin: {e:#}"))?;
         let host = Self {
             engine,
             dir,
             builtins: vec![Arc::new(builtin)],
+            limits,
             current: RwLock::new(Arc::new(Registry::default())),
             fingerprint: Mutex::new(Vec::new()),
         };
@@ -107,13 +113,22 @@ impl PluginHost {
         }
         if let Some(dir) = &self.dir {
             let previous = self.registry();
-            for (file, _, _) in &fingerprint {
+            // Files serving now load first, so a newcomer declaring a name
+            // already in service is the one refused, however the files sort.
+            let mut order: Vec<&String> = fingerprint.iter().map(|(file, _, _)| file).collect();
+            order.sort_by_key(|file| {
+                let live = previous.plugins().any(|p| &p.descriptor().source == *file);
+                (!live, *file)
+            });
+            for file in order {
                 let path = dir.join(file);
                 match self.load_file(&path, file, &previous) {
                     Ok(plugin) => {
                         if let Some(existing) = registry.plugins.get(plugin.name()) {
                             let error = format!(
-                                "plugin name {:?} is already taken by {}",
+                                "plugin name {:?} is already taken by {}, which keeps \
+                                 serving; this file is refused (rename the plugin or remove \
+                                 one of the files)",
                                 plugin.name(),
                                 existing.descriptor().source
                             );
@@ -136,6 +151,7 @@ impl PluginHost {
                 }
             }
         }
+        registry.problems.sort_by(|a, b| a.file.cmp(&b.file));
         let names: Vec<&str> = registry.plugins.keys().map(String::as_str).collect();
         tracing::info!(plugins = ?names, refused = registry.problems.len(), "insight plugins loaded");
         *self.current.write().expect("registry lock") = Arc::new(registry);
@@ -157,7 +173,7 @@ impl PluginHost {
         {
             return Ok(same.clone());
         }
-        let plugin = InsightPlugin::load(&self.engine, &bytes, file, Limits::INSIGHT)
+        let plugin = InsightPlugin::load(&self.engine, &bytes, file, self.limits)
             .map_err(|e| format!("{e:#}"))?;
         tracing::info!(file = %path.display(), name = plugin.name(), version = %plugin.descriptor().version, "plugin loaded");
         Ok(Arc::new(plugin))

@@ -1,8 +1,10 @@
-//! The sandbox of one plugin call: a fresh store with a memory cap and an
-//! epoch deadline, nothing imported, and failures classified for the API.
+//! The sandbox of one plugin call: a fresh store with a memory cap, an
+//! epoch deadline and a deny-by-default WASI context (`wasi`), and failures
+//! classified for the API.
 
 use super::engine::{PluginEngine, ticks};
-use std::time::Duration;
+use super::wasi::{Wasi, panic_message};
+use std::time::{Duration, Instant};
 use wasmtime::{ResourceLimiter, Store, Trap};
 
 /// What one call may use.
@@ -15,11 +17,20 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Insight plugins (third-party code): 64 MiB, 1 s.
+    /// Insight plugins (third-party code): 64 MiB, 1 s (the default of
+    /// `PLUGIN_TIMEOUT_MS`).
     pub const INSIGHT: Limits = Limits {
         memory_bytes: 64 << 20,
         deadline: Duration::from_secs(1),
     };
+
+    /// These limits with another deadline.
+    pub const fn with_deadline(self, deadline: Duration) -> Limits {
+        Limits {
+            memory_bytes: self.memory_bytes,
+            deadline,
+        }
+    }
     /// The built-in PR component: inputs are folded in chunks, so memory
     /// stays small; the deadline only guards against a broken build.
     pub const PR: Limits = Limits {
@@ -28,10 +39,29 @@ impl Limits {
     };
 }
 
-/// The state of a plugin store: only the memory limiter. Plugins import
-/// nothing, so there is no WASI context: no files, network, clock or env.
+/// The state of a plugin store: the memory limiter, the WASI context and
+/// when the current call must end.
 pub struct StoreState {
     cap: MemoryCap,
+    wasi: Wasi,
+    /// The call's deadline, when deadlines are on (host-side waits end there).
+    ends_at: Option<Instant>,
+}
+
+impl StoreState {
+    pub fn wasi(&self) -> &Wasi {
+        &self.wasi
+    }
+
+    pub(super) fn wasi_mut(&mut self) -> &mut Wasi {
+        &mut self.wasi
+    }
+
+    /// Time left before the call's deadline (None without deadlines).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.ends_at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
 }
 
 struct MemoryCap {
@@ -73,12 +103,15 @@ pub fn new_store(engine: &PluginEngine, limits: Limits) -> Store<StoreState> {
                 max_bytes: limits.memory_bytes,
                 refused: false,
             },
+            wasi: Wasi::sandboxed(),
+            ends_at: None,
         },
     );
     store.limiter(|state| &mut state.cap);
     if engine.has_deadlines() {
         store.set_epoch_deadline(ticks(limits.deadline));
         store.epoch_deadline_trap();
+        store.data_mut().ends_at = Some(Instant::now() + limits.deadline);
     }
     store
 }
@@ -88,6 +121,7 @@ pub fn rearm(engine: &PluginEngine, store: &mut Store<StoreState>, limits: Limit
     store.data_mut().cap.refused = false;
     if engine.has_deadlines() {
         store.set_epoch_deadline(ticks(limits.deadline));
+        store.data_mut().ends_at = Some(Instant::now() + limits.deadline);
     }
 }
 
@@ -100,9 +134,13 @@ pub enum PluginError {
     /// The plugin asked for more memory than the cap and then failed.
     #[error("plugin exceeded its {} MiB memory limit", .0 >> 20)]
     MemoryLimit(usize),
-    /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access...).
+    /// The plugin trapped (`unreachable`, an out-of-bounds access...).
     #[error("plugin trapped: {0}")]
     Trapped(String),
+    /// The plugin panicked; the message is what it printed (for the client's
+    /// `details`).
+    #[error("plugin panicked: {0}")]
+    Panicked(String),
     /// The plugin rejected a parameter value.
     #[error("invalid parameter {param}: {message}")]
     InvalidParam { param: String, message: String },
@@ -111,12 +149,20 @@ pub enum PluginError {
     Failed(String),
 }
 
-/// Classifies an error from a call into `store`.
+/// Classifies an error from a call into `store`. The full error, with its
+/// wasm backtrace, goes to the log only.
 pub fn classify(error: wasmtime::Error, store: &Store<StoreState>, limits: Limits) -> PluginError {
+    tracing::warn!(error = ?error, "plugin call failed");
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => PluginError::Timeout(limits.deadline),
         _ if store.data().cap.refused => PluginError::MemoryLimit(limits.memory_bytes),
-        Some(trap) => PluginError::Trapped(trap.to_string()),
-        None => PluginError::Trapped(format!("{error:#}")),
+        trap => {
+            let (stderr, _) = store.data().wasi.stderr.contents();
+            match (panic_message(&stderr), trap) {
+                (Some(message), _) => PluginError::Panicked(message),
+                (None, Some(trap)) => PluginError::Trapped(trap.to_string()),
+                (None, None) => PluginError::Trapped(error.root_cause().to_string()),
+            }
+        }
     }
 }

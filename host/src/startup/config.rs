@@ -208,6 +208,11 @@ pub const VARIABLES: &[Variable] = &[
         default: "plugin-cache next to SQLITE_PATH",
         meaning: "compiled-plugin cache (writable by the service only)",
     },
+    Variable {
+        name: "PLUGIN_TIMEOUT_MS",
+        default: "1000",
+        meaning: "wall-clock budget of one insight plugin call, in ms (1-60000); past it the call answers 504 plugin_timeout",
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -249,6 +254,8 @@ pub struct Config {
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled plugins are cached (default: `plugin-cache` next to the SQLite file).
     pub plugin_cache_dir: PathBuf,
+    /// Wall-clock budget of one insight plugin call.
+    pub plugin_timeout: Duration,
     pub environment: Environment,
     /// Access control is on when set (redacted in `Debug`).
     pub master_key: Option<MasterKey>,
@@ -291,6 +298,7 @@ impl Config {
             metrics_addr: None,
             plugins_dir: None,
             plugin_cache_dir: default_plugin_cache_dir(&sqlite_path),
+            plugin_timeout: Duration::from_millis(1000),
             sqlite_path,
             environment: Environment::Development,
             master_key: None,
@@ -351,6 +359,17 @@ impl Config {
         config.metrics_addr = get("METRICS_ADDR");
         if let Some(v) = get("PLUGIN_CACHE_DIR") {
             config.plugin_cache_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("PLUGIN_TIMEOUT_MS") {
+            match v.parse::<u64>() {
+                Ok(ms) if (1..=60_000).contains(&ms) => {
+                    config.plugin_timeout = Duration::from_millis(ms)
+                }
+                _ => problem(
+                    "PLUGIN_TIMEOUT_MS",
+                    format!("PLUGIN_TIMEOUT_MS={v:?} must be a whole number from 1 to 60000"),
+                ),
+            }
         }
         if let Some(url) = get("REDIS_URL") {
             if url.starts_with("redis://") || url.starts_with("rediss://") {
@@ -712,6 +731,24 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("QUEUE=\"kafka\""));
+    }
+
+    #[test]
+    fn the_plugin_timeout_is_read_in_milliseconds_and_bounded() {
+        assert_eq!(
+            from(&[]).unwrap().plugin_timeout,
+            Duration::from_millis(1000)
+        );
+        assert_eq!(
+            from(&[("PLUGIN_TIMEOUT_MS", "250")])
+                .unwrap()
+                .plugin_timeout,
+            Duration::from_millis(250)
+        );
+        for bad in ["0", "60001", "1s", "-5"] {
+            let err = from(&[("PLUGIN_TIMEOUT_MS", bad)]).unwrap_err();
+            assert_eq!(err.0[0].variable, "PLUGIN_TIMEOUT_MS", "{bad}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::domain::records::PrCalculator;
 use crate::http::auth::rate_limit::RateLimit;
 use crate::http::auth::{Protection, Security};
 use crate::http::context::AppContext;
-use crate::plugins::{PluginEngine, PluginHost, WasmPrCalculator};
+use crate::plugins::{Limits, PluginEngine, PluginHost, WasmPrCalculator};
 use crate::queue::redis::{RedisJobs, RedisQueueSettings};
 use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
@@ -130,10 +130,11 @@ pub async fn plugin_runtime(
 ) -> anyhow::Result<(Arc<dyn PrCalculator>, Arc<PluginHost>)> {
     let cache_dir = config.plugin_cache_dir.clone();
     let plugins_dir = config.plugins_dir.clone();
+    let limits = Limits::INSIGHT.with_deadline(config.plugin_timeout);
     tokio::task::spawn_blocking(move || {
         let engine = PluginEngine::new(Some(cache_dir))?;
         let calculator: Arc<dyn PrCalculator> = Arc::new(WasmPrCalculator::builtin(&engine)?);
-        let plugins = PluginHost::start(engine, plugins_dir)?;
+        let plugins = PluginHost::start(engine, plugins_dir, limits)?;
         Ok((calculator, plugins))
     })
     .await?

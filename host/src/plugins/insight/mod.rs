@@ -9,11 +9,13 @@ pub mod params;
 pub mod types;
 
 use super::engine::PluginEngine;
+use super::imports::{check_provided, imports};
 use super::sandbox::{Limits, PluginError, StoreState, new_store};
 use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0};
+use super::wasi::log_output;
 use crate::domain::{FieldError, WorkoutEntry};
 use std::collections::BTreeMap;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 
 pub use descriptor::RESERVED_PARAMS;
 pub use types::{
@@ -80,11 +82,10 @@ impl InsightPlugin {
             .exports(engine.engine())
             .map(|(n, _)| n.to_string())
             .collect();
-        let mut linker = Linker::new(engine.engine());
-        // Plugins get no capabilities: any import (a std-built plugin's WASI
-        // imports, say) is satisfied by a function that traps when called.
-        linker.define_unknown_imports_as_traps(component)?;
         if exports.iter().any(|e| e == since_v0_1_0::INSIGHT_EXPORT) {
+            // Before linking: this refusal names every missing import.
+            check_provided(&imports(engine.engine(), component))?;
+            let linker = super::wasi::linker(engine.engine())?;
             let pre =
                 since_v0_1_0::insight::InsightPluginPre::new(linker.instantiate_pre(component)?)
                     .map_err(|e| {
@@ -139,24 +140,47 @@ impl InsightPlugin {
         params::validate(&self.descriptor, raw)
     }
 
+    /// The limits each call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Runs `compute` in a fresh sandbox (blocking: call from a blocking thread).
     pub fn compute(
         &self,
         entries: &[WorkoutEntry],
         params: &Params,
     ) -> Result<InsightResult, PluginError> {
+        self.compute_for(entries, params, None)
+    }
+
+    /// [`Self::compute`] for a request: the plugin's output and failures are
+    /// logged with the plugin's name and `request_id`.
+    pub fn compute_for(
+        &self,
+        entries: &[WorkoutEntry],
+        params: &Params,
+        request_id: Option<&str>,
+    ) -> Result<InsightResult, PluginError> {
+        let span = tracing::info_span!("plugin_call", plugin = self.name(), request_id);
+        let _entered = span.enter();
         let mut store = new_store(&self.engine, self.limits);
-        match &self.pre {
+        let result = match &self.pre {
             Pre::V0_1_0(pre) => {
                 since_v0_1_0::compute(pre, &mut store, self.limits, entries, params)
             }
-        }
+        };
+        log_output(store.data().wasi(), self.name(), request_id);
+        result
     }
 
     fn describe_call(&self) -> Result<Descriptor, PluginError> {
         let mut store = new_store(&self.engine, self.limits);
-        match &self.pre {
+        let result = match &self.pre {
             Pre::V0_1_0(pre) => since_v0_1_0::describe(pre, &mut store, self.limits),
-        }
+        };
+        let name = result.as_ref().map_or("(loading)", |d| d.name.as_str());
+        log_output(store.data().wasi(), name, None);
+        result
     }
 }

@@ -57,6 +57,19 @@ pub enum ParamKind {
     Exercise,
 }
 
+/// As `plugins check` prints it.
+impl std::fmt::Display for ParamKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamKind::Text => write!(f, "text"),
+            ParamKind::Integer { min, max } => write!(f, "whole number from {min} to {max}"),
+            ParamKind::Number => write!(f, "number"),
+            ParamKind::Choice { values } => write!(f, "one of {}", values.join(", ")),
+            ParamKind::Exercise => write!(f, "exercise name"),
+        }
+    }
+}
+
 /// A typed insight result.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InsightResult {
