@@ -66,7 +66,7 @@ pub struct ImportedEntry {
 }
 
 /// A row that was not imported, by its 1-based line in the file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RejectedRow {
     #[schema(example = 7)]
     pub line: u64,

@@ -1,0 +1,222 @@
+//! CSV imports over HTTP: each format's fixture, re-imports, rejected rows
+//! by line, and the export -> import round trip.
+
+use crate::auth::call_csv;
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+per_store!(
+    each_fixture_imports_its_entries_and_reports_its_rejected_rows,
+    a_re_import_adds_nothing,
+    malformed_rows_and_files_are_reported,
+    an_export_imports_back_to_equal_entries,
+);
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../tests/fixtures/imports/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn import(app: &TestApp, query: &str, csv: &str) -> (u16, Value) {
+    let r = call_csv(app, &format!("/imports?{query}"), None, csv).await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+fn lines(view: &Value) -> Vec<u64> {
+    view["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect()
+}
+
+/// The user's entries as (exercise, date, sets), oldest first.
+async fn entries_of(app: &TestApp, user: &str) -> Vec<Value> {
+    let r = app
+        .get(&format!("/workouts/export?userId={user}&format=ndjson"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let mut out: Vec<Value> = r
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            json!({ "exerciseName": v["exerciseName"], "date": v["date"], "sets": v["sets"] })
+        })
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
+async fn each_fixture_imports_its_entries_and_reports_its_rejected_rows() {
+    let app = spawn_app().await;
+    let (status, view) = import(
+        &app,
+        &format!("userId={USER}&format=strong&unit=lb"),
+        &fixture("strong.csv"),
+    )
+    .await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(view["accepted"], 4, "{view}");
+    assert_eq!(lines(&view), [2, 9]);
+    let entries = entries_of(&app, USER).await;
+    assert_eq!(entries.len(), 4);
+    let bench = entries
+        .iter()
+        .find(|e| {
+            e["date"] == "2024-01-15T07:30:00Z" && e["exerciseName"] == "Bench Press (Barbell)"
+        })
+        .unwrap();
+    assert_eq!(bench["sets"][2]["weight"], 155.0);
+    assert_eq!(bench["sets"][2]["unit"], "lb");
+
+    let (status, got) = app
+        .get_json(&format!(
+            "/imports/{}?userId={USER}",
+            view["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["status"], "done");
+    assert_eq!(got["stored"], 4);
+    assert_eq!(got["accepted"], 4);
+    // Another user's view of the import is a 404.
+    let (status, other) = app
+        .get_json(&format!(
+            "/imports/{}?userId={OTHER_USER}",
+            view["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(other["code"], "import_not_found");
+
+    let (status, view) = import(
+        &app,
+        &format!("userId={USER}&format=hevy"),
+        &fixture("hevy.csv"),
+    )
+    .await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(view["accepted"], 3, "{view}");
+    assert_eq!(lines(&view), [2, 6]);
+
+    let (status, view) = import(
+        &app,
+        &format!("userId={USER}&format=everfit"),
+        &fixture("everfit.csv"),
+    )
+    .await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(view["accepted"], 2, "{view}");
+    assert!(lines(&view).is_empty());
+    assert_eq!(entries_of(&app, USER).await.len(), 9);
+}
+
+async fn a_re_import_adds_nothing() {
+    let app = spawn_app().await;
+    let query = format!("userId={USER}&format=hevy");
+    let (_, first) = import(&app, &query, &fixture("hevy.csv")).await;
+    assert_eq!(first["accepted"], 3, "{first}");
+    let before = entries_of(&app, USER).await;
+    let (status, again) = import(&app, &query, &fixture("hevy.csv")).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["accepted"], 0, "{again}");
+    assert_eq!(again["alreadyImported"], 3, "{again}");
+    assert_eq!(again["status"], "done");
+    assert_eq!(entries_of(&app, USER).await, before);
+}
+
+async fn malformed_rows_and_files_are_reported() {
+    let app = spawn_app().await;
+    let (status, view) = import(
+        &app,
+        &format!("userId={USER}&format=hevy"),
+        &fixture("malformed.csv"),
+    )
+    .await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(lines(&view), [3, 4, 5, 6]);
+    assert_eq!(
+        view["rejected"][0]["reason"],
+        "reps \"five\" is not a whole number"
+    );
+    assert_eq!(view["accepted"], 1);
+
+    // A header of another format: nothing is imported.
+    let (status, body) = import(
+        &app,
+        &format!("userId={USER}&format=strong"),
+        &fixture("hevy.csv"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_csv");
+    let (status, body) = import(&app, &format!("userId={USER}&format=fitbod"), "a,b\n").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "format");
+    let r = app
+        .client
+        .post(format!("{}/imports?userId={USER}&format=hevy", app.address))
+        .json(&json!({ "rows": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // A row whose values pass the parser but not the API's rules (over 1000 reps).
+    let csv = "entryId,date,exerciseName,setIndex,reps,weight,unit,weightKg,idempotencyKey,version\n\
+               ,2024-01-15T00:00:00Z,Squat,0,5000,100,kg,100,,1\n";
+    let (status, view) = import(&app, &format!("userId={USER}&format=everfit"), csv).await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(lines(&view), [2]);
+    assert!(
+        view["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("sets[0].reps"),
+        "{view}"
+    );
+    assert_eq!(entries_of(&app, USER).await.len(), 1);
+}
+
+async fn an_export_imports_back_to_equal_entries() {
+    let app = spawn_app().await;
+    app.log(
+        USER,
+        json!([
+            entry(
+                "Bench Press, \"paused\"",
+                "2026-06-01T07:30:15.250Z",
+                json!([ { "reps": 5, "weight": 140.25, "unit": "lb" },
+                        { "reps": 3, "weight": 100, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-02",
+                json!([ { "reps": 5, "weight": 102.5, "unit": "kg" } ])
+            ),
+            entry(
+                "Squat",
+                "2026-06-02",
+                json!([ { "reps": 8, "weight": 90, "unit": "kg" } ])
+            ),
+        ]),
+    )
+    .await;
+    let r = app
+        .get(&format!("/workouts/export?userId={USER}&format=csv"))
+        .await;
+    let csv = r.text().await.unwrap();
+    let (status, view) = import(&app, &format!("userId={OTHER_USER}&format=everfit"), &csv).await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(view["accepted"], 3, "{view}");
+    let original = entries_of(&app, USER).await;
+    assert_eq!(original.len(), 3);
+    assert_eq!(entries_of(&app, OTHER_USER).await, original);
+}
