@@ -3,14 +3,55 @@
 
 use crate::auth::call_csv;
 use crate::helpers::*;
+use crate::queue_support::{eventually, redis_jobs, redis_prefix, use_redis};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 per_store!(
     each_fixture_imports_its_entries_and_reports_its_rejected_rows,
     a_re_import_adds_nothing,
     malformed_rows_and_files_are_reported,
     an_export_imports_back_to_equal_entries,
+    on_the_embedded_queue_an_import_reports_its_progress,
 );
+
+#[tokio::test]
+async fn on_redis_an_import_reports_its_progress() {
+    let prefix = redis_prefix();
+    let app = spawn_app_with(|c| use_redis(c, &prefix)).await;
+    imports_through_the_queue(&app).await;
+    app.stop().await;
+    redis_jobs(&prefix).await.delete_all().await.unwrap();
+}
+
+async fn on_the_embedded_queue_an_import_reports_its_progress() {
+    let app = spawn_app_with(|c| c.queue = everfit::startup::config::QueueKind::Sqlite).await;
+    imports_through_the_queue(&app).await;
+    app.stop().await;
+}
+
+/// The 202 comes before the workers store the entries; GET follows them to
+/// `done`, and a re-import once they are stored queues nothing.
+async fn imports_through_the_queue(app: &TestApp) {
+    let query = format!("userId={USER}&format=strong&unit=lb");
+    let (status, view) = import(app, &query, &fixture("strong.csv")).await;
+    assert_eq!(status, 202, "{view}");
+    assert_eq!(view["accepted"], 4, "{view}");
+    let path = format!("/imports/{}?userId={USER}", view["id"].as_str().unwrap());
+    eventually(
+        "the import to be stored",
+        Duration::from_secs(60),
+        || async {
+            let (_, got) = app.get_json(&path).await;
+            got["status"] == "done" && got["stored"] == 4
+        },
+    )
+    .await;
+    assert_eq!(entries_of(app, USER).await.len(), 4);
+    let (_, again) = import(app, &query, &fixture("strong.csv")).await;
+    assert_eq!(again["accepted"], 0, "{again}");
+    assert_eq!(again["alreadyImported"], 4, "{again}");
+}
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
