@@ -373,6 +373,116 @@ fn content_key(
     format!("import:{}:{hex}", format.code())
 }
 
+/// One part of a file too large for one request: the header row and whole
+/// records, with the file line of its first record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub bytes: Vec<u8>,
+    pub first_line: u64,
+}
+
+impl Part {
+    /// A line as the server reports it for this part (the part's header is
+    /// line 1) back to the file's line.
+    pub fn file_line(&self, part_line: u64) -> u64 {
+        part_line + self.first_line - 2
+    }
+}
+
+/// Splits a file into parts of at most `max` bytes, each with the header.
+/// A part ends only where the workout changes (Strong's `Date`, Hevy's
+/// `start_time`, the everfit `entryId`), so no entry is cut in two: a cut
+/// entry would import as two entries with other keys. A single workout over
+/// `max` is one oversized part (the server then refuses it with 413).
+pub fn split_for_upload(
+    format: ImportFormat,
+    bytes: &[u8],
+    max: usize,
+) -> Result<Vec<Part>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::NotCsv(e.to_string()))?
+        .clone();
+    let column = match format {
+        ImportFormat::Strong => "Date",
+        ImportFormat::Hevy => "start_time",
+        ImportFormat::Everfit => "entryId",
+    };
+    let column = header
+        .iter()
+        .position(|h| h.trim().trim_start_matches('\u{feff}') == column)
+        .ok_or_else(|| ImportError::MissingColumns {
+            format: format.code(),
+            missing: column.to_string(),
+        })?;
+    // (byte offset, line, workout) of every record.
+    let mut starts: Vec<(usize, u64, String)> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let p = record.position().expect("records have positions");
+                let workout = record.get(column).unwrap_or("").to_string();
+                starts.push((p.byte() as usize, p.line(), workout));
+            }
+            // The server reports a broken row by its line; keep it in a part.
+            Err(e) => {
+                if let Some(p) = e.position() {
+                    starts.push((p.byte() as usize, p.line(), String::new()));
+                }
+            }
+        }
+    }
+    let Some(&(body_start, _, _)) = starts.first() else {
+        return Ok(vec![Part {
+            bytes: bytes.to_vec(),
+            first_line: 2,
+        }]);
+    };
+    let head = &bytes[..body_start];
+    let mut parts = Vec::new();
+    let mut begin = 0; // index into starts
+    while begin < starts.len() {
+        let budget = max.saturating_sub(head.len());
+        let mut end = begin + 1; // exclusive; always at least one record
+        let mut cut = end; // the last boundary between workouts that fits
+        while end < starts.len() {
+            let size = starts[end].0 - starts[begin].0;
+            if size > budget {
+                break;
+            }
+            if starts[end].2 != starts[end - 1].2 {
+                cut = end;
+            }
+            end += 1;
+        }
+        let fits_all = end == starts.len() && bytes.len() - starts[begin].0 <= budget;
+        let stop = if fits_all {
+            starts.len()
+        } else if cut > begin + 1 || starts.get(cut).is_some_and(|s| s.2 != starts[cut - 1].2) {
+            cut
+        } else {
+            // One workout larger than a part: send it whole.
+            let mut e = begin + 1;
+            while e < starts.len() && starts[e].2 == starts[begin].2 {
+                e += 1;
+            }
+            e
+        };
+        let stop_byte = starts.get(stop).map_or(bytes.len(), |s| s.0);
+        let mut part = head.to_vec();
+        part.extend_from_slice(&bytes[starts[begin].0..stop_byte]);
+        parts.push(Part {
+            bytes: part,
+            first_line: starts[begin].1,
+        });
+        begin = stop;
+    }
+    Ok(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,5 +704,45 @@ mod tests {
             parse_import(ImportFormat::Everfit, &fixture("everfit.csv"), user(), lb()).unwrap();
         assert_eq!(fixture.entries.len(), 2);
         assert!(fixture.rejected.is_empty());
+    }
+
+    #[test]
+    fn parts_fit_keep_workouts_whole_and_map_lines_back() {
+        let file = fixture("strong.csv");
+        let whole = parse_import(ImportFormat::Strong, &file, user(), lb()).unwrap();
+        for max in [200, 400, 700, 100_000] {
+            let parts = split_for_upload(ImportFormat::Strong, &file, max).unwrap();
+            let mut entries = Vec::new();
+            let mut rejected = Vec::new();
+            for part in &parts {
+                assert!(part.bytes.starts_with(b"Date,Workout Name"));
+                let p = parse_import(ImportFormat::Strong, &part.bytes, user(), lb()).unwrap();
+                entries.extend(p.entries.into_iter().map(|mut e| {
+                    e.line = part.file_line(e.line);
+                    e
+                }));
+                rejected.extend(p.rejected.into_iter().map(|mut r| {
+                    r.line = part.file_line(r.line);
+                    r
+                }));
+            }
+            assert_eq!(entries, whole.entries, "max {max}");
+            assert_eq!(rejected, whole.rejected, "max {max}");
+            if max == 100_000 {
+                assert_eq!(parts.len(), 1);
+            } else {
+                assert!(parts.len() > 1, "max {max}");
+            }
+        }
+        // Under the budget unless one workout alone is larger.
+        for part in split_for_upload(ImportFormat::Strong, &file, 400).unwrap() {
+            let p = parse_import(ImportFormat::Strong, &part.bytes, user(), lb()).unwrap();
+            let dates: std::collections::HashSet<_> = p.entries.iter().map(|e| e.date).collect();
+            assert!(
+                part.bytes.len() <= 400 || dates.len() == 1,
+                "{}",
+                part.bytes.len()
+            );
+        }
     }
 }
