@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 per_store!(
+    the_cli_sends_a_large_file_in_parts_and_reports_lines_in_the_file,
     each_fixture_imports_its_entries_and_reports_its_rejected_rows,
     a_re_import_adds_nothing,
     malformed_rows_and_files_are_reported,
@@ -260,4 +261,79 @@ async fn an_export_imports_back_to_equal_entries() {
     let original = entries_of(&app, USER).await;
     assert_eq!(original.len(), 3);
     assert_eq!(entries_of(&app, OTHER_USER).await, original);
+}
+
+/// Over 1 MiB: `everfit import` splits it, and every part is accepted.
+async fn the_cli_sends_a_large_file_in_parts_and_reports_lines_in_the_file() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from(
+        "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE\n",
+    );
+    let start = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .unwrap()
+        .and_hms_opt(6, 0, 0)
+        .unwrap();
+    let workouts = 3000;
+    for w in 0..workouts {
+        let at = (start + chrono::Duration::hours(w)).format("%Y-%m-%d %H:%M:%S");
+        for exercise in ["Squat (Barbell)", "Bench Press (Barbell)"] {
+            for set in 1..=2 {
+                csv.push_str(&format!(
+                    "{at},Full Body,1h,{exercise},{set},{},5,0,0,a note to make the row longer,,\n",
+                    100 + set
+                ));
+            }
+        }
+    }
+    // A cardio row far into the file (in the last part).
+    csv.push_str("2001-01-01 06:00:00,Run,30m,Running,1,,,5,1800,,,\n");
+    let cardio_line = 1 + workouts * 4 + 1;
+    assert!(csv.len() > 1024 * 1024);
+    let file = dir.path().join("strong.csv");
+    std::fs::write(&file, &csv).unwrap();
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_everfit"))
+        .current_dir(dir.path())
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--user",
+            USER,
+            "--format",
+            "strong",
+            "--unit",
+            "kg",
+            "--url",
+            &app.address,
+        ])
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} entries accepted, 0 already imported, 1 rows rejected",
+            workouts * 2
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("line {cardio_line}: no reps")),
+        "{stdout}"
+    );
+    let ids: Vec<&str> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("imports: "))
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert!(ids.len() >= 2, "{stdout}");
+    assert_eq!(entries_of(&app, USER).await.len(), (workouts * 2) as usize);
 }
