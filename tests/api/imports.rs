@@ -119,12 +119,8 @@ async fn each_fixture_imports_its_entries_and_reports_its_rejected_rows() {
     assert_eq!(bench["sets"][2]["weight"], 155.0);
     assert_eq!(bench["sets"][2]["unit"], "lb");
 
-    let (status, got) = app
-        .get_json(&format!(
-            "/imports/{}?userId={USER}",
-            view["id"].as_str().unwrap()
-        ))
-        .await;
+    let path = format!("/imports/{}?userId={USER}", view["id"].as_str().unwrap());
+    let (status, got) = app.get_json(&path).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["status"], "done");
     assert_eq!(got["stored"], 4);
@@ -159,6 +155,16 @@ async fn each_fixture_imports_its_entries_and_reports_its_rejected_rows() {
     assert_eq!(view["accepted"], 2, "{view}");
     assert!(lines(&view).is_empty());
     assert_eq!(entries_of(&app, USER).await.len(), 9);
+    // Erasing the other client leaves this import; erasing this one removes it.
+    let erase = |user: &'static str| {
+        app.client
+            .delete(format!("{}/users/{user}/workouts", app.address))
+            .send()
+    };
+    assert_eq!(erase(OTHER_USER).await.unwrap().status(), 200);
+    assert_eq!(app.get_json(&path).await.0, 200);
+    assert_eq!(erase(USER).await.unwrap().status(), 200);
+    assert_eq!(app.get_json(&path).await.0, 404);
 }
 
 async fn a_re_import_adds_nothing() {

@@ -13,4 +13,7 @@ pub trait ImportStore: Send + Sync + 'static {
 
     /// The record `id` when it belongs to `user`.
     async fn get_import(&self, id: &str, user: UserId) -> Result<Option<String>, StoreError>;
+
+    /// Removes every record of `user` (client erasure); how many there were.
+    async fn erase_imports(&self, user: UserId) -> Result<u64, StoreError>;
 }

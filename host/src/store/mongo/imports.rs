@@ -33,4 +33,14 @@ impl ImportStore for MongoStore {
             .map_err(store_error)?;
         Ok(found.and_then(|d| d.get_str("record").ok().map(str::to_string)))
     }
+
+    async fn erase_imports(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = self
+            .db
+            .collection::<Document>(IMPORTS)
+            .delete_many(doc! { "userId": user.to_hex() })
+            .await
+            .map_err(store_error)?;
+        Ok(done.deleted_count)
+    }
 }

@@ -26,4 +26,13 @@ impl ImportStore for SqliteStore {
             .await
             .map_err(db_error)
     }
+
+    async fn erase_imports(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM imports WHERE user_id = ?")
+            .bind(user.to_hex())
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
 }
