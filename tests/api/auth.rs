@@ -56,6 +56,28 @@ pub async fn call(
     request.send().await.expect("request")
 }
 
+/// A CSV file for the import routes of the matrix.
+const IMPORT_CSV: &str = "entryId,date,exerciseName,setIndex,reps,weight,unit,weightKg,idempotencyKey,version\n\
+    ,2026-06-01T00:00:00Z,Lunge,0,8,20,kg,20,,1\n";
+
+/// POSTs a CSV body (Content-Type: text/csv).
+pub async fn call_csv(
+    app: &TestApp,
+    path: &str,
+    bearer: Option<&str>,
+    csv: &str,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}{}", app.address, path))
+        .header("content-type", "text/csv")
+        .body(csv.to_string());
+    if let Some(b) = bearer {
+        request = request.bearer_auth(b);
+    }
+    request.send().await.expect("request")
+}
+
 pub async fn call_json(
     app: &TestApp,
     method: Method,
@@ -309,6 +331,23 @@ async fn the_authorization_matrix_holds_on_every_route() {
             success: 202,
         },
         Route {
+            method: Method::POST,
+            template: "/imports",
+            path: format!("/imports?userId={USER}&format=everfit"),
+            // A string body is sent as text/csv.
+            body: Some(Value::String(IMPORT_CSV.into())),
+            needs: Needs::Action("workouts.create", true),
+            success: 202,
+        },
+        Route {
+            method: Method::GET,
+            template: "/imports/{id}",
+            path: "(an import)".into(),
+            body: None,
+            needs: Needs::Action("workouts.read", true),
+            success: 200,
+        },
+        Route {
             method: Method::GET,
             template: "/workouts/prs",
             path: format!("/workouts/prs?{progress}"),
@@ -481,16 +520,33 @@ async fn the_authorization_matrix_holds_on_every_route() {
                         posted["ids"][0].as_str().unwrap()
                     )
                 }
+                "(an import)" => {
+                    let r = call_csv(
+                        &app,
+                        &format!("/imports?userId={USER}&format=everfit"),
+                        Some(MASTER),
+                        IMPORT_CSV,
+                    )
+                    .await;
+                    assert_eq!(r.status(), 202);
+                    let posted: Value = r.json().await.unwrap();
+                    format!("/imports/{}?userId={USER}", posted["id"].as_str().unwrap())
+                }
                 _ => route.path.clone(),
             };
-            let r = call(
-                &app,
-                route.method.clone(),
-                &path,
-                bearer.as_deref(),
-                route.body.as_ref(),
-            )
-            .await;
+            let r = match &route.body {
+                Some(Value::String(csv)) => call_csv(&app, &path, bearer.as_deref(), csv).await,
+                body => {
+                    call(
+                        &app,
+                        route.method.clone(),
+                        &path,
+                        bearer.as_deref(),
+                        body.as_ref(),
+                    )
+                    .await
+                }
+            };
             let status = r.status().as_u16();
             let text = r.text().await.unwrap();
             let (want, code) = expected(cred, route.needs, route.success);

@@ -12,6 +12,7 @@ mod exercises;
 mod hardening;
 mod helpers;
 mod history;
+mod imports;
 mod insights;
 mod metrics;
 #[path = "../support/mongodb.rs"]

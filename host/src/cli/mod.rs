@@ -4,6 +4,7 @@
 //! for the server (in `.env`, say) does not stop `plugins check` or `jobs
 //! depth`; a problem names the variable and says when it came from `.env`.
 
+pub mod import;
 pub mod jobs;
 pub mod keys;
 pub mod plugins;
@@ -71,6 +72,27 @@ enum Command {
         #[command(subcommand)]
         command: plugins::PluginsCommand,
     },
+    /// Send a CSV export (Strong, Hevy, everfit) to a running server's
+    /// POST /imports, in parts under its 1 MiB body limit.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The client to import for (24 hex characters).
+        #[arg(long)]
+        user: String,
+        /// strong, hevy or everfit.
+        #[arg(long)]
+        format: String,
+        /// The weight unit of a Strong file (kg or lb).
+        #[arg(long)]
+        unit: Option<String>,
+        /// The server's address.
+        #[arg(long, env = "EVERFIT_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API key with workouts.create for the client (or the master key).
+        #[arg(long, env = "EVERFIT_API_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
     /// Manage API keys without HTTP (needs MASTER_KEY, as `/keys` does).
     Keys {
         #[command(subcommand)]
@@ -128,7 +150,12 @@ fn relevant_to(command: &Command) -> fn(&str) -> bool {
             "SQLITE_PATH" | "MONGODB_URI" | "LOG_FORMAT" | "MASTER_KEY" | "EVERFIT_ENV"
         )
     }
+    // Import talks to a server over HTTP: no server variable concerns it.
+    fn none(_: &str) -> bool {
+        false
+    }
     match command {
+        Command::Import { .. } => none,
         Command::Serve => all,
         Command::Worker => worker,
         Command::Keys { .. } => keys,
@@ -226,7 +253,7 @@ fn load_config(relevant: fn(&str) -> bool) -> Result<Config, String> {
 async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     // Commands that print JSON on stdout keep the logs to warnings.
     let log_filter = match command {
-        Command::Plugins { .. } | Command::Keys { .. } => "warn",
+        Command::Plugins { .. } | Command::Keys { .. } | Command::Import { .. } => "warn",
         _ => "info,sqlx=warn",
     };
     telemetry::init(config.log_format, log_filter);
@@ -242,6 +269,24 @@ async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Worker => run_worker_process(config, shutdown_signal()).await,
         Command::Jobs { command } => jobs::run(&config, command).await,
+        Command::Import {
+            file,
+            user,
+            format,
+            unit,
+            url,
+            key,
+        } => {
+            import::run(import::ImportArgs {
+                file: &file,
+                user: &user,
+                format: &format,
+                unit: unit.as_deref(),
+                url: &url,
+                key: key.as_deref(),
+            })
+            .await
+        }
         Command::Prs { command } => prs::run(&config, command).await,
         Command::Plugins { command } => plugins::run(&config, command).await,
         Command::Keys { command } => {

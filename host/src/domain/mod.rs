@@ -10,6 +10,7 @@ pub mod exercise;
 pub mod export;
 pub mod generated;
 pub mod ids;
+pub mod import;
 pub mod records;
 pub mod stats;
 pub mod suggest;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppContext {
     pub store: Arc<dyn WorkoutStore>,
+    /// Records of CSV imports (the same store as `store`).
+    pub imports: Arc<dyn crate::store::ImportStore>,
     pub queue: Arc<dyn WriteQueue>,
     pub calculator: Arc<dyn PrCalculator>,
     pub catalogue: Arc<Catalogue>,

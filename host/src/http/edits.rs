@@ -159,7 +159,9 @@ pub async fn erase_user(
     // hands a worker; then the waiting jobs themselves go.
     let entries = ctx.store.erase_user(user, Utc::now()).await?;
     let jobs = ctx.queue.purge_user(user).await?;
-    tracing::info!(user_id = %user, entries, jobs, "client erased");
+    // Import records name the client's entries and rows: they go too.
+    let imports = ctx.imports.erase_imports(user).await?;
+    tracing::info!(user_id = %user, entries, jobs, imports, "client erased");
     Ok(Json(ErasureResponse {
         user_id: user.to_hex(),
         deleted_entries: entries,

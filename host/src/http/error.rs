@@ -64,12 +64,16 @@ codes! {
         "A path segment cannot be read.";
     InvalidCursor = "invalid_cursor", BAD_REQUEST,
         "The pagination cursor is malformed, tampered with, or belongs to another user or other filters.";
+    InvalidCsv = "invalid_csv", BAD_REQUEST,
+        "The import body is not CSV (not UTF-8, unreadable) or its header lacks the columns of the named format.";
     BadRequest = "bad_request", BAD_REQUEST,
         "The request is malformed in a way the server rejected before reading it.";
     RouteNotFound = "route_not_found", NOT_FOUND,
         "No route has this path.";
     WorkoutNotFound = "workout_not_found", NOT_FOUND,
         "No entry with this id belongs to this user.";
+    ImportNotFound = "import_not_found", NOT_FOUND,
+        "No import with this id belongs to this user.";
     PluginNotFound = "plugin_not_found", NOT_FOUND,
         "No insight plugin has this name (`GET /insights` lists them).";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,
@@ -87,7 +91,7 @@ codes! {
     HeadersTooLarge = "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE,
         "The request headers add up to more than 16 KiB.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
-        "The body is not JSON (Content-Type: application/json).";
+        "The body is not JSON (Content-Type: application/json), or for POST /imports not text/csv.";
     MissingAuthorizationHeader = "missing_authorization_header", UNAUTHORIZED,
         "No `Authorization: Bearer <key>` header (every route but /health, /docs and /openapi.json needs one).";
     InvalidApiKey = "invalid_api_key", FORBIDDEN,

@@ -11,6 +11,7 @@ pub mod export;
 pub mod extract;
 pub mod health;
 pub mod history;
+pub mod imports;
 pub mod insights;
 pub mod keys;
 pub mod limits;
@@ -60,6 +61,8 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                 .put(edits::replace_workout)
                 .delete(edits::delete_workout),
         )
+        .route("/imports", post(imports::create_import))
+        .route("/imports/{id}", get(imports::get_import))
         .route("/users/{userId}/workouts", delete(edits::erase_user))
         .route("/insights", get(insights::list_insights))
         .route("/insights/{plugin}", get(insights::run_insight))

@@ -74,7 +74,7 @@ pub async fn submit_workouts(
 
 /// Gives every entry its final id: derived from (user, key) when keyed, so
 /// retries name the same entry; fresh otherwise.
-fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<WorkoutEntry> {
+pub(super) fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<WorkoutEntry> {
     let user = submission.user_id;
     submission
         .entries
@@ -102,7 +102,7 @@ fn assign_ids(submission: Submission, now: chrono::DateTime<Utc>) -> Vec<Workout
 /// the store keeps the first and the other collapses onto it.) A key whose
 /// entry was deleted stays reserved: the retry gets its id back and the
 /// worker stores nothing.
-async fn check_idempotency_conflicts(
+pub(super) async fn check_idempotency_conflicts(
     ctx: &AppContext,
     entries: &[WorkoutEntry],
 ) -> Result<(), ApiError> {
@@ -157,7 +157,7 @@ async fn check_idempotency_conflicts(
 /// submit of the same key with other content is refused now rather than
 /// dropped by the worker. Returns the (key, hash) pairs this request holds
 /// newly; on a conflict, releases them and answers 409.
-async fn reserve_keys(
+pub(super) async fn reserve_keys(
     ctx: &AppContext,
     entries: &[WorkoutEntry],
 ) -> Result<Vec<(String, String)>, ApiError> {
@@ -195,7 +195,11 @@ async fn reserve_keys(
 
 /// Frees keys this request reserved but accepted nothing for. A failure
 /// here only delays a different retry of those keys; it is logged.
-async fn release_keys(ctx: &AppContext, user: crate::domain::UserId, held: &[(String, String)]) {
+pub(super) async fn release_keys(
+    ctx: &AppContext,
+    user: crate::domain::UserId,
+    held: &[(String, String)],
+) {
     for (key, hash) in held {
         if let Err(e) = ctx.queue.release_key(user, key, hash).await {
             tracing::warn!(error = %e, "could not release an idempotency key");

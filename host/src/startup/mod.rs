@@ -19,7 +19,7 @@ use crate::queue::sqlite::{SqliteJobs, queue_path};
 use crate::queue::worker::{WorkerDeps, WorkerSettings, WorkerSource, run_workers};
 use crate::queue::{DurableQueue, InlineQueue, JobBackend, Persister, WriteQueue};
 use crate::store::metered::MeteredStore;
-use crate::store::{ApiKeyStore, MongoStore, SqliteStore, StoreError, WorkoutStore};
+use crate::store::{ApiKeyStore, ImportStore, MongoStore, SqliteStore, StoreError, WorkoutStore};
 use anyhow::{Context, anyhow, bail};
 use config::{Config, QueueKind};
 use futures::FutureExt;
@@ -40,14 +40,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn WorkoutStore>
 pub struct Stores {
     pub workouts: Arc<dyn WorkoutStore>,
     pub keys: Arc<dyn ApiKeyStore>,
+    pub imports: Arc<dyn ImportStore>,
 }
 
 impl Stores {
     /// Both views of one store; every workout operation is metered.
-    fn of<S: WorkoutStore + ApiKeyStore + 'static>(store: Arc<S>) -> Self {
+    fn of<S: WorkoutStore + ApiKeyStore + ImportStore + 'static>(store: Arc<S>) -> Self {
         Self {
             workouts: Arc::new(MeteredStore::new(store.clone())),
-            keys: store,
+            keys: store.clone(),
+            imports: store,
         }
     }
 }
@@ -198,6 +200,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
         Stores {
             workouts: store,
             keys,
+            imports,
         },
         preparation,
     ) = open_stores_serving(config).await?;
@@ -212,6 +215,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Built> {
     Ok(Built {
         ctx: AppContext {
             store,
+            imports,
             queue,
             calculator,
             catalogue: Arc::new(Catalogue::builtin()),

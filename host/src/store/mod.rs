@@ -6,6 +6,7 @@
 //! `MONGODB_URI` is set.
 
 pub mod cas;
+pub mod imports;
 pub mod keys;
 pub mod metered;
 pub mod mongo;
@@ -20,6 +21,7 @@ use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use imports::ImportStore;
 pub use keys::ApiKeyStore;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;

@@ -60,8 +60,8 @@ pub trait Needs: Send + Sync + 'static {
 }
 
 actions! {
-    WorkoutsCreate = "workouts.create", "log workouts (`POST /workouts`)";
-    WorkoutsRead = "workouts.read", "read entries, history, the exercise list and exports (`GET /workouts/{id}`, `GET /workouts/history`, `GET /workouts/exercises`, `GET /workouts/export`)";
+    WorkoutsCreate = "workouts.create", "log workouts (`POST /workouts`) and import CSV files (`POST /imports`)";
+    WorkoutsRead = "workouts.read", "read entries, history, the exercise list, exports and imports (`GET /workouts/{id}`, `GET /workouts/history`, `GET /workouts/exercises`, `GET /workouts/export`, `GET /imports/{id}`)";
     WorkoutsUpdate = "workouts.update", "correct an entry (`PUT /workouts/{id}`)";
     WorkoutsDelete = "workouts.delete", "delete an entry, or erase a client's workouts (`DELETE /workouts/{id}`, `DELETE /users/{userId}/workouts`)";
     PrsRead = "prs.read", "read personal records and the PR board (`GET /workouts/prs`)";

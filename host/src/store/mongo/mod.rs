@@ -7,6 +7,7 @@
 pub mod changes;
 pub mod documents;
 pub mod errors;
+pub mod imports;
 pub mod keys;
 pub mod prepare;
 pub mod queries;

@@ -4,6 +4,7 @@
 //! contend for SQLite's write lock; reads use their own pool.
 
 mod history;
+mod imports;
 mod keys;
 mod rows;
 mod writes;
