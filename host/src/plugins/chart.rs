@@ -231,8 +231,12 @@ fn draw(out: &mut String, title: &str, series: &[Series]) -> DrawResult {
         .map(|i| xs[i])
         .collect();
 
-    let mut units: Vec<&str> = series.iter().filter_map(|s| s.unit.as_deref()).collect();
-    units.dedup();
+    let mut units: Vec<&str> = Vec::new();
+    for unit in series.iter().filter_map(|s| s.unit.as_deref()) {
+        if !units.contains(&unit) {
+            units.push(unit);
+        }
+    }
     let y_desc = units.join(", ");
 
     let (x_keys, y_keys) = (x_ticks.clone(), y_ticks.clone());
