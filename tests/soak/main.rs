@@ -78,11 +78,13 @@ pub fn one_entry_batch(user: UserId, i: usize) -> WriteBatch {
         user_id: user,
         exercise_name: "Deadlift".into(),
         exercise_name_lower: "deadlift".into(),
-        // About 29 entries a day over five years: a busy client's log. Each
-        // PR job recomputes its entry's whole day, so one-minute spacing
-        // (1,440 entries a day) made this a test of one pathological day
-        // rather than of the queue (see docs/architecture.md).
-        date: now - chrono::Duration::minutes(50 * i as i64),
+        // One entry every 6 minutes: 240 a day over 208 days. A PR job
+        // recomputes its entry's day from that day's entries and the
+        // exercise's all-time row from every day summary, so its cost grows
+        // with both; one-minute spacing (1,440 a day) made this a test of
+        // one pathological day rather than of the queue (see "Known cost"
+        // in docs/architecture.md).
+        date: now - chrono::Duration::minutes(6 * i as i64),
         sets: vec![WorkoutSet::new(
             1 + (i % 5) as u32,
             100.0 + (i % 40) as f64,
