@@ -157,6 +157,13 @@ async fn filters_units_and_order() {
         ))
         .await;
     assert_eq!(chest["count"], 1);
+    // Values are read as sent: empty is not "no filter".
+    for sent in ["muscleGroup=", "limit=", "muscleGroup=%20chest"] {
+        let (status, body) = app
+            .get_json(&format!("/workouts/history?userId={USER}&{sent}"))
+            .await;
+        assert_eq!(status, 400, "{sent}: {body}");
+    }
     let (status, bad) = app
         .get_json(&format!(
             "/workouts/history?userId={USER}&muscleGroup=wings"

@@ -81,11 +81,8 @@ pub async fn history(
         .as_deref()
         .map(|e| name_key(&normalize_name(e)))
         .filter(|p| !p.is_empty());
-    let muscle_group = params
-        .muscle_group
-        .as_deref()
-        .map(str::trim)
-        .filter(|g| !g.is_empty());
+    // Read as sent: an empty or padded group is a bad value, not no filter.
+    let muscle_group = params.muscle_group.as_deref();
     if let Some(group) = muscle_group
         && !ctx.catalogue.is_group(group)
     {
@@ -157,8 +154,10 @@ pub async fn history(
 }
 
 fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(DEFAULT_LIMIT),
+    // Read as sent, like every query value: `limit=` or ` 5` is a bad
+    // value, not the default.
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
         Some(s) => match s.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             _ => Err(ApiError::field(
@@ -178,7 +177,7 @@ mod tests {
         assert_eq!(parse_limit(None).unwrap(), 20);
         assert_eq!(parse_limit(Some("1")).unwrap(), 1);
         assert_eq!(parse_limit(Some("100")).unwrap(), 100);
-        for bad in ["0", "101", "-1", "ten", "2.5"] {
+        for bad in ["0", "101", "-1", "ten", "2.5", "", " 5"] {
             assert!(parse_limit(Some(bad)).is_err(), "{bad}");
         }
     }
