@@ -31,24 +31,12 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 /// Counts one insight plugin call by plugin and outcome, and times it.
 pub fn record_plugin_call(plugin: &str, elapsed: Duration, error: Option<&PluginError>) {
-    let outcome = error.map_or("ok", plugin_outcome);
+    let outcome = error.map_or("ok", PluginError::kind);
     let plugin = plugin.to_string();
     metrics::counter!("plugin_calls_total", "plugin" => plugin.clone(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!("plugin_call_duration_seconds", "plugin" => plugin)
         .record(elapsed.as_secs_f64());
-}
-
-/// A bounded label for a failed call: the kind of failure, never its text.
-fn plugin_outcome(error: &PluginError) -> &'static str {
-    match error {
-        PluginError::Timeout(_) => "timeout",
-        PluginError::MemoryLimit(_) => "memory_limit",
-        PluginError::Trapped(_) => "trapped",
-        PluginError::Panicked(_) => "panicked",
-        PluginError::InvalidParam { .. } => "invalid_param",
-        PluginError::Failed(_) => "failed",
-    }
 }
 
 /// Prometheus metrics.

@@ -149,6 +149,21 @@ pub enum PluginError {
     Failed(String),
 }
 
+impl PluginError {
+    /// A short, bounded name of the kind of failure (never its text), for
+    /// metric labels and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::Timeout(_) => "timeout",
+            PluginError::MemoryLimit(_) => "memory_limit",
+            PluginError::Trapped(_) => "trapped",
+            PluginError::Panicked(_) => "panicked",
+            PluginError::InvalidParam { .. } => "invalid_param",
+            PluginError::Failed(_) => "failed",
+        }
+    }
+}
+
 /// Classifies an error from a call into `store`. The full error, with its
 /// wasm backtrace, goes to the log only.
 pub fn classify(error: wasmtime::Error, store: &Store<StoreState>, limits: Limits) -> PluginError {
