@@ -239,10 +239,5 @@ pub async fn on_documentdb() -> bool {
     let client = mongodb::Client::with_uri_str(&uri)
         .await
         .expect("MongoDB client");
-    let build = client
-        .database("admin")
-        .run_command(bson::doc! { "buildInfo": 1 })
-        .await
-        .expect("buildInfo");
-    !build.contains_key("gitVersion")
+    !crate::mongodb::is_mongodb_itself(&client).await
 }

@@ -34,3 +34,14 @@ pub fn required() -> bool {
         .map(|v| !matches!(v.trim(), "" | "0" | "false"))
         .unwrap_or(false)
 }
+
+/// Whether `client` talks to MongoDB itself: it reports its `gitVersion`;
+/// wire-compatible servers (DocumentDB on these machines) do not.
+pub async fn is_mongodb_itself(client: &mongodb::Client) -> bool {
+    let build = client
+        .database("admin")
+        .run_command(bson::doc! { "buildInfo": 1 })
+        .await
+        .expect("buildInfo");
+    build.contains_key("gitVersion")
+}
