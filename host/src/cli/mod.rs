@@ -87,7 +87,7 @@ enum Command {
         #[arg(long)]
         unit: Option<String>,
         /// The server's address.
-        #[arg(long, env = "EVERFIT_URL", default_value = "http://127.0.0.1:8080")]
+        #[arg(long, env = "EVERFIT_URL", default_value = "http://127.0.0.1:3000")]
         url: String,
         /// An API key with workouts.create for the client (or the master key).
         #[arg(long, env = "EVERFIT_API_KEY", hide_env_values = true)]
