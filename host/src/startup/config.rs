@@ -199,6 +199,41 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "also serve GET /metrics without credentials on this address (host:port), for a scraper on a private network; never publish it",
     },
     Variable {
+        name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        default: "unset",
+        meaning: "exports traces (one span per request and per job) as OTLP over HTTP/protobuf to this collector base URL (http://host:4318; /v1/traces is appended); unset: no export",
+    },
+    Variable {
+        name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        default: "unset",
+        meaning: "the full traces URL instead (used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT)",
+    },
+    Variable {
+        name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+        default: "http/protobuf",
+        meaning: "only http/protobuf is built in; any other value is refused at start (as is OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)",
+    },
+    Variable {
+        name: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        default: "http/protobuf",
+        meaning: "as OTEL_EXPORTER_OTLP_PROTOCOL, for traces only",
+    },
+    Variable {
+        name: "OTEL_SERVICE_NAME",
+        default: "everfit",
+        meaning: "service.name of the exported spans",
+    },
+    Variable {
+        name: "OTEL_TRACES_EXPORTER",
+        default: "otlp",
+        meaning: "none turns the export off even with an endpoint set (as does OTEL_SDK_DISABLED=true)",
+    },
+    Variable {
+        name: "OTEL_SDK_DISABLED",
+        default: "false",
+        meaning: "true turns the trace export off",
+    },
+    Variable {
         name: "PLUGINS_DIR",
         default: "unset",
         meaning: "folder of third-party insight plugins (*.wasm), watched; unset: built-in plugins only",
@@ -262,6 +297,16 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     /// `None`: no rate limit.
     pub rate_limit: Option<RateLimitSettings>,
+    /// Where spans go as OTLP (HTTP/protobuf); `None`: no trace export.
+    pub trace_export: Option<TraceExport>,
+}
+
+/// OpenTelemetry trace export, from the standard `OTEL_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceExport {
+    /// The full URL spans are posted to (`.../v1/traces`).
+    pub traces_endpoint: String,
+    pub service_name: String,
 }
 
 pub const DEFAULT_CURSOR_SECRET: &str = "everfit-development-cursor-secret";
@@ -304,6 +349,7 @@ impl Config {
             master_key: None,
             cors_origins: CorsOrigins::Any,
             rate_limit: Some(DEFAULT_RATE_LIMIT),
+            trace_export: None,
         }
     }
 
@@ -571,6 +617,10 @@ impl Config {
             }
         }
         config.rate_limit = limited.then_some(limit);
+        match trace_export(&get) {
+            Ok(export) => config.trace_export = export,
+            Err((variable, message)) => problem(variable, message),
+        }
         if config.environment == Environment::Production {
             if get("MASTER_KEY").is_none() {
                 problem(
@@ -599,6 +649,72 @@ impl Config {
             format!("{}:{}", self.host, self.port)
         }
     }
+}
+
+/// The OTLP trace export the standard variables ask for. The signal's own
+/// endpoint is used as given; the general one gets `/v1/traces` appended,
+/// as the OpenTelemetry specification says. Only HTTP/protobuf without TLS
+/// is built in: a collector beside the service (the usual deployment) takes
+/// it from there, so a gRPC or https request is refused at start rather
+/// than silently losing every span.
+fn trace_export(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<TraceExport>, (&'static str, String)> {
+    let disabled = get("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || get("OTEL_TRACES_EXPORTER").is_some_and(|v| v.eq_ignore_ascii_case("none"));
+    let (variable, value, signal_path) = if let Some(v) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    {
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", v, "")
+    } else if let Some(v) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", v, "/v1/traces")
+    } else {
+        return Ok(None);
+    };
+    if disabled {
+        return Ok(None);
+    }
+    for protocol_variable in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if let Some(p) = get(protocol_variable) {
+            if p != "http/protobuf" {
+                return Err((
+                    protocol_variable,
+                    format!(
+                        "{protocol_variable}={p:?} is not supported: traces are sent as http/protobuf \
+                         (a collector's port 4318); unset it or set http/protobuf"
+                    ),
+                ));
+            }
+            break;
+        }
+    }
+    let Some(rest) = value.strip_prefix("http://") else {
+        let hint = if value.starts_with("https://") {
+            "https needs TLS, which this build leaves out: send to a collector beside the service over http"
+        } else {
+            "it must be an http:// URL, e.g. http://127.0.0.1:4318"
+        };
+        return Err((variable, format!("{variable}={value:?}: {hint}")));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || value.parse::<axum::http::Uri>().is_err() {
+        return Err((
+            variable,
+            format!("{variable}={value:?} is not a URL (e.g. http://127.0.0.1:4318)"),
+        ));
+    }
+    let endpoint = if signal_path.is_empty() {
+        value
+    } else {
+        format!("{}{signal_path}", value.trim_end_matches('/'))
+    };
+    let service_name = get("OTEL_SERVICE_NAME").unwrap_or_else(|| "everfit".to_string());
+    Ok(Some(TraceExport {
+        traces_endpoint: endpoint,
+        service_name,
+    }))
 }
 
 /// An IP address or an RFC 1123 host name.
@@ -820,6 +936,72 @@ mod tests {
             ["CORS_ORIGINS", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_BURST"],
             "{err}"
         );
+    }
+
+    #[test]
+    fn traces_are_exported_only_when_an_endpoint_is_set() {
+        assert_eq!(from(&[]).unwrap().trace_export, None);
+        let export = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")])
+            .unwrap()
+            .trace_export
+            .unwrap();
+        assert_eq!(export.traces_endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(export.service_name, "everfit");
+        // The signal's own endpoint is used as given and wins.
+        let export = from(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://tempo:4318/otlp/traces",
+            ),
+            ("OTEL_SERVICE_NAME", "everfit-eu"),
+        ])
+        .unwrap()
+        .trace_export
+        .unwrap();
+        assert_eq!(export.traces_endpoint, "http://tempo:4318/otlp/traces");
+        assert_eq!(export.service_name, "everfit-eu");
+        for off in [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            let config = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"), off]).unwrap();
+            assert_eq!(config.trace_export, None, "{off:?}");
+        }
+    }
+
+    #[test]
+    fn a_trace_export_that_would_lose_every_span_is_refused() {
+        for (pairs, variable, says) in [
+            (
+                vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "https://api.honeycomb.io")],
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https needs TLS",
+            ),
+            (
+                vec![("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318")],
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "must be an http:// URL",
+            ),
+            (
+                vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://")],
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "is not a URL",
+            ),
+            (
+                vec![
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ],
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "is not supported",
+            ),
+        ] {
+            let err = from(&pairs).unwrap_err();
+            assert_eq!(err.0.len(), 1, "{err}");
+            assert_eq!(err.0[0].variable, variable);
+            assert!(err.0[0].message.contains(says), "{err}");
+        }
     }
 
     #[test]
