@@ -43,7 +43,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// The configuration tests start from: the embedded setup on `db_path`,
 /// port 0, persisting inline (queue tests choose their queue).
 pub fn test_config(db_path: PathBuf) -> Config {
-    everfit::startup::telemetry::init(everfit::startup::config::LogFormat::Pretty, "warn");
+    let _ = everfit::startup::telemetry::init(
+        everfit::startup::config::LogFormat::Pretty,
+        "warn",
+        None,
+    );
     let mut config = Config::embedded(db_path);
     config.port = 0;
     config.queue = QueueKind::Inline;

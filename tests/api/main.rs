@@ -22,5 +22,6 @@ mod plugins;
 mod prs;
 mod queue;
 mod queue_support;
+mod traces;
 mod wasi;
 mod workouts;

@@ -256,7 +256,8 @@ async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Plugins { .. } | Command::Keys { .. } | Command::Import { .. } => "warn",
         _ => "info,sqlx=warn",
     };
-    telemetry::init(config.log_format, log_filter);
+    // Held to the end: dropping it sends the spans still buffered.
+    let _telemetry = telemetry::init(config.log_format, log_filter, config.trace_export.as_ref())?;
     match command {
         Command::Serve => {
             if config.master_key.is_none() {

@@ -20,7 +20,19 @@ pub async fn track(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_string());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
+    // The request's span (and its exported trace) is named by the route
+    // template, not the raw path, so traces group as the metrics do.
+    let span = tracing::Span::current();
+    super::trace_context::name_span(&span, format!("{method} {route}"));
+    span.record("http.route", route.as_str());
     let response = next.run(request).await;
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
+    if response.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);

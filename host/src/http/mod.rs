@@ -21,6 +21,7 @@ pub mod openapi_plugins;
 pub mod openapi_strict;
 pub mod params;
 pub mod prs;
+pub mod trace_context;
 pub mod workouts;
 
 use axum::Router;
@@ -99,7 +100,9 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
             // echoed on every response, errors included; CORS and the
             // security headers also reach error responses.
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                ]))
                 .layer(axum::middleware::from_fn(|request, next| {
                     limits::sanitize_request_id(REQUEST_ID, request, next)
                 }))
@@ -111,7 +114,19 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                             .get(REQUEST_ID)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
-                        tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id, caller = tracing::field::Empty)
+                        let span = tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            uri = %request.uri(),
+                            request_id,
+                            caller = tracing::field::Empty,
+                            "otel.kind" = "server",
+                            "otel.status_code" = tracing::field::Empty,
+                            "http.route" = tracing::field::Empty,
+                            "http.response.status_code" = tracing::field::Empty,
+                        );
+                        trace_context::continue_caller_trace(&span, request.headers());
+                        span
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -120,6 +135,9 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
                 .layer(axum::middleware::from_fn(envelope::render_errors))
                 .layer(axum::middleware::from_fn(limits::check_request_size))
                 .layer(CatchPanicLayer::custom(envelope::panic_to_response))
-                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout)),
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    request_timeout,
+                )),
         )
 }

@@ -13,6 +13,7 @@ use apalis::prelude::{
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What a job handler needs.
 #[derive(Clone)]
@@ -81,7 +82,23 @@ impl WorkerDeps {
         job_id: &str,
     ) -> Result<(), JobFailure> {
         let started = std::time::Instant::now();
-        let result = self.run_payload(queue, payload, job_id).await;
+        // A span per job (exported as a consumer span when traces are on);
+        // its request_id field ties it to the request that queued it.
+        let span = tracing::info_span!(
+            "job",
+            "otel.name" = format!("job {}", queue.as_str()),
+            "otel.kind" = "consumer",
+            "otel.status_code" = tracing::field::Empty,
+            queue = queue.as_str(),
+            job_id,
+        );
+        let result = self
+            .run_payload(queue, payload, job_id)
+            .instrument(span.clone())
+            .await;
+        if result.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
         let outcome = match &result {
             Ok(()) => "done",
             Err(JobFailure::Poison(_)) => "poison",
