@@ -1,8 +1,9 @@
 //! Plugins under the WASI sandbox, over HTTP: an ordinary std plugin works
 //! (random, clocks, stdio), its panic message reaches `details`, and what
 //! the sandbox denies (files, environment, arguments, network, sleeping past
-//! the deadline) is denied while the server keeps serving. And the std Rust
-//! example plugin (plugins/examples/rust-std) end to end.
+//! the deadline) is denied while the server keeps serving. And the example
+//! plugins of plugins/examples end to end: std Rust, Python
+//! (componentize-py) and JavaScript (componentize-js).
 
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ per_store!(
     a_std_plugin_gets_random_clocks_and_stdio_and_its_panic_message,
     what_the_sandbox_denies_stays_denied_and_the_server_keeps_serving,
     the_std_rust_example_serves_rep_maxes,
+    the_python_example_serves_weekly_volume,
+    the_javascript_example_serves_training_frequency,
 );
 
 /// The std test fixtures (built by tests/fixtures/plugins/build.sh).
@@ -160,15 +163,54 @@ async fn what_the_sandbox_denies_stays_denied_and_the_server_keeps_serving() {
     assert_eq!(status, 200);
 }
 
-async fn the_std_rust_example_serves_rep_maxes() {
+/// An app serving one example plugin of plugins/examples, copied into its
+/// own PLUGINS_DIR (the TempDir must outlive the app).
+async fn app_with_example(file: &str) -> (TestApp, tempfile::TempDir) {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/rust-std.wasm"),
-        plugins.path().join("rep-maxes.wasm"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../plugins/examples")
+            .join(file),
+        plugins.path().join(file),
     )
     .unwrap();
     let dir = plugins.path().to_path_buf();
     let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+    let (_, body) = app.get_json("/insights").await;
+    assert_eq!(body["refused"], serde_json::json!([]), "{body}");
+    (app, plugins)
+}
+
+/// A table's rows as strings.
+fn rows(table: &serde_json::Value) -> Vec<Vec<&str>> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// A result's metric by name.
+fn metric(body: &serde_json::Value, name: &str) -> f64 {
+    body["result"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {body}"))["value"]
+        .as_f64()
+        .unwrap()
+}
+
+async fn the_std_rust_example_serves_rep_maxes() {
+    let (app, _plugins) = app_with_example("rust-std.wasm").await;
     app.log(USER, single("Bench Press", "2026-06-01", 5, 100, "kg"))
         .await;
     app.log(USER, single("bench press", "2026-06-08", 3, 110, "kg"))
@@ -189,21 +231,9 @@ async fn the_std_rust_example_serves_rep_maxes() {
         body["result"]["summary"],
         "best estimated 1RM 121.0 kg over 3 sets"
     );
-    let rows: Vec<Vec<&str>> = body["result"]["tables"][0]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap())
-                .collect()
-        })
-        .collect();
     // 180 lb = 81.6 kg for 10 reps.
     assert_eq!(
-        rows,
+        rows(&body["result"]["tables"][0]),
         [
             ["1", "110.0", "121.0"],
             ["3", "110.0", "110.0"],
@@ -217,4 +247,135 @@ async fn the_std_rust_example_serves_rep_maxes() {
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"][0]["field"], "exercise");
+}
+
+async fn the_python_example_serves_weekly_volume() {
+    let (app, _plugins) = app_with_example("python.wasm").await;
+    // Week 23 (June 1-7): 5 x 100 + 3 x 110 + 3 x 110 kg, in two entries;
+    // week 24 empty; week 25: 10 x 180 lb. The squat is another exercise.
+    app.log(USER, single("Bench Press", "2026-06-01", 5, 100, "kg"))
+        .await;
+    app.log(
+        USER,
+        serde_json::json!([entry(
+            "bench press",
+            "2026-06-07",
+            serde_json::json!([
+                { "reps": 3, "weight": 110, "unit": "kg" },
+                { "reps": 3, "weight": 110, "unit": "kg" }
+            ])
+        )]),
+    )
+    .await;
+    app.log(USER, single("Bench Press", "2026-06-15", 10, 180, "lb"))
+        .await;
+    app.log(USER, single("Squat", "2026-06-15", 5, 200, "kg"))
+        .await;
+
+    let url =
+        |rest: &str| format!("/insights/weekly-volume?userId={USER}&exercise=Bench%20Press{rest}");
+    let (status, body) = app.get_json(&url("")).await;
+    assert_eq!(status, 200, "{body}");
+    // 1800 lb = 816.5 kg.
+    assert_eq!(
+        body["result"]["summary"],
+        "1976.5 kg of Bench Press over 3 weeks; best week 2026-W23 (1160.0 kg)"
+    );
+    let weeks = &body["result"]["tables"][0];
+    assert_eq!(
+        weeks["columns"],
+        serde_json::json!(["week", "sets", "volume-kg"])
+    );
+    assert_eq!(
+        rows(weeks),
+        [
+            ["2026-W23", "3", "1160.0"],
+            ["2026-W24", "0", "0.0"],
+            ["2026-W25", "1", "816.5"],
+        ]
+    );
+    assert_eq!(metric(&body, "weeks"), 3.0);
+    let series = &body["result"]["series"][0];
+    assert_eq!(series["unit"], "kg");
+    // Points start on the week's Monday, 00:00 UTC (2026-06-01, -08, -15).
+    let starts: Vec<i64> = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["atMs"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [1_780_272_000_000, 1_780_876_800_000, 1_781_481_600_000]
+    );
+
+    // In pounds, from the host's unit registry.
+    let (status, body) = app.get_json(&url("&unit=lb")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        rows(&body["result"]["tables"][0]),
+        [
+            ["2026-W23", "3", "2557.4"],
+            ["2026-W24", "0", "0.0"],
+            ["2026-W25", "1", "1800.0"],
+        ]
+    );
+
+    // The declared parameters are enforced by the host.
+    let (status, body) = app.get_json(&url("&unit=stone")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "unit");
+    let (status, body) = app
+        .get_json(&format!("/insights/weekly-volume?userId={USER}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "exercise");
+}
+
+async fn the_javascript_example_serves_training_frequency() {
+    let (app, _plugins) = app_with_example("js.wasm").await;
+    // Sessions are days with any entry: week 23 has two (June 1 twice, June
+    // 3), week 24 one, week 25 none, week 26 three.
+    for (exercise, date) in [
+        ("Bench Press", "2026-06-01"),
+        ("Squat", "2026-06-01"),
+        ("Deadlift", "2026-06-03"),
+        ("Bench Press", "2026-06-08"),
+        ("Squat", "2026-06-22"),
+        ("Bench Press", "2026-06-23"),
+        ("Row", "2026-06-25"),
+    ] {
+        app.log(USER, single(exercise, date, 5, 100, "kg")).await;
+    }
+
+    let url = |rest: &str| format!("/insights/training-frequency?userId={USER}{rest}");
+    let (status, body) = app.get_json(&url("")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["summary"],
+        "6 sessions over 4 weeks (1.5 a week); longest streak 2 weeks of 1+; longest gap 13 days"
+    );
+    assert_eq!(
+        rows(&body["result"]["tables"][0]),
+        [
+            ["2026-W23", "2"],
+            ["2026-W24", "1"],
+            ["2026-W25", "0"],
+            ["2026-W26", "3"],
+        ]
+    );
+    assert_eq!(metric(&body, "sessions-per-week"), 1.5);
+    assert_eq!(metric(&body, "longest-streak"), 2.0);
+    assert_eq!(metric(&body, "longest-gap"), 13.0);
+    let points = body["result"]["series"][0]["points"].as_array().unwrap();
+    assert_eq!(points[3]["atMs"], 1_782_086_400_000_i64, "{body}");
+    assert_eq!(points[3]["label"], "2026-W26");
+
+    // Weeks of two sessions or more: weeks 23 and 26, never in a row.
+    let (status, body) = app.get_json(&url("&min-sessions=2")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(metric(&body, "longest-streak"), 1.0);
+    let (status, body) = app.get_json(&url("&min-sessions=8")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "min-sessions");
 }
