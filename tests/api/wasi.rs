@@ -175,7 +175,14 @@ async fn app_with_example(file: &str) -> (TestApp, tempfile::TempDir) {
     )
     .unwrap();
     let dir = plugins.path().to_path_buf();
-    let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
+    // The Python and JavaScript components take ~20 s of CPU each to
+    // compile: one cache for every test and run (cargo keeps this folder).
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
+    let app = spawn_app_with(move |c| {
+        c.plugins_dir = Some(dir);
+        c.plugin_cache_dir = cache;
+    })
+    .await;
     let (_, body) = app.get_json("/insights").await;
     assert_eq!(body["refused"], serde_json::json!([]), "{body}");
     (app, plugins)

@@ -129,11 +129,13 @@ impl PluginEngine {
         }
         check_component_header(bytes)?;
         let compiled = self.engine.precompile_component(bytes)?;
-        // Write then rename, so a concurrent reader never sees half a file.
+        // Write then rename, so a concurrent reader never sees half a file;
+        // a temporary name of its own, so two engines compiling the same
+        // plugin at once (two instances, or tests) never interleave writes.
         let tmp = dir.join(format!(
             "{sha256}-{}.{}.tmp",
             self.compat,
-            std::process::id()
+            uuid::Uuid::new_v4().simple()
         ));
         match std::fs::write(&tmp, &compiled).and_then(|()| std::fs::rename(&tmp, &path)) {
             Ok(()) => {}
