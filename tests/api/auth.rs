@@ -468,6 +468,22 @@ async fn the_authorization_matrix_holds_on_every_route() {
             needs: Needs::Public,
             success: 200,
         },
+        Route {
+            method: Method::GET,
+            template: "(not in the document)",
+            path: "/app".into(),
+            body: None,
+            needs: Needs::Public,
+            success: 200,
+        },
+        Route {
+            method: Method::GET,
+            template: "(not in the document)",
+            path: "/app/app.js".into(),
+            body: None,
+            needs: Needs::Public,
+            success: 200,
+        },
     ];
 
     // Every documented operation is in the matrix.

@@ -4,6 +4,7 @@
 
 #[macro_use]
 mod backends;
+mod app_page;
 mod auth;
 mod cli;
 mod edits;

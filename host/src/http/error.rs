@@ -93,7 +93,7 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "The body is not JSON (Content-Type: application/json), or for POST /imports not text/csv.";
     MissingAuthorizationHeader = "missing_authorization_header", UNAUTHORIZED,
-        "No `Authorization: Bearer <key>` header (every route but /health, /docs and /openapi.json needs one).";
+        "No `Authorization: Bearer <key>` header (every route but /health, /docs, /openapi.json and /app needs one).";
     InvalidApiKey = "invalid_api_key", FORBIDDEN,
         "The `Authorization` header holds no valid key: not `Bearer <key>`, unknown, deleted, or issued under another master key.";
     ExpiredApiKey = "expired_api_key", FORBIDDEN,

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, extractors, the error envelope, access control, OpenAPI.
 
+pub mod app;
 pub mod auth;
 pub mod context;
 pub mod dto;
@@ -46,7 +47,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router.
 ///
-/// Every route but /health, /docs and /openapi.json is behind
+/// Every route but /health, /docs, /openapi.json and the client page
+/// (/app) is behind
 /// `auth::authenticate`; each handler declares the action it needs with
 /// `auth::Authorized<needs::X>` (or `auth::MasterOnly`).
 pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
@@ -85,6 +87,7 @@ pub fn router(ctx: AppContext, request_timeout: Duration) -> Router {
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::serve_document))
         .merge(protected)
+        .merge(app::routes())
         .with_state(ctx);
 
     Router::new()

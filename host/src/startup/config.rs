@@ -76,7 +76,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MASTER_KEY",
         default: "unset",
-        meaning: "16+ bytes; turns access control on: API keys required on every route but /health and /docs",
+        meaning: "16+ bytes; turns access control on: API keys required on every route but /health, /docs, /openapi.json and the client page /app",
     },
     Variable {
         name: "CORS_ORIGINS",

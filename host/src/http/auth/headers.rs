@@ -85,6 +85,13 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
+/// The client page (`/app`): its own script and stylesheet only (no inline
+/// script or style), API calls to this origin, and images from itself or
+/// from the blob: URLs it makes of the charts it fetched with the key.
+pub const APP_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
 /// Data responses are never rendered as pages (an SVG chart opened directly
 /// runs nothing) nor framed.
 pub const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -93,11 +100,35 @@ fn is_docs(path: &str) -> bool {
     path == "/docs" || path.starts_with("/docs/")
 }
 
+fn is_app(path: &str) -> bool {
+    path == "/app" || path.starts_with("/app/")
+}
+
+/// Which policy a response gets, by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Docs,
+    App,
+    Data,
+}
+
+impl Page {
+    fn of(path: &str) -> Self {
+        if is_docs(path) {
+            Page::Docs
+        } else if is_app(path) {
+            Page::App
+        } else {
+            Page::Data
+        }
+    }
+}
+
 /// `nosniff` and no referrer everywhere; the docs get the CSP Swagger UI
-/// needs; everything else (data, errors) a closed CSP and `no-store`, since
-/// it may be a client's health data.
+/// needs, the client page its own; everything else (data, errors) a closed
+/// CSP and `no-store`, since it may be a client's health data.
 pub async fn security_headers(request: Request, next: Next) -> Response {
-    let docs = is_docs(request.uri().path());
+    let page = Page::of(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -108,17 +139,29 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if docs {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DOCS_CSP),
-        );
-    } else {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DATA_CSP),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match page {
+        Page::Docs => {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_CSP),
+            );
+        }
+        Page::App => {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(APP_CSP),
+            );
+            // Revalidated on every load, so the page and its script never
+            // come from two different versions of the binary.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+        Page::Data => {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DATA_CSP),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
     }
     response
 }
@@ -151,8 +194,19 @@ mod tests {
     }
 
     #[test]
-    fn the_docs_are_told_apart_from_data() {
+    fn the_docs_and_the_client_page_are_told_apart_from_data() {
         assert!(is_docs("/docs") && is_docs("/docs/") && is_docs("/docs/swagger-ui.css"));
         assert!(!is_docs("/docsx") && !is_docs("/workouts") && !is_docs("/openapi.json"));
+        assert_eq!(Page::of("/app"), Page::App);
+        assert_eq!(Page::of("/app/app.js"), Page::App);
+        assert_eq!(Page::of("/docs/"), Page::Docs);
+        for data in [
+            "/apps",
+            "/application",
+            "/workouts/history",
+            "/insights/app",
+        ] {
+            assert_eq!(Page::of(data), Page::Data, "{data}");
+        }
     }
 }
