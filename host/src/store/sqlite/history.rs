@@ -1,8 +1,14 @@
 //! History pages. Unfiltered: one keyset scan of the (user, date, id)
 //! index. Filtered by exercise: the filter is resolved to the client's keys
-//! first, and the page is a UNION ALL of one keyset scan per key on the
-//! (user, exercise, date, id) index, each at most one page long, merged by
-//! (date desc, id desc): O(keys x page), whatever the history's size.
+//! first, then one of two plans reads the page, whichever reads fewer rows
+//! for this client ([`Plan::choose`]):
+//! - a UNION ALL of one keyset scan per key on the (user, exercise, date,
+//!   id) index, each at most one page long, merged by (date desc, id desc):
+//!   O(keys x page), whatever the history's size;
+//! - when the keys hold most of the client's entries (a one-letter prefix,
+//!   a big muscle group), the unfiltered scan keeping the matching rows:
+//!   about page x (all entries / matching entries) rows, less than keys x
+//!   page exactly when the selection is that dense.
 
 use super::rows::ENTRY_COLUMNS;
 use crate::store::HistoryQuery;
@@ -26,20 +32,65 @@ fn push_bounds(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
     }
 }
 
-/// Pushes the page's query onto `qb`: over every exercise (`keys` None) or
-/// over `keys` (which must not be empty: an empty selection is an empty page).
-pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery, keys: Option<&[String]>) {
+/// How a page is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan<'a> {
+    /// Every exercise: the (user, date, id) index.
+    AllExercises,
+    /// One scan per key, merged.
+    PerKeyMerge(&'a [String]),
+    /// The (user, date, id) index, keeping the keys' rows.
+    DateScan(&'a [String]),
+}
+
+impl<'a> Plan<'a> {
+    /// The plan for `keys` (never empty: an empty selection is an empty
+    /// page), given how many entries the client has in them and in all.
+    /// The counts come from the read model and may lag the entries a
+    /// little: that only affects speed, never the page.
+    pub fn choose(keys: &'a [String], selected_entries: u64, all_entries: u64) -> Self {
+        // Rows read: keys x page for the merge, about page x all / selected
+        // for the scan. Unknown counts (0) keep the merge, whose cost is
+        // bounded whatever the data.
+        let scan_is_cheaper = selected_entries > 0
+            && u128::from(all_entries) < keys.len() as u128 * u128::from(selected_entries);
+        if scan_is_cheaper {
+            Plan::DateScan(keys)
+        } else {
+            Plan::PerKeyMerge(keys)
+        }
+    }
+}
+
+/// Pushes the page's query onto `qb`.
+pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery, plan: Plan<'_>) {
     let limit = i64::from(q.limit);
     let user = q.user_id.to_hex();
-    match keys {
-        None => {
+    match plan {
+        Plan::AllExercises => {
             qb.push(format!(
                 "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
             ))
             .push_bind(user);
             push_bounds(qb, q);
         }
-        Some(keys) => {
+        Plan::DateScan(keys) => {
+            // INDEXED BY: the planner would pick the exercise index for the
+            // IN list and then sort every matching entry.
+            qb.push(format!(
+                "SELECT {ENTRY_COLUMNS} FROM workouts INDEXED BY workouts_user_date_id \
+                 WHERE user_id = "
+            ))
+            .push_bind(user)
+            .push(" AND exercise_name_lower IN (");
+            let mut list = qb.separated(", ");
+            for key in keys {
+                list.push_bind(key.clone());
+            }
+            qb.push(")");
+            push_bounds(qb, q);
+        }
+        Plan::PerKeyMerge(keys) => {
             for (i, key) in keys.iter().enumerate() {
                 if i > 0 {
                     qb.push(" UNION ALL ");
@@ -99,14 +150,17 @@ mod tests {
             .await
             .unwrap();
         let keys = ["bench press".to_string(), "squat".to_string()];
-        for (after, keys) in [
-            (false, None),
-            (true, None),
-            (false, Some(&keys[..])),
-            (true, Some(&keys[..])),
+        for (after, plan) in [
+            (false, Plan::AllExercises),
+            (true, Plan::AllExercises),
+            (false, Plan::PerKeyMerge(&keys)),
+            (true, Plan::PerKeyMerge(&keys)),
+            (false, Plan::DateScan(&keys)),
+            (true, Plan::DateScan(&keys)),
         ] {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("EXPLAIN QUERY PLAN ");
-            push_page(&mut qb, &query(after), keys);
+            push_page(&mut qb, &query(after), plan);
+            let plan_kind = plan;
             let plan: Vec<String> = qb
                 .build()
                 .fetch_all(&store.reader)
@@ -117,9 +171,9 @@ mod tests {
                 .collect();
             let text = plan.join(" | ");
             assert!(!text.contains("SCAN workouts"), "{text}");
-            let index = match keys {
-                Some(_) => "USING INDEX workouts_user_exercise_date_id",
-                None => "USING INDEX workouts_user_date_id",
+            let index = match plan_kind {
+                Plan::PerKeyMerge(_) => "USING INDEX workouts_user_exercise_date_id",
+                Plan::AllExercises | Plan::DateScan(_) => "USING INDEX workouts_user_date_id",
             };
             assert!(text.contains(index), "{text}");
             // A deep page seeks to the cursor; it does not walk to it.
@@ -131,10 +185,117 @@ mod tests {
             for (i, step) in plan.iter().enumerate() {
                 if step.contains("TEMP B-TREE") {
                     assert!(
-                        keys.is_some() && i > 0 && plan[i - 1].starts_with("SCAN (subquery"),
+                        matches!(plan_kind, Plan::PerKeyMerge(_))
+                            && i > 0
+                            && plan[i - 1].starts_with("SCAN (subquery"),
                         "{text}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_is_chosen_only_when_it_reads_fewer_rows_than_the_merge() {
+        let keys: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        // 4 keys holding 40% of 1,000 entries: the scan reads ~page x 2.5.
+        assert_eq!(Plan::choose(&keys, 400, 1_000), Plan::DateScan(&keys));
+        // Holding 20%: ~page x 5 > page x 4.
+        assert_eq!(Plan::choose(&keys, 200, 1_000), Plan::PerKeyMerge(&keys));
+        // Exactly even: the merge (its cost does not depend on the data).
+        assert_eq!(Plan::choose(&keys, 250, 1_000), Plan::PerKeyMerge(&keys));
+        // One key never scans; unknown counts never scan.
+        assert_eq!(
+            Plan::choose(&keys[..1], 999, 1_000),
+            Plan::PerKeyMerge(&keys[..1])
+        );
+        assert_eq!(Plan::choose(&keys, 0, 0), Plan::PerKeyMerge(&keys));
+    }
+
+    /// Both plans read the same pages: every cursor position of a mixed
+    /// history, several selections, dates shared by many entries.
+    #[tokio::test]
+    async fn both_filtered_plans_read_the_same_pages() {
+        use crate::domain::workout::WorkoutSet;
+        use crate::domain::{Unit, WorkoutEntry};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plans.db"))
+            .await
+            .unwrap();
+        let q = query(false);
+        let names = ["Squat", "Deadlift", "Bench Press", "Front Squat", "Row"];
+        let entries: Vec<WorkoutEntry> = (0..120u32)
+            .map(|n| {
+                let name = names[(n * 7 % 5) as usize];
+                let date =
+                    chrono::DateTime::from_timestamp_millis(i64::from(n % 9) * 86_400_000).unwrap();
+                WorkoutEntry {
+                    id: format!("665f1c2b8a1e4d00{:08x}", n * 37 % 120)
+                        .parse()
+                        .unwrap(),
+                    user_id: q.user_id,
+                    exercise_name: name.to_string(),
+                    exercise_name_lower: name.to_lowercase(),
+                    date,
+                    sets: vec![WorkoutSet::new(5, 100.0, Unit::KG)],
+                    idempotency_key: None,
+                    created_at: date,
+                    updated_at: date,
+                    version: 1,
+                }
+            })
+            .collect();
+        crate::store::WorkoutStore::insert_entries(&store, &entries)
+            .await
+            .unwrap();
+        let read = |plan: Plan<'_>, q: HistoryQuery| {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
+            push_page(&mut qb, &q, plan);
+            let reader = store.reader.clone();
+            async move {
+                qb.build()
+                    .fetch_all(&reader)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<String, _>("id"))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let selections: [&[&str]; 3] = [
+            &["squat", "front squat"],
+            &["deadlift", "bench press", "row", "squat"],
+            &["row"],
+        ];
+        for selection in selections {
+            let keys: Vec<String> = selection.iter().map(|k| k.to_string()).collect();
+            let mut all = q.clone();
+            all.after = None;
+            all.range = TimeRange::ALL_TIME;
+            all.limit = 1_000;
+            let everything = read(Plan::PerKeyMerge(&keys), all.clone()).await;
+            assert_eq!(everything, read(Plan::DateScan(&keys), all.clone()).await);
+            assert!(!everything.is_empty());
+            // A page of 7 after every entry of the selection.
+            for after in entries
+                .iter()
+                .filter(|e| keys.contains(&e.exercise_name_lower))
+            {
+                let page = HistoryQuery {
+                    after: Some(CursorPosition {
+                        date: after.date,
+                        id: after.id,
+                    }),
+                    limit: 7,
+                    ..all.clone()
+                };
+                let merged = read(Plan::PerKeyMerge(&keys), page.clone()).await;
+                assert_eq!(
+                    merged,
+                    read(Plan::DateScan(&keys), page).await,
+                    "after {}",
+                    after.id
+                );
             }
         }
     }
