@@ -90,6 +90,17 @@ pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery, plan: Plan<'_>
             qb.push(")");
             push_bounds(qb, q);
         }
+        Plan::PerKeyMerge([key]) => {
+            // One key: its scan is the page, with no merge to feed.
+            qb.push(format!(
+                "SELECT {ENTRY_COLUMNS} FROM workouts \
+                 INDEXED BY workouts_user_exercise_date_id WHERE user_id = "
+            ))
+            .push_bind(user)
+            .push(" AND exercise_name_lower = ")
+            .push_bind(key.clone());
+            push_bounds(qb, q);
+        }
         Plan::PerKeyMerge(keys) => {
             for (i, key) in keys.iter().enumerate() {
                 if i > 0 {
@@ -155,6 +166,8 @@ mod tests {
             (true, Plan::AllExercises),
             (false, Plan::PerKeyMerge(&keys)),
             (true, Plan::PerKeyMerge(&keys)),
+            (false, Plan::PerKeyMerge(&keys[..1])),
+            (true, Plan::PerKeyMerge(&keys[..1])),
             (false, Plan::DateScan(&keys)),
             (true, Plan::DateScan(&keys)),
         ] {
@@ -185,7 +198,7 @@ mod tests {
             for (i, step) in plan.iter().enumerate() {
                 if step.contains("TEMP B-TREE") {
                     assert!(
-                        matches!(plan_kind, Plan::PerKeyMerge(_))
+                        matches!(plan_kind, Plan::PerKeyMerge(k) if k.len() > 1)
                             && i > 0
                             && plan[i - 1].starts_with("SCAN (subquery"),
                         "{text}"
