@@ -321,6 +321,10 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// first. A day left without sets keeps an empty summary, never deleted:
     /// its version must go on counting, or a writer that read "no summary"
     /// long ago could still create one from entries deleted since.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the key, the day, its three values and the version are written together"
+    )]
     async fn write_day_summary(
         &self,
         user: UserId,

@@ -302,7 +302,7 @@ pub fn rep_records_from_document(d: &Document) -> anyhow::Result<Option<RepRecor
     for (slot, stored) in out.rep_maxes.iter_mut().zip(maxes) {
         *slot = match stored {
             Bson::Null => None,
-            Bson::Document(s) => Some(set_record_from_document(&s)?),
+            Bson::Document(s) => Some(set_record_from_document(s)?),
             other => return Err(anyhow!("field {}: unexpected {other:?}", field::REP_MAXES)),
         };
     }
