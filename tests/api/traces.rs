@@ -146,25 +146,18 @@ async fn requests_are_exported_as_spans_named_by_route_and_joined_to_the_callers
         .unwrap();
     assert_eq!(read.status(), 200);
     // The embedded queue's worker stores the entry: a job span of its own.
-    let started = Instant::now();
-    loop {
-        let page: serde_json::Value = client
-            .get(format!("{address}/workouts/history?userId={user}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if page["items"]
-            .as_array()
-            .is_some_and(|items| !items.is_empty())
-        {
-            break;
+    let history_url = format!("{address}/workouts/history?userId={user}");
+    crate::queue_support::eventually("the entry to be stored", Duration::from_secs(30), || {
+        let (client, url) = (&client, &history_url);
+        async move {
+            let page: serde_json::Value =
+                client.get(url).send().await.unwrap().json().await.unwrap();
+            page["items"]
+                .as_array()
+                .is_some_and(|items| !items.is_empty())
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "never stored");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let missing = client
         .get(format!("{address}/no/such/route"))
         .send()
