@@ -63,21 +63,40 @@ pub async fn settle(
     changes: &[PrChange],
 ) -> Result<(), StoreError> {
     for (exercise, touched) in by_exercise(changes) {
-        if !day_bests_built(store, user, exercise).await? {
-            // Day bests not built yet for this key (entries from before they
-            // existed): only the row, from the entries, until `prs rebuild`.
-            rebuild_row_live(store, calculator, user, exercise).await?;
-            continue;
-        }
-        for day in &touched.days {
-            recompute_day(store, calculator, user, exercise, *day).await?;
-        }
-        // Always from every day, inserts too: records could merge the
-        // touched days into the row, but the entry count is a sum, and a
-        // day merged twice (a redelivered job) would count twice.
-        rebuild_row(store, user, exercise).await?;
+        settle_exercise(store, calculator, user, exercise, &touched.days).await?;
     }
     store.clear_pr_changes(user, changes).await
+}
+
+/// Settles the touched `days` of one exercise: each day summary, then the
+/// all-time row. Leaves the changes in place (see [`settle`]).
+pub async fn settle_exercise(
+    store: &dyn WorkoutStore,
+    calculator: &dyn PrCalculator,
+    user: UserId,
+    exercise: &str,
+    days: &BTreeSet<i64>,
+) -> Result<(), StoreError> {
+    if !day_bests_built(store, user, exercise).await? {
+        // Day bests not built yet for this key (entries from before they
+        // existed): only the row, from the entries, until `prs rebuild`.
+        return rebuild_row_live(store, calculator, user, exercise).await;
+    }
+    for day in days {
+        recompute_day(store, calculator, user, exercise, *day).await?;
+    }
+    // Always from every day, inserts too: records could merge the touched
+    // days into the row, but the entry count is a sum, and a day merged
+    // twice (a redelivered job) would count twice.
+    rebuild_row(store, user, exercise).await
+}
+
+/// The touched days of `changes`, by exercise.
+pub fn days_by_exercise(changes: &[PrChange]) -> BTreeMap<&str, BTreeSet<i64>> {
+    by_exercise(changes)
+        .into_iter()
+        .map(|(exercise, touched)| (exercise, touched.days))
+        .collect()
 }
 
 /// False while the day bests of (user, exercise) await `prs rebuild`.

@@ -68,14 +68,10 @@ impl WriteQueue for InlineQueue {
             return Ok(EditAccepted::Superseded);
         }
         for (user, changes) in &applied.changes {
-            crate::prs::settle::settle(
-                persister.store.as_ref(),
-                persister.calculator.as_ref(),
-                *user,
-                changes,
-            )
-            .await
-            .map_err(queue_error)?;
+            persister
+                .settle_changes(*user, changes)
+                .await
+                .map_err(queue_error)?;
         }
         Ok(EditAccepted::Applied)
     }

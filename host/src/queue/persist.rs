@@ -6,7 +6,7 @@ use super::jobs::{EditJob, SettlePrsJob, WriteBatch, WriteJob};
 use crate::domain::days::day_of;
 use crate::domain::records::PrCalculator;
 use crate::domain::{EntryId, UserId};
-use crate::prs::settle;
+use crate::prs::coalesce::SettleCoalescer;
 use crate::store::{EditOutcome, PrChange, StoreError, WorkoutStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +15,8 @@ use std::sync::Arc;
 pub struct Persister {
     pub store: Arc<dyn WorkoutStore>,
     pub calculator: Arc<dyn PrCalculator>,
+    /// Concurrent settles of one key share a run (see `prs::coalesce`).
+    coalescer: Arc<SettleCoalescer>,
 }
 
 /// What applying a write did: how many entries it stored or changed, and
@@ -27,7 +29,12 @@ pub struct Applied {
 
 impl Persister {
     pub fn new(store: Arc<dyn WorkoutStore>, calculator: Arc<dyn PrCalculator>) -> Self {
-        Self { store, calculator }
+        let coalescer = SettleCoalescer::new(Arc::clone(&store), Arc::clone(&calculator));
+        Self {
+            store,
+            calculator,
+            coalescer,
+        }
     }
 
     /// Applies a write. Inserts skip ids that exist; an edit applies only
@@ -82,13 +89,16 @@ impl Persister {
         if !job.entry_ids.is_empty() {
             changes.extend(self.changes_of(job.user_id, &job.entry_ids).await?);
         }
-        settle::settle(
-            self.store.as_ref(),
-            self.calculator.as_ref(),
-            job.user_id,
-            &changes,
-        )
-        .await
+        self.settle_changes(job.user_id, &changes).await
+    }
+
+    /// Settles `changes` of `user` into the read model, then removes them.
+    pub async fn settle_changes(
+        &self,
+        user: UserId,
+        changes: &[PrChange],
+    ) -> Result<(), StoreError> {
+        self.coalescer.settle(user, changes).await
     }
 
     async fn changes_of(&self, user: UserId, ids: &[EntryId]) -> Result<Vec<PrChange>, StoreError> {
@@ -110,13 +120,7 @@ impl Persister {
     pub async fn persist(&self, job: &WriteJob) -> Result<u64, StoreError> {
         let applied = self.apply(job).await?;
         for (user, changes) in &applied.changes {
-            settle::settle(
-                self.store.as_ref(),
-                self.calculator.as_ref(),
-                *user,
-                changes,
-            )
-            .await?;
+            self.settle_changes(*user, changes).await?;
         }
         Ok(applied.entries)
     }
