@@ -1,30 +1,35 @@
-//! History pages. Unfiltered: one keyset scan of the (user, date, id)
-//! index. Filtered by exercise: the filter is resolved to the client's keys
-//! first, then one of two plans reads the page, whichever reads fewer rows
-//! for this client ([`Plan::choose`]):
-//! - a UNION ALL of one keyset scan per key on the (user, exercise, date,
-//!   id) index, each at most one page long, merged by (date desc, id desc):
-//!   O(keys x page), whatever the history's size;
-//! - when the keys hold most of the client's entries (a one-letter prefix,
-//!   a big muscle group), the unfiltered scan keeping the matching rows:
-//!   about page x (all entries / matching entries) rows, less than keys x
-//!   page exactly when the selection is that dense.
+//! History pages, each one statement. Unfiltered: one keyset scan of the
+//! (user, date, id) index. Filtered by exercise: the filter selects the
+//! client's keys from `user_exercises` (one row per exercise), and the page
+//! is the merge of those keys' keyset scans on the (user, exercise, date,
+//! id) index, in two passes over that index alone (it covers date and id):
+//!
+//! 1. for each key, the date of its `limit`th entry after the cursor; the
+//!    page cannot end above the latest of those dates, because that key
+//!    alone has `limit` entries at or after it;
+//! 2. every selected key's entries from the cursor down to that date (at
+//!    most `limit` per key, usually far fewer), sorted, cut to `limit`.
+//!
+//! Only the page's own rows are then read from the table. A page costs
+//! O(keys x limit) index entries whatever the history's size, and a prefix
+//! that matches nothing reads only the client's exercise list.
 
 use super::rows::ENTRY_COLUMNS;
 use crate::store::HistoryQuery;
 use sqlx::{QueryBuilder, Sqlite};
 
 /// The conditions every scan of a page shares: range and cursor.
-fn push_bounds(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
+fn push_bounds(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery, table: &str) {
     if let Some(start) = q.range.start {
-        qb.push(" AND date_ms >= ")
+        qb.push(format!(" AND {table}date_ms >= "))
             .push_bind(start.timestamp_millis());
     }
     if let Some(end) = q.range.end {
-        qb.push(" AND date_ms < ").push_bind(end.timestamp_millis());
+        qb.push(format!(" AND {table}date_ms < "))
+            .push_bind(end.timestamp_millis());
     }
     if let Some(after) = &q.after {
-        qb.push(" AND (date_ms, id) < (")
+        qb.push(format!(" AND ({table}date_ms, {table}id) < ("))
             .push_bind(after.date.timestamp_millis())
             .push(", ")
             .push_bind(after.id.to_hex())
@@ -32,98 +37,78 @@ fn push_bounds(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
     }
 }
 
-/// How a page is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan<'a> {
-    /// Every exercise: the (user, date, id) index.
-    AllExercises,
-    /// One scan per key, merged.
-    PerKeyMerge(&'a [String]),
-    /// The (user, date, id) index, keeping the keys' rows.
-    DateScan(&'a [String]),
-}
-
-impl<'a> Plan<'a> {
-    /// The plan for `keys` (never empty: an empty selection is an empty
-    /// page), given how many entries the client has in them and in all.
-    /// The counts come from the read model and may lag the entries a
-    /// little: that only affects speed, never the page.
-    pub fn choose(keys: &'a [String], selected_entries: u64, all_entries: u64) -> Self {
-        // Rows read: keys x page for the merge, about page x all / selected
-        // for the scan. Unknown counts (0) keep the merge, whose cost is
-        // bounded whatever the data.
-        let scan_is_cheaper = selected_entries > 0
-            && u128::from(all_entries) < keys.len() as u128 * u128::from(selected_entries);
-        if scan_is_cheaper {
-            Plan::DateScan(keys)
-        } else {
-            Plan::PerKeyMerge(keys)
-        }
+/// The client's keys the filter selects (`sel.k`): a literal prefix and,
+/// when given, a list (a muscle group's exercises).
+fn push_selection(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
+    qb.push("sel(k) AS (SELECT exercise_name_lower FROM user_exercises WHERE user_id = ")
+        .push_bind(q.user_id.to_hex());
+    if let Some(prefix) = &q.exercise_prefix {
+        // Characters on both sides, like `str::starts_with` on the key.
+        qb.push(" AND substr(exercise_name_lower, 1, length(")
+            .push_bind(prefix.clone())
+            .push(")) = ")
+            .push_bind(prefix.clone());
     }
+    if let Some(keys) = &q.exercise_in {
+        qb.push(" AND exercise_name_lower IN (");
+        let mut list = qb.separated(", ");
+        for key in keys {
+            list.push_bind(key.clone());
+        }
+        qb.push(")");
+    }
+    qb.push(")");
 }
 
 /// Pushes the page's query onto `qb`.
-pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery, plan: Plan<'_>) {
+pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
     let limit = i64::from(q.limit);
     let user = q.user_id.to_hex();
-    match plan {
-        Plan::AllExercises => {
-            qb.push(format!(
-                "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
-            ))
-            .push_bind(user);
-            push_bounds(qb, q);
-        }
-        Plan::DateScan(keys) => {
-            // INDEXED BY: the planner would pick the exercise index for the
-            // IN list and then sort every matching entry.
-            qb.push(format!(
-                "SELECT {ENTRY_COLUMNS} FROM workouts INDEXED BY workouts_user_date_id \
-                 WHERE user_id = "
-            ))
-            .push_bind(user)
-            .push(" AND exercise_name_lower IN (");
-            let mut list = qb.separated(", ");
-            for key in keys {
-                list.push_bind(key.clone());
-            }
-            qb.push(")");
-            push_bounds(qb, q);
-        }
-        Plan::PerKeyMerge([key]) => {
-            // One key: its scan is the page, with no merge to feed.
-            qb.push(format!(
-                "SELECT {ENTRY_COLUMNS} FROM workouts \
-                 INDEXED BY workouts_user_exercise_date_id WHERE user_id = "
-            ))
-            .push_bind(user)
-            .push(" AND exercise_name_lower = ")
-            .push_bind(key.clone());
-            push_bounds(qb, q);
-        }
-        Plan::PerKeyMerge(keys) => {
-            for (i, key) in keys.iter().enumerate() {
-                if i > 0 {
-                    qb.push(" UNION ALL ");
-                }
-                // INDEXED BY: with a cursor the planner would rather walk the
-                // (user, date, id) index and test every entry's name.
-                qb.push(format!(
-                    "SELECT * FROM (SELECT {ENTRY_COLUMNS} FROM workouts \
-                     INDEXED BY workouts_user_exercise_date_id WHERE user_id = "
-                ))
-                .push_bind(user.clone())
-                .push(" AND exercise_name_lower = ")
-                .push_bind(key.clone());
-                push_bounds(qb, q);
-                qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
-                    .push_bind(limit)
-                    .push(")");
-            }
-        }
+    if q.exercise_prefix.is_none() && q.exercise_in.is_none() {
+        qb.push(format!(
+            "SELECT {ENTRY_COLUMNS} FROM workouts WHERE user_id = "
+        ))
+        .push_bind(user);
+        push_bounds(qb, q, "");
+        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
+            .push_bind(limit);
+        return;
     }
-    qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
-        .push_bind(limit);
+    // INDEXED BY: with a cursor the planner would rather walk the (user,
+    // date, id) index and test every entry's name.
+    const BY_EXERCISE: &str = "INDEXED BY workouts_user_exercise_date_id";
+    qb.push("WITH ");
+    push_selection(qb, q);
+    // Pass 1: the latest of the keys' `limit`th dates (NULL when no key
+    // has that many: then every key's rest fits in the page).
+    qb.push(format!(
+        ", page_floor(date_ms) AS (SELECT max((SELECT date_ms FROM workouts {BY_EXERCISE} \
+         WHERE user_id = "
+    ))
+    .push_bind(user.clone())
+    .push(" AND exercise_name_lower = sel.k");
+    push_bounds(qb, q, "");
+    qb.push(" ORDER BY date_ms DESC, id DESC LIMIT 1 OFFSET ")
+        .push_bind(limit - 1)
+        .push(")) FROM sel)");
+    // Pass 2: the page's (date, id) from the index, merged and cut.
+    qb.push(format!(
+        ", page(id) AS (SELECT w.id FROM sel JOIN workouts w {BY_EXERCISE} \
+         ON w.user_id = "
+    ))
+    .push_bind(user)
+    .push(
+        " AND w.exercise_name_lower = sel.k \
+         WHERE w.date_ms >= coalesce((SELECT date_ms FROM page_floor), -9223372036854775808)",
+    );
+    push_bounds(qb, q, "w.");
+    qb.push(" ORDER BY w.date_ms DESC, w.id DESC LIMIT ")
+        .push_bind(limit)
+        .push(")");
+    qb.push(format!(
+        " SELECT {ENTRY_COLUMNS} FROM workouts WHERE id IN (SELECT id FROM page) \
+         ORDER BY date_ms DESC, id DESC"
+    ));
 }
 
 #[cfg(test)]
@@ -151,99 +136,106 @@ mod tests {
         }
     }
 
-    /// The plan SQLite picks for a page: every scan an index search in
-    /// keyset order, no table scan, and no sort but of the per-key pages
-    /// (each at most a page long) for their merge.
+    fn filtered(after: bool, prefix: Option<&str>, among: Option<&[&str]>) -> HistoryQuery {
+        HistoryQuery {
+            exercise_prefix: prefix.map(str::to_string),
+            exercise_in: among.map(|keys| keys.iter().map(|k| k.to_string()).collect()),
+            ..query(after)
+        }
+    }
+
+    async fn explain(store: &SqliteStore, q: &HistoryQuery) -> Vec<String> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        push_page(&mut qb, q);
+        qb.build()
+            .fetch_all(&store.reader)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect()
+    }
+
+    /// The plan SQLite picks for a page: index searches in keyset order, a
+    /// deep page seeking to its cursor, no table scan; a filtered page
+    /// reads only the index until it fetches its own rows by id.
     #[tokio::test]
-    async fn every_page_is_an_index_search_without_a_sort_of_its_matches() {
+    async fn every_page_is_an_index_search() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("plan.db"))
             .await
             .unwrap();
-        let keys = ["bench press".to_string(), "squat".to_string()];
-        for (after, plan) in [
-            (false, Plan::AllExercises),
-            (true, Plan::AllExercises),
-            (false, Plan::PerKeyMerge(&keys)),
-            (true, Plan::PerKeyMerge(&keys)),
-            (false, Plan::PerKeyMerge(&keys[..1])),
-            (true, Plan::PerKeyMerge(&keys[..1])),
-            (false, Plan::DateScan(&keys)),
-            (true, Plan::DateScan(&keys)),
-        ] {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("EXPLAIN QUERY PLAN ");
-            push_page(&mut qb, &query(after), plan);
-            let plan_kind = plan;
-            let plan: Vec<String> = qb
-                .build()
-                .fetch_all(&store.reader)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<String, _>("detail"))
-                .collect();
+        for after in [false, true] {
+            let plan = explain(&store, &query(after)).await;
             let text = plan.join(" | ");
-            assert!(!text.contains("SCAN workouts"), "{text}");
-            let index = match plan_kind {
-                Plan::PerKeyMerge(_) => "USING INDEX workouts_user_exercise_date_id",
-                Plan::AllExercises | Plan::DateScan(_) => "USING INDEX workouts_user_date_id",
-            };
-            assert!(text.contains(index), "{text}");
-            // A deep page seeks to the cursor; it does not walk to it.
-            for search in plan.iter().filter(|s| s.starts_with("SEARCH workouts")) {
-                assert_eq!(search.contains("(date_ms,id)<(?,?)"), after, "{text}");
-            }
-            // A sort may only order a per-key page (at most `limit` rows) for
-            // the merge; a search of `workouts` itself is never sorted.
-            for (i, step) in plan.iter().enumerate() {
-                if step.contains("TEMP B-TREE") {
+            assert!(!text.contains("SCAN"), "{text}");
+            assert!(!text.contains("TEMP B-TREE"), "{text}");
+            assert!(text.contains("USING INDEX workouts_user_date_id"), "{text}");
+            assert_eq!(text.contains("(date_ms,id)<(?,?)"), after, "{text}");
+
+            for (prefix, among) in [
+                (Some("squat"), None),
+                (None, Some(&["bench press", "squat"][..])),
+                (Some("s"), Some(&["bench press", "squat"][..])),
+            ] {
+                let plan = explain(&store, &filtered(after, prefix, among)).await;
+                let text = plan.join(" | ");
+                assert!(!text.contains("SCAN workouts"), "{text}");
+                let searches: Vec<&String> = plan
+                    .iter()
+                    .filter(|s| s.starts_with("SEARCH w"))
+                    .collect();
+                for search in &searches {
+                    // The exercise index, covering: no table row is read
+                    // before the page is known...
                     assert!(
-                        matches!(plan_kind, Plan::PerKeyMerge(k) if k.len() > 1)
-                            && i > 0
-                            && plan[i - 1].starts_with("SCAN (subquery"),
+                        search.contains(
+                            "USING COVERING INDEX workouts_user_exercise_date_id \
+                             (user_id=? AND exercise_name_lower=?"
+                        ) || search.contains("USING INDEX sqlite_autoindex_workouts_1 (id=?)"),
                         "{text}"
                     );
+                    // ...and a deep page seeks to its cursor.
+                    if search.contains("COVERING") {
+                        assert_eq!(search.contains("(date_ms,id)<(?,?)"), after, "{text}");
+                    }
                 }
+                // Both passes over the keys, then the page's rows by id.
+                assert_eq!(
+                    searches.iter().filter(|s| s.contains("COVERING")).count(),
+                    2,
+                    "{text}"
+                );
+                assert!(
+                    text.contains("USING INDEX sqlite_autoindex_workouts_1 (id=?)"),
+                    "{text}"
+                );
             }
         }
     }
 
-    #[test]
-    fn the_scan_is_chosen_only_when_it_reads_fewer_rows_than_the_merge() {
-        let keys: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
-        // 4 keys holding 40% of 1,000 entries: the scan reads ~page x 2.5.
-        assert_eq!(Plan::choose(&keys, 400, 1_000), Plan::DateScan(&keys));
-        // Holding 20%: ~page x 5 > page x 4.
-        assert_eq!(Plan::choose(&keys, 200, 1_000), Plan::PerKeyMerge(&keys));
-        // Exactly even: the merge (its cost does not depend on the data).
-        assert_eq!(Plan::choose(&keys, 250, 1_000), Plan::PerKeyMerge(&keys));
-        // One key never scans; unknown counts never scan.
-        assert_eq!(
-            Plan::choose(&keys[..1], 999, 1_000),
-            Plan::PerKeyMerge(&keys[..1])
-        );
-        assert_eq!(Plan::choose(&keys, 0, 0), Plan::PerKeyMerge(&keys));
-    }
-
-    /// Both plans read the same pages: every cursor position of a mixed
-    /// history, several selections, dates shared by many entries.
+    /// Every filtered page equals the page of a plain reference (filter,
+    /// sort, skip to the cursor, cut), at every cursor position of a mixed
+    /// history where many entries share a date, for several selections.
     #[tokio::test]
-    async fn both_filtered_plans_read_the_same_pages() {
+    async fn filtered_pages_equal_a_plain_filter_and_sort() {
         use crate::domain::workout::WorkoutSet;
         use crate::domain::{Unit, WorkoutEntry};
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("plans.db"))
+        let store = SqliteStore::open(&dir.path().join("pages.db"))
             .await
             .unwrap();
         let q = query(false);
         let names = ["Squat", "Deadlift", "Bench Press", "Front Squat", "Row"];
-        let entries: Vec<WorkoutEntry> = (0..120u32)
+        // Squat is dense, Row sparse: whichever key sets the page's floor.
+        let weights = [0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3, 4];
+        let entries: Vec<WorkoutEntry> = (0..150u32)
             .map(|n| {
-                let name = names[(n * 7 % 5) as usize];
+                let name = names[weights[(n * 7 % 12) as usize]];
                 let date =
-                    chrono::DateTime::from_timestamp_millis(i64::from(n % 9) * 86_400_000).unwrap();
+                    chrono::DateTime::from_timestamp_millis(i64::from(n % 11) * 86_400_000).unwrap();
                 WorkoutEntry {
-                    id: format!("665f1c2b8a1e4d00{:08x}", n * 37 % 120)
+                    id: format!("665f1c2b8a1e4d00{:08x}", n * 37 % 150)
                         .parse()
                         .unwrap(),
                     user_id: q.user_id,
@@ -261,9 +253,9 @@ mod tests {
         crate::store::WorkoutStore::insert_entries(&store, &entries)
             .await
             .unwrap();
-        let read = |plan: Plan<'_>, q: HistoryQuery| {
+        let read = |q: HistoryQuery| {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
-            push_page(&mut qb, &q, plan);
+            push_page(&mut qb, &q);
             let reader = store.reader.clone();
             async move {
                 qb.build()
@@ -275,40 +267,51 @@ mod tests {
                     .collect::<Vec<_>>()
             }
         };
-        let selections: [&[&str]; 3] = [
-            &["squat", "front squat"],
-            &["deadlift", "bench press", "row", "squat"],
-            &["row"],
+        let mut newest_first = entries.clone();
+        newest_first.sort_by_key(|e| std::cmp::Reverse((e.date, e.id.to_hex())));
+        let selections: [(Option<&str>, Option<&[&str]>); 7] = [
+            (Some("squat"), None),
+            (Some("s"), None),
+            (Some(""), None),
+            (Some("zz"), None),
+            (None, Some(&["deadlift", "bench press", "row", "squat"])),
+            (None, Some(&["row", "front squat"])),
+            (Some("front"), Some(&["row", "front squat"])),
         ];
-        for selection in selections {
-            let keys: Vec<String> = selection.iter().map(|k| k.to_string()).collect();
-            let mut all = q.clone();
-            all.after = None;
-            all.range = TimeRange::ALL_TIME;
-            all.limit = 1_000;
-            let everything = read(Plan::PerKeyMerge(&keys), all.clone()).await;
-            assert_eq!(everything, read(Plan::DateScan(&keys), all.clone()).await);
-            assert!(!everything.is_empty());
-            // A page of 7 after every entry of the selection.
-            for after in entries
+        for (prefix, among) in selections {
+            let selected: Vec<&WorkoutEntry> = newest_first
                 .iter()
-                .filter(|e| keys.contains(&e.exercise_name_lower))
-            {
-                let page = HistoryQuery {
-                    after: Some(CursorPosition {
-                        date: after.date,
-                        id: after.id,
-                    }),
-                    limit: 7,
-                    ..all.clone()
-                };
-                let merged = read(Plan::PerKeyMerge(&keys), page.clone()).await;
-                assert_eq!(
-                    merged,
-                    read(Plan::DateScan(&keys), page).await,
-                    "after {}",
-                    after.id
-                );
+                .filter(|e| prefix.is_none_or(|p| e.exercise_name_lower.starts_with(p)))
+                .filter(|e| among.is_none_or(|l| l.contains(&e.exercise_name_lower.as_str())))
+                .collect();
+            let mut positions: Vec<Option<&WorkoutEntry>> = vec![None];
+            positions.extend(selected.iter().map(|e| Some(*e)));
+            for after in positions {
+                for limit in [1, 7, 1_000] {
+                    let page = HistoryQuery {
+                        after: after.map(|e| CursorPosition {
+                            date: e.date,
+                            id: e.id,
+                        }),
+                        range: TimeRange::ALL_TIME,
+                        limit,
+                        ..filtered(false, prefix, among)
+                    };
+                    let expected: Vec<String> = selected
+                        .iter()
+                        .filter(|e| {
+                            after.is_none_or(|a| (e.date, e.id.to_hex()) < (a.date, a.id.to_hex()))
+                        })
+                        .take(limit as usize)
+                        .map(|e| e.id.to_hex())
+                        .collect();
+                    assert_eq!(
+                        read(page).await,
+                        expected,
+                        "{prefix:?} {among:?} after {:?} limit {limit}",
+                        after.map(|e| e.id)
+                    );
+                }
             }
         }
     }

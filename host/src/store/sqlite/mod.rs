@@ -11,7 +11,7 @@ mod writes;
 
 use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
-    WorkoutStore, selected_keys,
+    WorkoutStore,
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
@@ -321,51 +321,8 @@ impl WorkoutStore for SqliteStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
-        let filtered = q.exercise_prefix.is_some() || q.exercise_in.is_some();
-        let mut selection: Option<(Vec<String>, u64, u64)> = None;
-        if filtered {
-            // The client's keys with their entry counts (read model rows;
-            // 0 until a key's row is written), to choose the page's plan.
-            let rows = sqlx::query(
-                "SELECT ue.exercise_name_lower AS key, COALESCE(pr.entries, 0) AS entries \
-                 FROM user_exercises ue LEFT JOIN personal_records pr \
-                 ON pr.user_id = ue.user_id AND pr.exercise_name_lower = ue.exercise_name_lower \
-                 WHERE ue.user_id = ?",
-            )
-            .bind(q.user_id.to_hex())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-            let counts: Vec<(String, u64)> = rows
-                .iter()
-                .map(|r| {
-                    let entries: i64 = r.get("entries");
-                    (r.get("key"), u64::try_from(entries).unwrap_or(0))
-                })
-                .collect();
-            let all_entries = counts.iter().map(|(_, n)| n).sum();
-            let keys = selected_keys(
-                counts.iter().map(|(k, _)| k.clone()),
-                q.exercise_prefix.as_deref(),
-                q.exercise_in.as_deref(),
-            )
-            .unwrap_or_default();
-            if keys.is_empty() {
-                return Ok(Vec::new()); // nothing of this client matches
-            }
-            let selected_entries = counts
-                .iter()
-                .filter(|(k, _)| keys.binary_search(k).is_ok())
-                .map(|(_, n)| n)
-                .sum();
-            selection = Some((keys, selected_entries, all_entries));
-        }
-        let plan = match &selection {
-            None => history::Plan::AllExercises,
-            Some((keys, selected, all)) => history::Plan::choose(keys, *selected, *all),
-        };
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
-        history::push_page(&mut qb, q, plan);
+        history::push_page(&mut qb, q);
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
         rows.iter().map(entry_from_row).collect()
     }
