@@ -532,7 +532,6 @@ mod property {
     use everfit::domain::records::NativePrCalculator;
     use everfit::domain::{UserId, dates::TimeRange};
     use everfit::prs::{live, reads};
-    use everfit::store::{SqliteStore, WorkoutStore};
     use proptest::prelude::*;
 
     const EXERCISES: [&str; 3] = ["Squat", "Front Squat", "Bench Press"];
@@ -559,7 +558,8 @@ mod property {
     }
 
     fn arb_op() -> impl Strategy<Value = Op> {
-        let content = (0..EXERCISES.len(), 1u32..6, 1u32..6, 1u32..20);
+        // kg 0 logs a bodyweight set (weight 0): rep records only.
+        let content = (0..EXERCISES.len(), 1u32..6, 1u32..6, 0u32..20);
         prop_oneof![
             3 => content.clone().prop_map(|(exercise, day, reps, kg)| Op::Insert { exercise, day, reps, kg }),
             2 => (0usize..12, content).prop_map(|(target, (exercise, day, reps, kg))| Op::Edit { target, exercise, day, reps, kg }),
@@ -573,20 +573,38 @@ mod property {
     }
 
     async fn check_exact(app: &TestApp) {
-        let store = SqliteStore::open(&app.db_path).await.unwrap();
+        // The app's own store: SQLite, or MongoDB on that run.
+        let store = crate::backends::app_store(&app.db_path).await;
+        let store = store.as_ref();
         let user: UserId = USER.parse().unwrap();
         let calc = NativePrCalculator;
         assert!(store.pr_changes(user, None).await.unwrap().is_empty());
         for name in EXERCISES {
             let key = name.to_lowercase();
-            let all = live::records(&store, &calc, user, &key, TimeRange::ALL_TIME)
+            let all = live::records(store, &calc, user, &key, TimeRange::ALL_TIME)
+                .await
+                .unwrap();
+            let all_reps = live::rep_records(store, user, &key, TimeRange::ALL_TIME)
                 .await
                 .unwrap();
             let row = store.read_personal_records(user, &key).await.unwrap();
             assert_eq!(
-                row.map(|r| r.records).unwrap_or_default(),
+                row.as_ref().map(|r| r.records.clone()).unwrap_or_default(),
                 all,
                 "{key}: read model"
+            );
+            // A key logged at some point has a row, with its rep records.
+            if let Some(row) = row {
+                assert_eq!(row.reps, Some(all_reps.clone()), "{key}: rep records");
+            } else {
+                assert!(all_reps.is_empty(), "{key}: no row");
+            }
+            assert_eq!(
+                reads::rep_records(store, user, &key, TimeRange::ALL_TIME)
+                    .await
+                    .unwrap(),
+                all_reps,
+                "{key}: rep records read"
             );
             let days = store
                 .day_summaries(user, &key, DaySpan::default())
@@ -595,8 +613,10 @@ mod property {
                 .unwrap();
             for d in &days {
                 let one = everfit::prs::settle::day_range(d.day);
-                let expected = live::records(&store, &calc, user, &key, one).await.unwrap();
+                let expected = live::records(store, &calc, user, &key, one).await.unwrap();
                 assert_eq!(d.records, expected, "{key}: day {}", d.day);
+                let expected = live::rep_records(store, user, &key, one).await.unwrap();
+                assert_eq!(d.reps, Some(expected), "{key}: day {} rep records", d.day);
             }
             for (from, to) in [(1, 6), (2, 3), (3, 3), (4, 5)] {
                 let range = TimeRange {
@@ -611,13 +631,14 @@ mod property {
                             .into(),
                     ),
                 };
-                let (served, _) = reads::range(&store, &calc, user, &key, range)
-                    .await
-                    .unwrap();
-                let expected = live::records(&store, &calc, user, &key, range)
+                let (served, _) = reads::range(store, &calc, user, &key, range).await.unwrap();
+                let expected = live::records(store, &calc, user, &key, range)
                     .await
                     .unwrap();
                 assert_eq!(served, expected, "{key}: {range:?}");
+                let served = reads::rep_records(store, user, &key, range).await.unwrap();
+                let expected = live::rep_records(store, user, &key, range).await.unwrap();
+                assert_eq!(served, expected, "{key}: {range:?} rep records");
             }
         }
     }

@@ -2,7 +2,7 @@ use crate::helpers::*;
 use everfit::domain::dates::TimeRange;
 use everfit::domain::records::NativePrCalculator;
 use everfit::prs::read_model;
-use everfit::store::SqliteStore;
+use everfit::store::{SqliteStore, WorkoutStore};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -10,7 +10,126 @@ per_store!(
     all_time_prs_come_from_the_read_model_with_the_spec_numbers,
     ranges_have_a_previous_window_and_deltas,
     a_misspelled_exercise_gets_suggestions,
+    pull_ups_at_weight_0_and_bench_sets_have_exact_rep_records,
 );
+
+/// One rep-record set as the API presents it.
+fn rep_set(reps: u32, weight: f64, date: &str, entry_id: &str) -> Value {
+    json!({ "reps": reps, "weight": weight, "unit": "kg", "date": date, "entryId": entry_id })
+}
+
+async fn pull_ups_at_weight_0_and_bench_sets_have_exact_rep_records() {
+    let app = spawn_app().await;
+    let kg = |reps: u32, weight: f64| json!({ "reps": reps, "weight": weight, "unit": "kg" });
+    let ids = app
+        .log(
+            USER,
+            json!([
+                entry(
+                    "Pull Up",
+                    "2026-06-01T07:00:00Z",
+                    json!([kg(12, 0.0), kg(10, 0.0), kg(8, 0.0)])
+                ),
+                entry(
+                    "Pull Up",
+                    "2026-06-02T07:00:00Z",
+                    json!([kg(15, 0.0), kg(5, 0.0), kg(6, 10.0)])
+                ),
+                entry(
+                    "Bench Press",
+                    "2026-06-01T18:00:00Z",
+                    json!([kg(5, 100.0), kg(3, 110.0), kg(1, 120.0), kg(10, 70.0)])
+                ),
+                entry(
+                    "Bench Press",
+                    "2026-06-02T18:00:00Z",
+                    json!([kg(5, 102.5), kg(12, 60.0)])
+                ),
+            ]),
+        )
+        .await;
+    let day2 = "2026-06-02T07:00:00Z";
+    let (bench1, bench2) = ("2026-06-01T18:00:00Z", "2026-06-02T18:00:00Z");
+
+    let r = app
+        .get(&format!("/workouts/prs?userId={USER}&exercise=pull%20up"))
+        .await;
+    assert_eq!(r.headers()["x-pr-source"], "read-model");
+    let pull_ups: Value = r.json().await.unwrap();
+    assert_eq!(pull_ups["bodyweight"], true, "{pull_ups}");
+    let c = &pull_ups["current"];
+    assert_eq!(c["mostRepsSet"], rep_set(15, 0.0, day2, &ids[1]), "{c}");
+    // Only the 10 kg set has a load: it proves 1, 3 and 5 reps; nothing proves 10.
+    let weighted = rep_set(6, 10.0, day2, &ids[1]);
+    assert_eq!(
+        c["repMaxes"],
+        json!({ "1": weighted, "3": weighted, "5": weighted, "10": null }),
+        "{c}"
+    );
+    // 12 + 10 + 8 on June 1 beats 15 + 5 + 6 on June 2.
+    assert_eq!(
+        c["mostRepsInADay"],
+        json!({ "reps": 30, "date": "2026-06-01T00:00:00Z" })
+    );
+
+    let (_, bench) = app
+        .get_json(&format!(
+            "/workouts/prs?userId={USER}&exercise=bench%20press"
+        ))
+        .await;
+    assert_eq!(bench["bodyweight"], false);
+    let c = &bench["current"];
+    // The existing records are unchanged by the new ones.
+    assert_eq!(c["heaviestSet"]["weight"], 120.0);
+    assert_eq!(c["mostRepsSet"], rep_set(12, 60.0, bench2, &ids[3]), "{c}");
+    assert_eq!(
+        c["repMaxes"],
+        json!({
+            "1": rep_set(1, 120.0, bench1, &ids[2]),
+            "3": rep_set(3, 110.0, bench1, &ids[2]),
+            "5": rep_set(5, 102.5, bench2, &ids[3]),
+            "10": rep_set(10, 70.0, bench1, &ids[2]),
+        }),
+        "{c}"
+    );
+    assert_eq!(
+        c["mostRepsInADay"],
+        json!({ "reps": 19, "date": "2026-06-01T00:00:00Z" })
+    );
+
+    // A window (from the day bests) and its previous one, in pounds.
+    let r = app
+        .get(&format!(
+            "/workouts/prs?userId={USER}&exercise=bench%20press&from=2026-06-02&to=2026-06-02&unit=lb"
+        ))
+        .await;
+    assert_eq!(r.headers()["x-pr-source"], "day-bests");
+    let window: Value = r.json().await.unwrap();
+    let c = &window["current"];
+    assert_eq!(c["repMaxes"]["1"]["weight"], 225.97, "{c}");
+    assert_eq!(c["repMaxes"]["5"]["entryId"], ids[3].as_str());
+    assert_eq!(c["repMaxes"]["10"]["weight"], 132.28);
+    assert_eq!(c["mostRepsSet"]["reps"], 12);
+    assert_eq!(
+        c["mostRepsInADay"],
+        json!({ "reps": 17, "date": "2026-06-02T00:00:00Z" })
+    );
+    let p = &window["previous"];
+    assert_eq!(p["repMaxes"]["1"]["weight"], 264.55, "{p}");
+    assert_eq!(p["mostRepsInADay"]["reps"], 19);
+
+    // An exercise with no sets: every new record null.
+    let (_, none) = app
+        .get_json(&format!("/workouts/prs?userId={USER}&exercise=squat"))
+        .await;
+    let c = &none["current"];
+    assert_eq!(c["mostRepsSet"], Value::Null);
+    assert_eq!(
+        c["repMaxes"],
+        json!({ "1": null, "3": null, "5": null, "10": null })
+    );
+    assert_eq!(c["mostRepsInADay"], Value::Null);
+}
 
 async fn a_misspelled_exercise_gets_suggestions() {
     let app = spawn_app().await;
@@ -216,6 +335,50 @@ async fn ranges_stay_live_until_day_bests_are_rebuilt_after_an_upgrade() {
     assert_eq!(rebuilt, before);
 }
 
+#[tokio::test]
+async fn rows_from_before_rep_records_still_answer_them_exactly() {
+    let app = spawn_app().await;
+    app.log(USER, single("Pull Up", "2026-05-10T18:00:00Z", 12, 0, "kg"))
+        .await;
+    app.log(USER, single("Pull Up", "2026-05-20", 9, 0, "kg"))
+        .await;
+    let all_time = "/workouts/prs?userId=665f1c2b8a1e4d0012345678&exercise=pull%20up";
+    let range = "/workouts/prs?userId=665f1c2b8a1e4d0012345678&exercise=pull%20up&from=2026-05-01&to=2026-05-31";
+    let (_, before) = app.get_json(all_time).await;
+    let (_, before_range) = app.get_json(range).await;
+    assert_eq!(before["current"]["mostRepsSet"]["reps"], 12, "{before}");
+    assert_eq!(before_range["current"]["mostRepsInADay"]["reps"], 12);
+
+    // What rows and day summaries written by the previous version hold:
+    // the three records, no rep records.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    for update in [
+        "UPDATE personal_records SET records = json_remove(records, '$.reps')",
+        "UPDATE personal_record_days SET records = json_remove(records, '$.reps')",
+    ] {
+        sqlx::query(update).execute(&pool).await.unwrap();
+    }
+    let store = SqliteStore::open(&app.db_path).await.unwrap();
+    let user = USER.parse().unwrap();
+    let row = store.read_personal_records(user, "pull up").await.unwrap();
+    assert_eq!(row.unwrap().reps, None, "the row reads as unknown");
+    let r = app.get(all_time).await;
+    assert_eq!(r.headers()["x-pr-source"], "read-model");
+    assert_eq!(r.json::<Value>().await.unwrap(), before);
+    assert_eq!(app.get_json(range).await.1, before_range);
+
+    // `everfit prs rebuild` writes them back.
+    read_model::rebuild(&store, &NativePrCalculator, None, |_, _| {})
+        .await
+        .unwrap();
+    let row = store.read_personal_records(user, "pull up").await.unwrap();
+    assert_eq!(row.unwrap().reps.unwrap().most_reps_set.unwrap().reps, 12);
+    assert_eq!(app.get_json(all_time).await.1, before);
+    assert_eq!(app.get_json(range).await.1, before_range);
+}
+
 fn arb_entries() -> impl Strategy<Value = Vec<(u32, u32, u32, bool)>> {
     // (day, reps, weight, pounds)
     prop::collection::vec((0u32..20, 1u32..15, 0u32..200, any::<bool>()), 1..40)
@@ -249,9 +412,21 @@ proptest! {
                 .unwrap();
             let heaviest = live.heaviest_set.unwrap();
             assert_eq!(days["current"]["heaviestSet"]["entryId"], heaviest.entry_id.as_str());
-            for k in ["heaviestSet", "highestVolumeSet", "bestOneRepMax"] {
+            for k in ["heaviestSet", "highestVolumeSet", "bestOneRepMax", "mostRepsSet", "repMaxes", "mostRepsInADay"] {
                 assert_eq!(model["current"][k], days["current"][k], "{k}");
             }
+            let reps = everfit::prs::live::rep_records(store.as_ref(), USER.parse().unwrap(), "overhead press", TimeRange::ALL_TIME)
+                .await
+                .unwrap();
+            let most = reps.most_reps_set.as_ref().unwrap();
+            assert_eq!(model["current"]["mostRepsSet"]["entryId"], most.entry_id.as_str());
+            assert_eq!(model["current"]["mostRepsSet"]["reps"], most.reps);
+            assert_eq!(
+                model["current"]["mostRepsInADay"]["reps"],
+                reps.most_reps_day.map(|d| d.reps).unwrap()
+            );
+            let ten = reps.rep_max(10).map(|s| s.entry_id.as_str());
+            assert_eq!(model["current"]["repMaxes"]["10"]["entryId"].as_str(), ten);
         }));
     }
 }

@@ -12,7 +12,7 @@ use everfit::domain::{EntryId, WorkoutEntry};
 use everfit::prs::reads::{self, PrSource};
 use everfit::prs::{overview, settle};
 use everfit::store::{EditOutcome, HistoryQuery, WorkoutStore};
-use everfit_pr::{PersonalRecords, SetRecord};
+use everfit_pr::{DayReps, PersonalRecords, RepRecords, SetRecord};
 use futures::future::join_all;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -83,6 +83,17 @@ fn oracle(entries: &[WorkoutEntry], exercise: &str, range: TimeRange) -> Persona
         .flat_map(|e| e.set_records().collect::<Vec<_>>())
         .collect();
     PersonalRecords::compute(&sets)
+}
+
+fn rep_oracle(entries: &[WorkoutEntry], exercise: &str, range: TimeRange) -> RepRecords {
+    let sets: Vec<SetRecord> = entries
+        .iter()
+        .filter(|e| {
+            e.user_id == user() && e.exercise_name_lower == exercise && range.contains(e.date)
+        })
+        .flat_map(|e| e.set_records().collect::<Vec<_>>())
+        .collect();
+    RepRecords::compute(&sets)
 }
 
 /// Live PRs by both paths a store offers: its sets ranked by the
@@ -665,15 +676,18 @@ pub async fn live_records_and_history_match_the_oracle_on_random_data(store: &dy
     assert_eq!(all, newest_first(&entries));
 }
 
-fn records_with(weight: f64, entry_n: u32) -> PersonalRecords {
-    let set = SetRecord {
+fn set_with(weight: f64, entry_n: u32) -> SetRecord {
+    SetRecord {
         entry_id: id(entry_n).to_hex(),
         date_ms: day(entry_n).timestamp_millis(),
         set_index: 0,
         reps: 5,
         weight_kg: weight,
-    };
-    PersonalRecords::compute(&[set])
+    }
+}
+
+fn records_with(weight: f64, entry_n: u32) -> PersonalRecords {
+    PersonalRecords::compute(&[set_with(weight, entry_n)])
 }
 
 pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
@@ -682,10 +696,18 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
         None
     );
     let first = records_with(100.0, 1);
+    let first_reps = RepRecords::compute(&[set_with(100.0, 1)]);
     // Create: only when no row exists.
     assert!(
         store
-            .write_personal_records(user(), "squat", &first, &EntryStats::default(), None)
+            .write_personal_records(
+                user(),
+                "squat",
+                &first,
+                &first_reps,
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -695,6 +717,7 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
                 user(),
                 "squat",
                 &records_with(1.0, 2),
+                &RepRecords::default(),
                 &EntryStats::default(),
                 None
             )
@@ -707,24 +730,46 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
         .unwrap()
         .unwrap();
     assert_eq!((row.records.clone(), row.version), (first.clone(), 1));
+    assert_eq!(row.reps, Some(first_reps));
 
     // Update: only at the expected version.
     let second = records_with(120.0, 3);
     assert!(
         !store
-            .write_personal_records(user(), "squat", &second, &EntryStats::default(), Some(7))
+            .write_personal_records(
+                user(),
+                "squat",
+                &second,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(7)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_personal_records(user(), "squat", &second, &EntryStats::default(), Some(1))
+            .write_personal_records(
+                user(),
+                "squat",
+                &second,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(1)
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_personal_records(user(), "squat", &first, &EntryStats::default(), Some(1))
+            .write_personal_records(
+                user(),
+                "squat",
+                &first,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(1)
+            )
             .await
             .unwrap()
     );
@@ -742,6 +787,7 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
                 user(),
                 "bench press",
                 &PersonalRecords::default(),
+                &RepRecords::default(),
                 &EntryStats::default(),
                 None
             )
@@ -756,7 +802,14 @@ pub async fn read_model_compare_and_swap(store: &dyn WorkoutStore) {
     assert_eq!((row.records, row.version), (PersonalRecords::default(), 1));
     assert!(
         !store
-            .write_personal_records(user(), "deadlift", &first, &EntryStats::default(), Some(1))
+            .write_personal_records(
+                user(),
+                "deadlift",
+                &first,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(1)
+            )
             .await
             .unwrap()
     );
@@ -831,6 +884,10 @@ pub async fn settling_racing_writes_loses_none_and_revives_none(store: &dyn Work
         .unwrap()
         .unwrap();
     assert_eq!(row.records, oracle(&stored, "squat", TimeRange::ALL_TIME));
+    assert_eq!(
+        row.reps,
+        Some(rep_oracle(&stored, "squat", TimeRange::ALL_TIME))
+    );
     // The entry stats too: a count lost or counted twice would show here.
     assert_eq!(
         row.stats.map(|s| s.entries),
@@ -846,6 +903,11 @@ pub async fn settling_racing_writes_loses_none_and_revives_none(store: &dyn Work
         assert_eq!(
             day_summaries_merged(store, span_of(d, d + 1)).await,
             oracle(&stored, "squat", one),
+            "day {d}"
+        );
+        assert_eq!(
+            day_rep_records(store, d).await,
+            rep_oracle(&stored, "squat", one),
             "day {d}"
         );
     }
@@ -907,6 +969,20 @@ async fn day_summaries_merged(store: &dyn WorkoutStore, days: DaySpan) -> Person
     merged
 }
 
+/// The stored rep records of one squat day (empty when it has no summary).
+async fn day_rep_records(store: &dyn WorkoutStore, d: u32) -> RepRecords {
+    let days = store
+        .day_summaries(user(), "squat", span_of(d, d + 1))
+        .await
+        .unwrap()
+        .expect("day bests built");
+    assert!(days.len() <= 1);
+    days.into_iter()
+        .next()
+        .map(|s| s.reps.expect("rep records kept"))
+        .unwrap_or_default()
+}
+
 /// The ranges every day-bests behaviour checks: whole days, partial edges on
 /// either side, inside one day, open sides, empty.
 fn day_ranges() -> Vec<TimeRange> {
@@ -932,6 +1008,10 @@ async fn assert_ranges_served_from_day_bests(store: &dyn WorkoutStore, entries: 
             .expect("range");
         assert_eq!(source, PrSource::DayBests, "{range:?}");
         assert_eq!(records, oracle(entries, "squat", range), "{range:?}");
+        let reps = reads::rep_records(store, user(), "squat", range)
+            .await
+            .expect("rep records");
+        assert_eq!(reps, rep_oracle(entries, "squat", range), "{range:?}");
     }
 }
 
@@ -1015,13 +1095,29 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     // Create only when absent; update only at the version read.
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &first,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &first,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -1030,13 +1126,29 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     let second = records_with(50.0, 2);
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &second, &EntryStats::default(), Some(7))
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &second,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(7)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &second, &EntryStats::default(), Some(1))
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &second,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(1)
+            )
             .await
             .unwrap()
     );
@@ -1046,13 +1158,29 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     let empty = PersonalRecords::default();
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &empty, &EntryStats::default(), Some(1))
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &empty,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(1)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .write_day_summary(user(), "squat", d, &empty, &EntryStats::default(), Some(2))
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &empty,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                Some(2)
+            )
             .await
             .unwrap()
     );
@@ -1060,7 +1188,15 @@ pub async fn day_summaries_compare_and_swap(store: &dyn WorkoutStore) {
     assert_eq!((emptied.records, emptied.version), (empty, 3));
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &first, &EntryStats::default(), None)
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &first,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -1080,7 +1216,15 @@ pub async fn day_bests_rebuild_recomputes_from_entries(store: &dyn WorkoutStore)
     for (d, records) in [(d1, records_with(999.0, 1)), (d30, records_with(50.0, 30))] {
         assert!(
             store
-                .write_day_summary(user(), "squat", d, &records, &EntryStats::default(), None)
+                .write_day_summary(
+                    user(),
+                    "squat",
+                    d,
+                    &records,
+                    &RepRecords::default(),
+                    &EntryStats::default(),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -1226,7 +1370,15 @@ pub async fn a_settle_that_read_deleted_entries_cannot_revive_them(store: &dyn W
     // The stale write comes last, and misses.
     assert!(
         !store
-            .write_day_summary(user(), "squat", d, &stale, &EntryStats::default(), None)
+            .write_day_summary(
+                user(),
+                "squat",
+                d,
+                &stale,
+                &RepRecords::default(),
+                &EntryStats::default(),
+                None
+            )
             .await
             .unwrap()
     );
@@ -1351,11 +1503,19 @@ pub async fn reads_stay_exact_while_writes_wait_to_be_settled(store: &dyn Workou
             .unwrap();
         assert_eq!(records, oracle(&now, "squat", TimeRange::ALL_TIME));
         assert_eq!(source, expect);
+        let reps = reads::rep_records(store, user(), "squat", TimeRange::ALL_TIME)
+            .await
+            .unwrap();
+        assert_eq!(reps, rep_oracle(&now, "squat", TimeRange::ALL_TIME));
         for range in day_ranges() {
             let (records, _) = reads::range(store, &NativePrCalculator, user(), "squat", range)
                 .await
                 .unwrap();
             assert_eq!(records, oracle(&now, "squat", range), "{range:?}");
+            let reps = reads::rep_records(store, user(), "squat", range)
+                .await
+                .unwrap();
+            assert_eq!(reps, rep_oracle(&now, "squat", range), "{range:?}");
         }
     };
     check(now.clone(), PrSource::ReadModel).await;
@@ -1540,4 +1700,94 @@ pub async fn exercise_stats_stay_exact_under_edits_and_deletes(store: &dyn Worko
         settled_stats(store).await,
         [("front squat".to_string(), 1), ("squat".to_string(), 2)]
     );
+}
+
+/// Pull-ups at weight 0 and weighted ones, over three days: the rep records
+/// hold the exact sets and day, from the read model, the day bests and
+/// live alike, through an edit and a delete.
+pub async fn rep_records_of_bodyweight_and_loaded_sets(store: &dyn WorkoutStore) {
+    let h = |d: u32, hours: i64| day(d) + chrono::Duration::hours(hours);
+    let mut entries = vec![
+        entry(1, "Pull Up", h(1, 8), &[(8, 0.0), (12, 0.0), (10, 0.0)]),
+        entry(2, "Pull Up", h(1, 19), &[(6, 10.0)]),
+        entry(3, "Pull Up", h(2, 7), &[(12, 0.0), (5, 20.0), (3, 25.0)]),
+        entry(4, "Pull Up", h(3, 9), &[(11, 0.0), (11, 0.0), (14, 0.0)]),
+    ];
+    store_and_settle(store, &entries).await;
+    let set = |e: &WorkoutEntry, i: usize| e.set_records().nth(i).unwrap();
+    let expected = RepRecords {
+        // 14 reps on day 3 beats the two 12s.
+        most_reps_set: Some(set(&entries[3], 2)),
+        rep_maxes: [
+            Some(set(&entries[2], 2)), // 1 rep: 25 kg x 3
+            Some(set(&entries[2], 2)), // 3 reps: 25 kg x 3 proves 3
+            Some(set(&entries[2], 1)), // 5 reps: 20 kg x 5
+            None,                      // 10 reps: only weight 0
+        ],
+        // Day 1: 8 + 12 + 10 + 6 = 36; day 3: 36 too; day 1 is earlier.
+        most_reps_day: Some(DayReps {
+            day: day_of(day(1).timestamp_millis()),
+            reps: 36,
+        }),
+    };
+    let all_time = || reads::rep_records(store, user(), "pull up", TimeRange::ALL_TIME);
+    assert_eq!(all_time().await.unwrap(), expected);
+    let row = store
+        .read_personal_records(user(), "pull up")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.reps.as_ref(), Some(&expected));
+    let live_all = everfit::prs::live::rep_records(store, user(), "pull up", TimeRange::ALL_TIME)
+        .await
+        .unwrap();
+    assert_eq!(live_all, expected);
+    // A window starting mid-day 1 counts only the part of day 1 inside it.
+    let window = TimeRange {
+        start: Some(h(1, 12)),
+        end: Some(day(3)),
+    };
+    let in_window = reads::rep_records(store, user(), "pull up", window)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_window.most_reps_day,
+        Some(DayReps {
+            day: day_of(day(2).timestamp_millis()),
+            reps: 20,
+        })
+    );
+    assert_eq!(in_window, rep_oracle(&entries, "pull up", window));
+
+    // An edit lowering day 3 (unsettled, then settled) and a delete.
+    let lowered = edited(entry(4, "Pull Up", h(3, 9), &[(9, 0.0)]), 2);
+    let outcome = store.replace_entry(&lowered).await.unwrap();
+    entries[3] = lowered;
+    assert_eq!(
+        all_time().await.unwrap(),
+        rep_oracle(&entries, "pull up", TimeRange::ALL_TIME)
+    );
+    settle_outcome(store, outcome).await;
+    let deleted = store.delete_entry(user(), id(3), 2, day(9)).await.unwrap();
+    entries.remove(2);
+    let now = rep_oracle(&entries, "pull up", TimeRange::ALL_TIME);
+    assert_eq!(all_time().await.unwrap(), now);
+    settle_outcome(store, deleted).await;
+    assert_eq!(all_time().await.unwrap(), now);
+    // Left: day 1 (12 reps, 36 in the day) and one loaded set of 6 at 10 kg.
+    assert_eq!(now.most_reps_set, Some(set(&entries[0], 1)));
+    assert_eq!(now.rep_max(5), Some(&set(&entries[1], 0)));
+    assert_eq!(now.rep_max(10), None);
+    let row = store
+        .read_personal_records(user(), "pull up")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.reps, Some(now));
+    for range in day_ranges() {
+        let reps = reads::rep_records(store, user(), "pull up", range)
+            .await
+            .unwrap();
+        assert_eq!(reps, rep_oracle(&entries, "pull up", range), "{range:?}");
+    }
 }

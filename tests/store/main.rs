@@ -69,6 +69,7 @@ store_suite!(
     erasure_removes_everything_and_drops_older_writes,
     reads_stay_exact_while_writes_wait_to_be_settled,
     exercise_stats_stay_exact_under_edits_and_deletes,
+    rep_records_of_bodyweight_and_loaded_sets,
 );
 
 /// The same for the `ApiKeyStore` behaviours of `keys`.

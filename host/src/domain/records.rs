@@ -2,8 +2,13 @@
 //! calls [`PrCalculator`]; the native implementation here and the WASM PR
 //! component (`plugins::pr`) run the same `everfit-pr` code, so either gives
 //! the same records.
+//!
+//! The rep records ([`RepRecords`]: most reps in a set and in a day, rep
+//! maxes) are not part of the `everfit:insights@0.1.0` `pr` interface, so
+//! they are always computed here, natively, from the same `everfit-pr` code,
+//! beside whichever calculator computes the other three kinds.
 
-pub use everfit_pr::{PersonalRecords, RecordKind, SetRecord};
+pub use everfit_pr::{DayReps, PersonalRecords, REP_MAX_REPS, RecordKind, RepRecords, SetRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrCalculatorError {

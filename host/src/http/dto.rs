@@ -4,8 +4,8 @@
 
 use crate::domain::dates::format_instant;
 use crate::domain::{Catalogue, Unit, WorkoutEntry, round2};
-use crate::prs::report::{Deltas, PresentedSet, RangeEcho, present};
-use everfit_pr::{PersonalRecords, RecordKind};
+use crate::prs::report::{Deltas, PresentedSet, RangeEcho, present, present_day, present_set};
+use everfit_pr::{PersonalRecords, RecordKind, RepRecords};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -238,6 +238,55 @@ pub struct BestOneRepMaxView {
     pub entry_id: String,
 }
 
+/// A set that holds a rep record.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RepSetView {
+    pub reps: u32,
+    pub weight: f64,
+    #[schema(value_type = UnitCode)]
+    pub unit: Unit,
+    pub date: String,
+    pub entry_id: String,
+}
+
+impl From<PresentedSet> for RepSetView {
+    fn from(s: PresentedSet) -> Self {
+        Self {
+            reps: s.reps,
+            weight: s.weight,
+            unit: s.unit,
+            date: s.date,
+            entry_id: s.entry_id,
+        }
+    }
+}
+
+/// The rep maxes: for N reps, the heaviest set of at least N reps with a
+/// load (weight above 0); a set of 5 at 100 kg also proves 1 and 3 reps at
+/// 100 kg. Null where no set qualifies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepMaxesView {
+    #[serde(rename = "1")]
+    pub one: Option<RepSetView>,
+    #[serde(rename = "3")]
+    pub three: Option<RepSetView>,
+    #[serde(rename = "5")]
+    pub five: Option<RepSetView>,
+    #[serde(rename = "10")]
+    pub ten: Option<RepSetView>,
+}
+
+/// The most reps logged in one UTC day.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayRepsView {
+    /// The sum of the reps of every set of the exercise that day.
+    pub reps: u64,
+    /// The day (its first instant, UTC); the earliest such day on a tie.
+    pub date: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PrWindowView {
@@ -246,12 +295,38 @@ pub struct PrWindowView {
     pub heaviest_set: Option<HeaviestSetView>,
     pub highest_volume_set: Option<HighestVolumeSetView>,
     pub best_one_rep_max: Option<BestOneRepMaxView>,
+    /// The set with the most reps, at any weight: the record of bodyweight
+    /// work (sets logged at weight 0).
+    pub most_reps_set: Option<RepSetView>,
+    pub rep_maxes: RepMaxesView,
+    /// Within a window, a day at its edge counts the part inside it.
+    pub most_reps_in_a_day: Option<DayRepsView>,
 }
 
 impl PrWindowView {
-    pub fn new(range: Option<RangeEcho>, records: &PersonalRecords, unit: Unit) -> Self {
+    pub fn new(
+        range: Option<RangeEcho>,
+        records: &PersonalRecords,
+        reps: &RepRecords,
+        unit: Unit,
+    ) -> Self {
         let p = |kind: RecordKind| records.get(kind).map(|s| present(kind, s, unit));
+        let rep_max = |n: u32| reps.rep_max(n).map(|s| present_set(s, unit).into());
         Self {
+            most_reps_set: reps
+                .most_reps_set
+                .as_ref()
+                .map(|s| present_set(s, unit).into()),
+            rep_maxes: RepMaxesView {
+                one: rep_max(1),
+                three: rep_max(3),
+                five: rep_max(5),
+                ten: rep_max(10),
+            },
+            most_reps_in_a_day: reps.most_reps_day.map(|d| DayRepsView {
+                reps: d.reps,
+                date: present_day(d.day),
+            }),
             range: range.map(Into::into),
             heaviest_set: p(RecordKind::HeaviestSet).map(|s: PresentedSet| HeaviestSetView {
                 weight: s.weight,
@@ -304,8 +379,15 @@ impl From<Deltas> for DeltasView {
     "current": { "range": null,
       "heaviestSet": { "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
       "highestVolumeSet": { "volume": 900, "weight": 90, "reps": 10, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
-      "bestOneRepMax": { "oneRepMax": 121, "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" } },
-    "previous": null, "deltas": null }))]
+      "bestOneRepMax": { "oneRepMax": 121, "weight": 110, "reps": 3, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+      "mostRepsSet": { "reps": 10, "weight": 90, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
+      "repMaxes": {
+        "1": { "reps": 3, "weight": 110, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+        "3": { "reps": 3, "weight": 110, "unit": "kg", "date": "2026-06-09T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456aa" },
+        "5": { "reps": 10, "weight": 90, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" },
+        "10": { "reps": 10, "weight": 90, "unit": "kg", "date": "2026-06-02T00:00:00Z", "entryId": "665f1c2b8a1e4d00123456ab" } },
+      "mostRepsInADay": { "reps": 10, "date": "2026-06-02T00:00:00Z" } },
+    "bodyweight": false, "previous": null, "deltas": null }))]
 pub struct PrResponse {
     pub user_id: String,
     /// The exercise's name as last logged (as sent, normalized, when the
@@ -313,6 +395,10 @@ pub struct PrResponse {
     pub exercise: String,
     #[schema(value_type = UnitCode)]
     pub unit: Unit,
+    /// The exercise catalogue lists it as a bodyweight exercise: its
+    /// record is `mostRepsSet` (sets are logged at weight 0 or with the
+    /// added load).
+    pub bodyweight: bool,
     pub current: PrWindowView,
     /// The window of equal length just before `from` (closed ranges only).
     pub previous: Option<PrWindowView>,
@@ -371,7 +457,7 @@ pub struct PrBoardRowView {
 
 impl PrBoardRowView {
     pub fn new(row: &crate::prs::overview::BoardRow, catalogue: &Catalogue, unit: Unit) -> Self {
-        let records = PrWindowView::new(None, &row.records, unit);
+        let records = PrWindowView::new(None, &row.records, &RepRecords::default(), unit);
         Self {
             exercise_name: row.name.clone(),
             muscle_group: catalogue.group_of(&row.key).map(str::to_string),

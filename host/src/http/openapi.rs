@@ -72,6 +72,7 @@ impl Modify for BearerAuth {
         dto::SubmitWorkoutsRequest, dto::NewEntryRequest, dto::NewSetRequest, dto::UnitCode,
         dto::SubmitWorkoutsResponse, dto::WorkoutView, dto::SetView, dto::HistoryResponse,
         dto::PrResponse, dto::PrWindowView, dto::RangeView, dto::HeaviestSetView,
+        dto::RepSetView, dto::RepMaxesView, dto::DayRepsView,
         dto::HighestVolumeSetView, dto::BestOneRepMaxView, dto::DeltasView,
         dto::ExercisesResponse, dto::ExerciseView, export::ExportFormatCode,
         dto::PrAnswer, dto::PrBoardResponse, dto::PrBoardRowView, dto::BoardSort,

@@ -138,6 +138,9 @@ pub async fn personal_records(
         )
         .await?
     };
+    // Rep records always come from the host's own everfit-pr (the PR
+    // plugin interface has the three kinds above), exact the same way.
+    let current_reps = reads::rep_records(ctx.store.as_ref(), user, &key, range).await?;
 
     let (previous, deltas_view) = match range.previous() {
         Some(prev_range) => {
@@ -149,11 +152,13 @@ pub async fn personal_records(
                 prev_range,
             )
             .await?;
+            let prev_reps = reads::rep_records(ctx.store.as_ref(), user, &key, prev_range).await?;
             let d = deltas(&current, &prev, unit);
             (
                 Some(PrWindowView::new(
                     Some(RangeEcho::of_window(&prev_range)),
                     &prev,
+                    &prev_reps,
                     unit,
                 )),
                 Some(d.into()),
@@ -167,7 +172,7 @@ pub async fn personal_records(
         Named::Logged(logged) => (logged, None),
         Named::Unknown(close) => (exercise, Some(close)),
     };
-    let message = current.is_empty().then(|| {
+    let message = (current.is_empty() && current_reps.is_empty()).then(|| {
         format!(
             "No sets of {exercise} found for this user{}",
             if range.is_all_time() {
@@ -181,7 +186,13 @@ pub async fn personal_records(
         user_id: user.to_hex(),
         exercise,
         unit,
-        current: PrWindowView::new(RangeEcho::of_inputs(from, to), &current, unit),
+        bodyweight: ctx.catalogue.is_bodyweight(&key),
+        current: PrWindowView::new(
+            RangeEcho::of_inputs(from, to),
+            &current,
+            &current_reps,
+            unit,
+        ),
         previous,
         deltas: deltas_view,
         message,

@@ -3,7 +3,7 @@
 
 use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
-use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords};
 use crate::domain::stats::EntryStats;
 use crate::store::{StoreError, WorkoutStore};
 
@@ -34,4 +34,17 @@ pub async fn stats(
 ) -> Result<EntryStats, StoreError> {
     let sets = store.exercise_sets(user, exercise_lower, range).await?;
     Ok(EntryStats::from_sets(&sets))
+}
+
+/// The rep records of one exercise within `range`, from its sets now, on
+/// every store: MongoDB's `$facet` ranking covers the three set kinds only
+/// (a day total needs every set of the day, which the sets give directly).
+pub async fn rep_records(
+    store: &dyn WorkoutStore,
+    user: UserId,
+    exercise_lower: &str,
+    range: TimeRange,
+) -> Result<RepRecords, StoreError> {
+    let sets = store.exercise_sets(user, exercise_lower, range).await?;
+    Ok(RepRecords::compute(&sets))
 }

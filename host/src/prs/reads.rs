@@ -17,7 +17,7 @@
 use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, split_range};
-use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords};
 use crate::prs::live;
 use crate::prs::settle::day_range;
 use crate::store::{PrChange, StoreError, WorkoutStore};
@@ -117,6 +117,59 @@ pub async fn range(
         records.merge(&live::records(store, calculator, user, exercise, edge).await?);
     }
     Ok((records, source))
+}
+
+/// Rep records of one exercise, all-time or within `range`, exact like the
+/// other kinds: the read model row when nothing awaits settling, else the
+/// day summaries of the whole days with the unsettled days and the partial
+/// edge days computed live. A row or a summary written before rep records
+/// were kept holds none: then they are computed live from the sets.
+pub async fn rep_records(
+    store: &dyn WorkoutStore,
+    user: UserId,
+    exercise: &str,
+    range: TimeRange,
+) -> Result<RepRecords, StoreError> {
+    // Changes before the row and the summaries, as in `all_time`.
+    let changes = store.pr_changes(user, Some(exercise)).await?;
+    if range.is_all_time() && changes.is_empty() {
+        let row = store.read_personal_records(user, exercise).await?;
+        if let Some(reps) = row.and_then(|r| r.reps) {
+            return Ok(reps);
+        }
+    }
+    let split = split_range(range);
+    let Some(summaries) = store
+        .day_summaries(user, exercise, split.whole_days)
+        .await?
+    else {
+        return live::rep_records(store, user, exercise, range).await;
+    };
+    // Every unsettled day is read live, whether or not it lowered a record:
+    // a day total cannot be merged into a stale one of the same day when
+    // sets left it.
+    let dirty: BTreeSet<i64> = days_of(&changes)
+        .into_iter()
+        .filter(|d| split.whole_days.contains(*d))
+        .collect();
+    let mut reps = RepRecords::default();
+    for s in summaries.iter().filter(|s| !dirty.contains(&s.day)) {
+        match &s.reps {
+            Some(day) => reps.merge(day),
+            None => return live::rep_records(store, user, exercise, range).await,
+        }
+    }
+    for (first, last) in runs(&dirty) {
+        let days = TimeRange {
+            start: day_range(first).start,
+            end: day_range(last).end,
+        };
+        reps.merge(&live::rep_records(store, user, exercise, days).await?);
+    }
+    for edge in split.edges {
+        reps.merge(&live::rep_records(store, user, exercise, edge).await?);
+    }
+    Ok(reps)
 }
 
 fn days_of(changes: &[PrChange]) -> BTreeSet<i64> {

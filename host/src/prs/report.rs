@@ -43,7 +43,17 @@ pub struct PresentedSet {
 pub fn present(kind: RecordKind, set: &SetRecord, unit: Unit) -> PresentedSet {
     PresentedSet {
         value: round2(unit.from_kg(kind.metric(set))),
-        weight: round2(unit.from_kg(set.weight_kg)),
+        ..present_set(set, unit)
+    }
+}
+
+/// A set presented in a unit, ranked by its weight (`value` is the weight):
+/// the rep records.
+pub fn present_set(set: &SetRecord, unit: Unit) -> PresentedSet {
+    let weight = round2(unit.from_kg(set.weight_kg));
+    PresentedSet {
+        value: weight,
+        weight,
         reps: set.reps,
         unit,
         date: chrono::DateTime::from_timestamp_millis(set.date_ms)
@@ -51,6 +61,11 @@ pub fn present(kind: RecordKind, set: &SetRecord, unit: Unit) -> PresentedSet {
             .unwrap_or_default(),
         entry_id: set.entry_id.clone(),
     }
+}
+
+/// The instant a UTC day starts, as presented (the date of a day total).
+pub fn present_day(day: i64) -> String {
+    format_instant(crate::domain::days::day_start(day))
 }
 
 /// The echo of a closed or half-open range in a report.
@@ -117,5 +132,8 @@ mod tests {
         assert_eq!(p.date, "2026-06-09T00:00:00Z");
         let kg = present(RecordKind::BestOneRepMax, &set(1, 100.0), Unit::KG);
         assert_eq!(kg.value, 103.33);
+        let rep_max = present_set(&set(5, 63.502_931_800_000_006), lb);
+        assert_eq!((rep_max.weight, rep_max.reps), (140.0, 5));
+        assert_eq!(present_day(-1), "1969-12-31T00:00:00Z");
     }
 }

@@ -2,8 +2,8 @@
 //! inserts, edits (which may move sets to another exercise or day) and
 //! deletes alike.
 //!
-//! For each (exercise, UTC day) a write touched, the day summary (records
-//! and entry stats) is recomputed from that day's entries; then the
+//! For each (exercise, UTC day) a write touched, the day summary (records,
+//! rep records and entry stats) is recomputed from that day's entries; then the
 //! exercise's all-time row is recomputed from the stored day summaries;
 //! then the write's [`PrChange`]s are removed. Until then, reads compute
 //! those days live.
@@ -20,7 +20,7 @@
 use crate::domain::UserId;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DAY_MS, DaySpan, day_start};
-use crate::domain::records::{PersonalRecords, PrCalculator};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords};
 use crate::domain::stats::EntryStats;
 use crate::prs::live;
 use crate::store::cas::until_stored;
@@ -136,6 +136,7 @@ pub async fn recompute_day(
         let fresh = calculator
             .compute(&sets)
             .map_err(|e| StoreError::Internal(e.into()))?;
+        let reps = RepRecords::compute(&sets);
         let stats = EntryStats::from_sets(&sets);
         // Written even when unchanged (and when empty): the version moves
         // on, so a slower settle that read the entries before this one did
@@ -146,6 +147,7 @@ pub async fn recompute_day(
                 exercise,
                 day,
                 &fresh,
+                &reps,
                 &stats,
                 stored.map(|s| s.version),
             )
@@ -173,19 +175,29 @@ pub async fn rebuild_row(
         };
         let mut fresh = PersonalRecords::default();
         let mut stats = Some(EntryStats::default());
+        let mut reps = Some(RepRecords::default());
         for s in &summaries {
             fresh.merge(&s.records);
             stats = stats.zip(s.stats).map(|(mut all, day)| {
                 all.merge(&day);
                 all
             });
+            reps = reps.zip(s.reps.as_ref()).map(|(mut all, day)| {
+                all.merge(day);
+                all
+            });
         }
-        // A day summary written before entry stats were kept: from the entries.
+        // A day summary written before entry stats or rep records were
+        // kept: those from the entries (until `prs rebuild` rewrites it).
         let stats = match stats {
             Some(stats) => stats,
             None => live::stats(store, user, exercise, TimeRange::ALL_TIME).await?,
         };
-        write_row(store, user, exercise, &fresh, &stats, row).await
+        let reps = match reps {
+            Some(reps) => reps,
+            None => live::rep_records(store, user, exercise, TimeRange::ALL_TIME).await?,
+        };
+        write_row(store, user, exercise, (&fresh, &reps, &stats), row).await
     })
     .await
 }
@@ -206,8 +218,9 @@ async fn rebuild_row_live(
         let fresh = calculator
             .compute(&sets)
             .map_err(|e| StoreError::Internal(e.into()))?;
+        let reps = RepRecords::compute(&sets);
         let stats = EntryStats::from_sets(&sets);
-        write_row(store, user, exercise, &fresh, &stats, row).await
+        write_row(store, user, exercise, (&fresh, &reps, &stats), row).await
     })
     .await
 }
@@ -218,12 +231,11 @@ async fn write_row(
     store: &dyn WorkoutStore,
     user: UserId,
     exercise: &str,
-    fresh: &PersonalRecords,
-    stats: &EntryStats,
+    (fresh, reps, stats): (&PersonalRecords, &RepRecords, &EntryStats),
     row: Option<crate::store::StoredRecords>,
 ) -> Result<bool, StoreError> {
     store
-        .write_personal_records(user, exercise, fresh, stats, row.map(|r| r.version))
+        .write_personal_records(user, exercise, fresh, reps, stats, row.map(|r| r.version))
         .await
 }
 

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
-use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
@@ -195,6 +195,7 @@ impl WorkoutStore for MeteredStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
@@ -204,6 +205,7 @@ impl WorkoutStore for MeteredStore {
                 user,
                 exercise_lower,
                 records,
+                reps,
                 stats,
                 expected_version,
             ),
@@ -262,6 +264,7 @@ impl WorkoutStore for MeteredStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
@@ -272,6 +275,7 @@ impl WorkoutStore for MeteredStore {
                 exercise_lower,
                 day,
                 records,
+                reps,
                 stats,
                 expected_version,
             ),

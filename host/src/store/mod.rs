@@ -15,7 +15,7 @@ pub mod sqlite;
 use crate::domain::cursor::CursorPosition;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
-use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use async_trait::async_trait;
@@ -79,6 +79,9 @@ pub struct StoredRecords {
     /// The entries the row covers; `None` for a row written before the
     /// read model kept them (computed at read time until written again).
     pub stats: Option<EntryStats>,
+    /// The rep records; `None` for a row written before they were kept
+    /// (computed at read time until written again).
+    pub reps: Option<RepRecords>,
     /// Incremented on every write: compare-and-swap on it is what keeps
     /// concurrent refreshes from overwriting each other (and the row from regressing).
     pub version: i64,
@@ -137,6 +140,8 @@ pub struct DaySummary {
     pub records: PersonalRecords,
     /// As in [`StoredRecords::stats`].
     pub stats: Option<EntryStats>,
+    /// As in [`StoredRecords::reps`].
+    pub reps: Option<RepRecords>,
     pub version: i64,
 }
 
@@ -278,6 +283,7 @@ pub trait WorkoutStore: Send + Sync + 'static {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError>;
@@ -315,12 +321,17 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// first. A day left without sets keeps an empty summary, never deleted:
     /// its version must go on counting, or a writer that read "no summary"
     /// long ago could still create one from entries deleted since.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the key, the day, its three values and the version are written together"
+    )]
     async fn write_day_summary(
         &self,
         user: UserId,
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError>;

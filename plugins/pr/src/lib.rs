@@ -17,6 +17,9 @@ extern crate alloc;
 use alloc::string::String;
 use core::cmp::Ordering;
 
+mod reps;
+pub use reps::{DayReps, REP_MAX_REPS, RepRecords, RepRecordsOf, day_of};
+
 /// One logged set, with what is needed to rank it and to point back at it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SetRecordOf<Id> {

@@ -12,10 +12,13 @@
 //! updatedAt }`, each record `{entryId, date, setIndex, reps, weightKg}` or
 //! null; `entries` (int64) and the first and last entry dates (null without
 //! entries) are absent from rows written before they were kept.
+//! `repRecords`: `{ mostRepsSet, repMaxes: [1, 3, 5, 10 reps], mostRepsDay:
+//! {day, reps} }` (records as above, or null), absent from rows and day
+//! summaries written before rep records were kept.
 //!
 //! `personal_record_days` (day bests): `{ userId, exerciseNameLower, day,
-//! heaviestSet, highestVolumeSet, bestOneRepMax, entries, firstDate,
-//! lastDate, version, updatedAt }`, one
+//! heaviestSet, highestVolumeSet, bestOneRepMax, repRecords, entries,
+//! firstDate, lastDate, version, updatedAt }`, one
 //! per (user, exercise, UTC day); `day` is `floor(date_ms / 86_400_000)` as an
 //! int64, the records as in `personal_records`.
 //!
@@ -24,7 +27,7 @@
 //! `queries::pending_backfill_pipeline`). `migrations`: `{ _id: name,
 //! appliedAt }`, one per one-time data migration that has run.
 
-use crate::domain::records::{PersonalRecords, SetRecord};
+use crate::domain::records::{DayReps, PersonalRecords, RepRecords, SetRecord};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, Unit, UserId, WorkoutEntry, WorkoutSet};
 use anyhow::{Context, anyhow};
@@ -58,6 +61,10 @@ pub mod field {
     pub const ENTRIES: &str = "entries";
     pub const FIRST_DATE: &str = "firstDate";
     pub const LAST_DATE: &str = "lastDate";
+    pub const REP_RECORDS: &str = "repRecords";
+    pub const MOST_REPS_SET: &str = "mostRepsSet";
+    pub const REP_MAXES: &str = "repMaxes";
+    pub const MOST_REPS_DAY: &str = "mostRepsDay";
 }
 
 pub fn bson_date(t: DateTime<Utc>) -> bson::DateTime {
@@ -252,6 +259,69 @@ pub fn records_from_document(d: &Document) -> anyhow::Result<PersonalRecords> {
     })
 }
 
+/// The rep records field of a read-model row or a day summary.
+pub fn rep_records_to_document(r: &RepRecords) -> anyhow::Result<Document> {
+    let rep_maxes = r
+        .rep_maxes
+        .iter()
+        .map(|s| optional_record(s.as_ref()))
+        .collect::<anyhow::Result<Vec<Bson>>>()?;
+    let day = r.most_reps_day.map_or(Bson::Null, |d| {
+        Bson::Document(doc! { field::DAY: d.day, field::REPS: d.reps as i64 })
+    });
+    Ok(doc! {
+        field::REP_RECORDS: {
+            field::MOST_REPS_SET: optional_record(r.most_reps_set.as_ref())?,
+            field::REP_MAXES: rep_maxes,
+            field::MOST_REPS_DAY: day,
+        }
+    })
+}
+
+/// The rep records of a row or a day summary; `None` when it was written
+/// before they were kept.
+pub fn rep_records_from_document(d: &Document) -> anyhow::Result<Option<RepRecords>> {
+    let Some(r) = d.get(field::REP_RECORDS) else {
+        return Ok(None);
+    };
+    let r = r
+        .as_document()
+        .ok_or_else(|| anyhow!("field {}: not a document", field::REP_RECORDS))?;
+    let mut out = RepRecords {
+        most_reps_set: record_field(r, field::MOST_REPS_SET)?,
+        ..RepRecords::default()
+    };
+    let maxes = r.get_array(field::REP_MAXES)?;
+    if maxes.len() != out.rep_maxes.len() {
+        return Err(anyhow!(
+            "field {}: {} rep maxes",
+            field::REP_MAXES,
+            maxes.len()
+        ));
+    }
+    for (slot, stored) in out.rep_maxes.iter_mut().zip(maxes) {
+        *slot = match stored {
+            Bson::Null => None,
+            Bson::Document(s) => Some(set_record_from_document(s)?),
+            other => return Err(anyhow!("field {}: unexpected {other:?}", field::REP_MAXES)),
+        };
+    }
+    out.most_reps_day = match r.get(field::MOST_REPS_DAY) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Document(day)) => Some(DayReps {
+            day: get_int(day, field::DAY)?,
+            reps: get_int(day, field::REPS)?.max(0) as u64,
+        }),
+        Some(other) => {
+            return Err(anyhow!(
+                "field {}: unexpected {other:?}",
+                field::MOST_REPS_DAY
+            ));
+        }
+    };
+    Ok(Some(out))
+}
+
 /// The entry stats fields of a read-model row or a day summary.
 pub fn stats_to_document(s: &EntryStats) -> Document {
     let date = |ms: Option<i64>| ms.map_or(Bson::Null, |ms| Bson::DateTime(bson_date_ms(ms)));
@@ -283,14 +353,21 @@ pub fn stats_from_document(d: &Document) -> anyhow::Result<Option<EntryStats>> {
 }
 
 /// A stored day summary as read.
-pub type DayRecords = (i64, PersonalRecords, Option<EntryStats>, i64);
+pub type DayRecords = (
+    i64,
+    PersonalRecords,
+    Option<EntryStats>,
+    Option<RepRecords>,
+    i64,
+);
 
-/// A stored day summary: its day, records, entry stats and version.
+/// A stored day summary: its day, records, entry stats, rep records and version.
 pub fn day_records_from_document(d: &Document) -> anyhow::Result<DayRecords> {
     Ok((
         get_int(d, field::DAY)?,
         records_from_document(d)?,
         stats_from_document(d)?,
+        rep_records_from_document(d)?,
         get_version(d)?,
     ))
 }
@@ -458,7 +535,7 @@ mod tests {
         d.insert("version", 4_i32);
         assert_eq!(
             day_records_from_document(&d).unwrap(),
-            (-3, r.clone(), None, 4)
+            (-3, r.clone(), None, None, 4)
         );
         let stats = EntryStats {
             entries: 2,
@@ -468,7 +545,13 @@ mod tests {
         d.extend(stats_to_document(&stats));
         assert_eq!(
             day_records_from_document(&d).unwrap(),
-            (-3, r, Some(stats), 4)
+            (-3, r.clone(), Some(stats), None, 4)
+        );
+        let reps = RepRecords::compute(&[record("665f1c2b8a1e4d00000000aa", 1)]);
+        d.extend(rep_records_to_document(&reps).unwrap());
+        assert_eq!(
+            day_records_from_document(&d).unwrap(),
+            (-3, r, Some(stats), Some(reps), 4)
         );
         let empty = stats_to_document(&EntryStats::default());
         assert_eq!(
@@ -477,6 +560,28 @@ mod tests {
         );
         d.remove("version");
         assert!(day_records_from_document(&d).is_err());
+    }
+
+    #[test]
+    fn rep_records_round_trip_with_nulls() {
+        let sets = [
+            record("665f1c2b8a1e4d00000000aa", 0),
+            SetRecord {
+                reps: 12,
+                weight_kg: 0.0,
+                ..record("665f1c2b8a1e4d00000000ab", 1)
+            },
+        ];
+        let reps = RepRecords::compute(&sets);
+        assert!(reps.rep_max(10).is_none() && reps.most_reps_day.is_some());
+        let d = rep_records_to_document(&reps).unwrap();
+        assert_eq!(rep_records_from_document(&d).unwrap(), Some(reps));
+        let empty = rep_records_to_document(&RepRecords::default()).unwrap();
+        assert_eq!(
+            rep_records_from_document(&empty).unwrap(),
+            Some(RepRecords::default())
+        );
+        assert_eq!(rep_records_from_document(&doc! {}).unwrap(), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
-use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
@@ -309,11 +309,11 @@ impl MongoStore {
         user: UserId,
         exercise_lower: &str,
         day: i64,
-        (records, stats): (&PersonalRecords, &EntryStats),
+        fresh: DayFresh<'_>,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let filter = queries::day_cas_filter(user, exercise_lower, day, expected_version);
-        let update = queries::records_cas_update(records, stats, Utc::now()).map_err(corrupt)?;
+        let update = queries::records_cas_update(fresh, Utc::now()).map_err(corrupt)?;
         self.cas_update(
             "writing a day summary",
             &self.days,
@@ -324,7 +324,7 @@ impl MongoStore {
         .await
     }
 
-    /// The stored summaries `day -> (records, stats, version)` matching `filter`.
+    /// The stored summaries `day -> (records, stats, reps, version)` matching `filter`.
     async fn stored_days(&self, filter: Document) -> Result<HashMap<i64, StoredDay>, StoreError> {
         let docs = self
             .find_all(
@@ -337,9 +337,9 @@ impl MongoStore {
             .await?;
         docs.iter()
             .map(|d| {
-                let (day, records, stats, version) =
+                let (day, records, stats, reps, version) =
                     documents::day_records_from_document(d).map_err(corrupt)?;
-                Ok((day, (records, stats, version)))
+                Ok((day, (records, stats, reps, version)))
             })
             .collect()
     }
@@ -388,14 +388,18 @@ impl MongoStore {
         exercise_lower: &str,
         day: i64,
         stored: Option<&StoredDay>,
-        fresh: (&PersonalRecords, &EntryStats),
+        fresh: DayFresh<'_>,
     ) -> Result<bool, StoreError> {
         match stored {
-            Some((records, stats, _)) if records == fresh.0 && stats.as_ref() == Some(fresh.1) => {
+            Some((records, stats, reps, _))
+                if records == fresh.0
+                    && reps.as_ref() == Some(fresh.1)
+                    && stats.as_ref() == Some(fresh.2) =>
+            {
                 Ok(true)
             }
             stored => {
-                self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.2))
+                self.write_day(user, exercise_lower, day, fresh, stored.map(|s| s.3))
                     .await
             }
         }
@@ -421,6 +425,7 @@ impl MongoStore {
             let fresh = calculator
                 .compute(sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
+            let reps = RepRecords::compute(sets);
             let stats = EntryStats::from_sets(sets);
             if self
                 .settle_day(
@@ -428,7 +433,7 @@ impl MongoStore {
                     exercise_lower,
                     day,
                     stored.get(&day),
-                    (&fresh, &stats),
+                    (&fresh, &reps, &stats),
                 )
                 .await?
             {
@@ -471,8 +476,12 @@ fn corrupt(e: anyhow::Error) -> StoreError {
     StoreError::Internal(e.context("corrupt document in MongoDB"))
 }
 
-/// A stored day summary: records, entry stats (if kept yet) and version.
-type StoredDay = (PersonalRecords, Option<EntryStats>, i64);
+/// A stored day summary: records, entry stats and rep records (each if kept
+/// yet) and version.
+type StoredDay = (PersonalRecords, Option<EntryStats>, Option<RepRecords>, i64);
+
+/// What a day summary (or a row) is written with.
+type DayFresh<'a> = (&'a PersonalRecords, &'a RepRecords, &'a EntryStats);
 
 fn row_from_document(d: &Document) -> Result<StoredRecords, StoreError> {
     let version = documents::get_version(d)
@@ -481,6 +490,7 @@ fn row_from_document(d: &Document) -> Result<StoredRecords, StoreError> {
     Ok(StoredRecords {
         records: documents::records_from_document(d).map_err(corrupt)?,
         stats: documents::stats_from_document(d).map_err(corrupt)?,
+        reps: documents::rep_records_from_document(d).map_err(corrupt)?,
         version,
     })
 }
@@ -727,11 +737,13 @@ impl WorkoutStore for MongoStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let filter = queries::records_cas_filter(user, exercise_lower, expected_version);
-        let update = queries::records_cas_update(records, stats, Utc::now()).map_err(corrupt)?;
+        let update =
+            queries::records_cas_update((records, reps, stats), Utc::now()).map_err(corrupt)?;
         self.cas_update(
             "writing the read model",
             &self.records,
@@ -799,12 +811,13 @@ impl WorkoutStore for MongoStore {
             .await?;
         let mut out = Vec::with_capacity(docs.len());
         for d in &docs {
-            let (day, records, stats, version) =
+            let (day, records, stats, reps, version) =
                 documents::day_records_from_document(d).map_err(corrupt)?;
             out.push(DaySummary {
                 day,
                 records,
                 stats,
+                reps,
                 version,
             });
         }
@@ -825,10 +838,11 @@ impl WorkoutStore for MongoStore {
             out.extend(
                 stored
                     .into_iter()
-                    .map(|(day, (records, stats, version))| DaySummary {
+                    .map(|(day, (records, stats, reps, version))| DaySummary {
                         day,
                         records,
                         stats,
+                        reps,
                         version,
                     }),
             );
@@ -843,6 +857,7 @@ impl WorkoutStore for MongoStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
@@ -850,7 +865,7 @@ impl WorkoutStore for MongoStore {
             user,
             exercise_lower,
             day,
-            (records, stats),
+            (records, reps, stats),
             expected_version,
         )
         .await
@@ -881,14 +896,19 @@ impl WorkoutStore for MongoStore {
                 TimeRange::ALL_TIME,
             ))
             .await?;
-        let mut fresh: BTreeMap<i64, (PersonalRecords, EntryStats)> = BTreeMap::new();
+        let mut fresh: BTreeMap<i64, (PersonalRecords, RepRecords, EntryStats)> = BTreeMap::new();
         for (day, sets) in &sets {
             let records = calculator
                 .compute(sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
-            fresh.insert(*day, (records, EntryStats::from_sets(sets)));
+            let reps = RepRecords::compute(sets);
+            fresh.insert(*day, (records, reps, EntryStats::from_sets(sets)));
         }
-        let nothing = (PersonalRecords::default(), EntryStats::default());
+        let nothing = (
+            PersonalRecords::default(),
+            RepRecords::default(),
+            EntryStats::default(),
+        );
         let mut all_days: Vec<i64> = stored.keys().chain(fresh.keys()).copied().collect();
         all_days.sort_unstable();
         all_days.dedup();
@@ -896,10 +916,10 @@ impl WorkoutStore for MongoStore {
             .into_iter()
             .map(|day| {
                 let stored = stored.get(&day);
-                let (records, stats) = fresh.get(&day).unwrap_or(&nothing);
+                let (records, reps, stats) = fresh.get(&day).unwrap_or(&nothing);
                 self.fanned_out(async move {
                     if self
-                        .settle_day(user, exercise_lower, day, stored, (records, stats))
+                        .settle_day(user, exercise_lower, day, stored, (records, reps, stats))
                         .await?
                     {
                         Ok(())

@@ -1,10 +1,12 @@
 //! Every filter, update, pipeline and index the MongoDB store sends, built by
 //! pure functions so that tests can assert on the exact documents.
 
-use super::documents::{bson_date, bson_date_ms, field, records_to_document, stats_to_document};
+use super::documents::{
+    bson_date, bson_date_ms, field, records_to_document, rep_records_to_document, stats_to_document,
+};
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DAY_MS, DaySpan};
-use crate::domain::records::PersonalRecords;
+use crate::domain::records::{PersonalRecords, RepRecords};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId};
 use crate::store::HistoryQuery;
@@ -303,11 +305,11 @@ pub fn records_cas_filter(
 /// The update of a CAS write: new records, version + 1 (an upserted row
 /// starts at 1, as in SQLite).
 pub fn records_cas_update(
-    records: &PersonalRecords,
-    stats: &EntryStats,
+    (records, reps, stats): (&PersonalRecords, &RepRecords, &EntryStats),
     now: DateTime<Utc>,
 ) -> anyhow::Result<Document> {
     let mut set = records_to_document(records)?;
+    set.extend(rep_records_to_document(reps)?);
     set.extend(stats_to_document(stats));
     set.insert(field::UPDATED_AT, bson_date(now));
     Ok(doc! { "$set": set, "$inc": { field::VERSION: 1_i64 } })
@@ -362,6 +364,7 @@ pub fn day_records_projection() -> Document {
         field::HEAVIEST_SET: 1,
         field::HIGHEST_VOLUME_SET: 1,
         field::BEST_ONE_REP_MAX: 1,
+        field::REP_RECORDS: 1,
         field::ENTRIES: 1,
         field::FIRST_DATE: 1,
         field::LAST_DATE: 1,
@@ -697,7 +700,11 @@ mod tests {
             first_ms: Some(0),
             last_ms: None,
         };
-        let update = records_cas_update(&PersonalRecords::default(), &stats, now).unwrap();
+        let update = records_cas_update(
+            (&PersonalRecords::default(), &RepRecords::default(), &stats),
+            now,
+        )
+        .unwrap();
         assert_doc_eq!(
             update,
             doc! {
@@ -705,6 +712,11 @@ mod tests {
                     "heaviestSet": Bson::Null,
                     "highestVolumeSet": Bson::Null,
                     "bestOneRepMax": Bson::Null,
+                    "repRecords": {
+                        "mostRepsSet": Bson::Null,
+                        "repMaxes": [Bson::Null, Bson::Null, Bson::Null, Bson::Null],
+                        "mostRepsDay": Bson::Null,
+                    },
                     "entries": 3_i64,
                     "firstDate": bson::DateTime::from_millis(0),
                     "lastDate": Bson::Null,
@@ -871,7 +883,7 @@ mod tests {
             day_records_projection(),
             doc! {
                 "_id": 0, "day": 1, "heaviestSet": 1, "highestVolumeSet": 1,
-                "bestOneRepMax": 1, "entries": 1, "firstDate": 1, "lastDate": 1, "version": 1,
+                "bestOneRepMax": 1, "repRecords": 1, "entries": 1, "firstDate": 1, "lastDate": 1, "version": 1,
             }
         );
     }

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
-use crate::domain::records::{PersonalRecords, PrCalculator, SetRecord};
+use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
 use crate::domain::stats::EntryStats;
 use crate::domain::{EntryId, UserId, WorkoutEntry};
 use anyhow::{Context, anyhow};
@@ -349,11 +349,15 @@ impl WorkoutStore for SqliteStore {
             .map_err(db_error)?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some(StoredRecords {
-                records: records_from_json(row.get("records"))?,
-                stats: stats_from_row(&row),
-                version: row.get("version"),
-            })),
+            Some(row) => {
+                let (records, reps) = records_from_json(row.get("records"))?;
+                Ok(Some(StoredRecords {
+                    records,
+                    stats: stats_from_row(&row),
+                    reps,
+                    version: row.get("version"),
+                }))
+            }
         }
     }
 
@@ -371,11 +375,13 @@ impl WorkoutStore for SqliteStore {
         .map_err(db_error)?;
         rows.iter()
             .map(|row| {
+                let (records, reps) = records_from_json(row.get("records"))?;
                 Ok((
                     row.get("exercise_name_lower"),
                     StoredRecords {
-                        records: records_from_json(row.get("records"))?,
+                        records,
                         stats: stats_from_row(row),
+                        reps,
                         version: row.get("version"),
                     },
                 ))
@@ -388,11 +394,12 @@ impl WorkoutStore for SqliteStore {
         user: UserId,
         exercise_lower: &str,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let now = Utc::now().timestamp_millis();
-        let json = records_to_json(records);
+        let json = records_to_json(records, reps);
         let result = match expected_version {
             None => sqlx::query(
                 "INSERT INTO personal_records (user_id, exercise_name_lower, records, version, updated_at_ms,
@@ -485,10 +492,12 @@ impl WorkoutStore for SqliteStore {
         .map_err(db_error)?;
         rows.iter()
             .map(|row| {
+                let (records, reps) = records_from_json(row.get("records"))?;
                 Ok(DaySummary {
                     day: row.get("day"),
-                    records: records_from_json(row.get("records"))?,
+                    records,
                     stats: stats_from_row(row),
+                    reps,
                     version: row.get("version"),
                 })
             })
@@ -517,10 +526,12 @@ impl WorkoutStore for SqliteStore {
             }
             qb.push(") ORDER BY day");
             for row in qb.build().fetch_all(&self.reader).await.map_err(db_error)? {
+                let (records, reps) = records_from_json(row.get("records"))?;
                 out.push(DaySummary {
                     day: row.get("day"),
-                    records: records_from_json(row.get("records"))?,
+                    records,
                     stats: stats_from_row(&row),
+                    reps,
                     version: row.get("version"),
                 });
             }
@@ -534,6 +545,7 @@ impl WorkoutStore for SqliteStore {
         exercise_lower: &str,
         day: i64,
         records: &PersonalRecords,
+        reps: &RepRecords,
         stats: &EntryStats,
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
@@ -548,7 +560,7 @@ impl WorkoutStore for SqliteStore {
                 .bind(&user_hex)
                 .bind(exercise_lower)
                 .bind(day)
-                .bind(records_to_json(records))
+                .bind(records_to_json(records, reps))
                 .bind(stats.entries as i64)
                 .bind(stats.first_ms)
                 .bind(stats.last_ms)
@@ -561,7 +573,7 @@ impl WorkoutStore for SqliteStore {
                          entries = ?, first_ms = ?, last_ms = ?
                      WHERE user_id = ? AND exercise_name_lower = ? AND day = ? AND version = ?",
                 )
-                .bind(records_to_json(records))
+                .bind(records_to_json(records, reps))
                 .bind(stats.entries as i64)
                 .bind(stats.first_ms)
                 .bind(stats.last_ms)
@@ -596,7 +608,12 @@ impl WorkoutStore for SqliteStore {
             let records = calculator
                 .compute(&sets)
                 .map_err(|e| StoreError::Internal(e.into()))?;
-            rows.push((day, records_to_json(&records), EntryStats::from_sets(&sets)));
+            let reps = RepRecords::compute(&sets);
+            rows.push((
+                day,
+                records_to_json(&records, &reps),
+                EntryStats::from_sets(&sets),
+            ));
         }
         // Days without entries are emptied, the others overwritten, each
         // with its version moved on, so a compare-and-swap read before this
@@ -604,11 +621,14 @@ impl WorkoutStore for SqliteStore {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE personal_record_days SET version = version + 1, entries = 0, first_ms = NULL, last_ms = NULL, records = ",
         );
-        qb.push_bind(records_to_json(&PersonalRecords::default()))
-            .push(" WHERE user_id = ")
-            .push_bind(&user_hex)
-            .push(" AND exercise_name_lower = ")
-            .push_bind(exercise_lower);
+        qb.push_bind(records_to_json(
+            &PersonalRecords::default(),
+            &RepRecords::default(),
+        ))
+        .push(" WHERE user_id = ")
+        .push_bind(&user_hex)
+        .push(" AND exercise_name_lower = ")
+        .push_bind(exercise_lower);
         if !rows.is_empty() {
             qb.push(" AND day NOT IN (");
             let mut list = qb.separated(", ");
