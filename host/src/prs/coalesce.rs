@@ -25,7 +25,8 @@ use tokio::sync::oneshot;
 type Key = (UserId, String);
 type Outcome = Result<(), Arc<StoreError>>;
 /// One run: settles these days of (user, exercise).
-type Run = Arc<dyn Fn(Key, BTreeSet<i64>) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
+type Run =
+    Arc<dyn Fn(Key, BTreeSet<i64>) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
 
 /// What waits for the next run of one key.
 #[derive(Default)]
@@ -237,7 +238,11 @@ mod tests {
                 tokio::spawn(async move { c.settle_exercise(user, "squat", days(&[d])).await })
             })
             .collect();
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())].callers.len() < 3 {
+        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
+            .callers
+            .len()
+            < 3
+        {
             tokio::task::yield_now().await;
         }
         rec.release.notify_one();
@@ -281,7 +286,10 @@ mod tests {
             let c = Arc::clone(&c);
             async move { c.settle_exercise(user, "squat", days(&[2])).await }
         });
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())].callers.is_empty() {
+        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
+            .callers
+            .is_empty()
+        {
             tokio::task::yield_now().await;
         }
         rec.release.notify_one();
@@ -307,7 +315,10 @@ mod tests {
             let c = Arc::clone(&c);
             async move { c.settle_exercise(user, "squat", days(&[2])).await }
         });
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())].callers.is_empty() {
+        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
+            .callers
+            .is_empty()
+        {
             tokio::task::yield_now().await;
         }
         leader.abort();
