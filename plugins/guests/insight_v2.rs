@@ -52,13 +52,18 @@ pub fn int_param(params: &[Param], name: &str, default: i64) -> Result<i64, Comp
 }
 
 /// Kilograms per unit of the `unit` parameter (default kg).
-pub fn unit_factor<'a>(params: &'a [Param], units: &[UnitDef]) -> Result<(&'a str, f64), ComputeError> {
+pub fn unit_factor<'a>(
+    params: &'a [Param],
+    units: &[UnitDef],
+) -> Result<(&'a str, f64), ComputeError> {
     let unit = param(params, "unit").unwrap_or("kg");
     units
         .iter()
         .find(|u| u.code == unit)
         .map(|u| (unit, u.kg_per_unit))
-        .ok_or_else(|| ComputeError::InvalidParam(("unit".into(), format!("unknown unit {unit:?}"))))
+        .ok_or_else(|| {
+            ComputeError::InvalidParam(("unit".into(), format!("unknown unit {unit:?}")))
+        })
 }
 
 /// The range's days: (first day, end day exclusive), either open.
@@ -66,7 +71,9 @@ pub fn range_days(range: &DateRange) -> (Option<i64>, Option<i64>) {
     (
         range.from_ms.map(|ms| ms.div_euclid(MS_PER_DAY)),
         // An end inside a day includes that day.
-        range.to_ms.map(|ms| (ms + MS_PER_DAY - 1).div_euclid(MS_PER_DAY)),
+        range
+            .to_ms
+            .map(|ms| (ms + MS_PER_DAY - 1).div_euclid(MS_PER_DAY)),
     )
 }
 

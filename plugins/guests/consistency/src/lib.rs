@@ -135,11 +135,7 @@ impl Guest for Consistency {
             }],
             tables: vec![Table {
                 name: "per-week".into(),
-                columns: vec![
-                    "week".into(),
-                    "sessions".into(),
-                    format!("at least {min}"),
-                ],
+                columns: vec!["week".into(), "sessions".into(), format!("at least {min}")],
                 rows,
             }],
         })

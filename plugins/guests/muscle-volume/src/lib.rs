@@ -92,32 +92,29 @@ impl Guest for MuscleVolume {
             .map(|d| monday_of(d - 1))
             .or_else(|| weeks.keys().next_back().map(|k| k.0));
         let mondays: Vec<i64> = match (first, last) {
-            (Some(f), Some(l)) if !weeks.is_empty() => (0..)
-                .map(|i| f + 7 * i)
-                .take_while(|m| *m <= l)
-                .collect(),
+            (Some(f), Some(l)) if !weeks.is_empty() => {
+                (0..).map(|i| f + 7 * i).take_while(|m| *m <= l).collect()
+            }
             _ => Vec::new(),
         };
         let volume_unit = format!("{unit} x reps");
-        let get = |m: i64, g: &str| {
-            weeks
-                .get(&(m, g.to_string()))
-                .copied()
-                .unwrap_or_default()
-        };
-        let series_of = |g: &str, name: String, label: String, unit: &str, f: &dyn Fn(&WeekGroup) -> f64| Series {
-            name,
-            label: Some(label),
-            unit: Some(unit.into()),
-            points: mondays
-                .iter()
-                .map(|&m| Point {
-                    at_ms: m * MS_PER_DAY,
-                    label: day_label(m),
-                    value: f(&get(m, g)),
-                })
-                .collect(),
-        };
+        let get = |m: i64, g: &str| weeks.get(&(m, g.to_string())).copied().unwrap_or_default();
+        let series_of =
+            |g: &str, name: String, label: String, unit: &str, f: &dyn Fn(&WeekGroup) -> f64| {
+                Series {
+                    name,
+                    label: Some(label),
+                    unit: Some(unit.into()),
+                    points: mondays
+                        .iter()
+                        .map(|&m| Point {
+                            at_ms: m * MS_PER_DAY,
+                            label: day_label(m),
+                            value: f(&get(m, g)),
+                        })
+                        .collect(),
+                }
+            };
         let mut series = Vec::new();
         for g in &groups {
             series.push(series_of(

@@ -44,8 +44,7 @@ impl Guest for PlateauDetector {
             params: vec![
                 ParamSpec {
                     name: "exercise".into(),
-                    description: "Only this exercise (case-insensitive); all when left out"
-                        .into(),
+                    description: "Only this exercise (case-insensitive); all when left out".into(),
                     kind: ParamKind::Exercise,
                     required: false,
                     default_value: None,
@@ -116,13 +115,19 @@ impl Guest for PlateauDetector {
                     day_label(v.last_pr_day),
                     format!("{}", v.days_since / 7),
                     format!("{}", v.sessions_since),
-                    if v.plateaued { "yes".into() } else { "no".into() },
+                    if v.plateaued {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
                 ]
             })
             .collect();
         let summary = match (verdicts.len(), plateaued.len()) {
             (0, _) => "No sets in this period".into(),
-            (n, 0) => format!("No plateau: every one of {n} exercises set an e1RM record within {weeks} weeks"),
+            (n, 0) => format!(
+                "No plateau: every one of {n} exercises set an e1RM record within {weeks} weeks"
+            ),
             (n, _) => format!(
                 "{} of {n} exercises without an e1RM record in {weeks}+ weeks: {}",
                 plateaued.len(),

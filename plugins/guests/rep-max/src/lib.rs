@@ -74,7 +74,8 @@ impl Guest for RepMax {
             }
             acc.push(e);
         });
-        let exercise = name.unwrap_or_else(|| param(&params, "exercise").unwrap_or_default().into());
+        let exercise =
+            name.unwrap_or_else(|| param(&params, "exercise").unwrap_or_default().into());
         let in_unit = |kg: f64| round2(kg / kg_per_unit);
         let maxes = acc.finish();
         let mut metrics = Vec::new();
