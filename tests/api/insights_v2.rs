@@ -183,16 +183,18 @@ async fn rep_maxes_consistency_and_plateaus_end_to_end() {
 
     let (status, body) = app
         .get_json(&format!(
-            "/insights/consistency?userId={USER}&from=2026-06-01&to=2026-06-30&min-sessions=1"
+            "/insights/consistency?userId={USER}&from=2026-05-25&to=2026-06-30&min-sessions=1"
         ))
         .await;
     assert_eq!(status, 200, "{body}");
     let r = &body["result"];
+    // The range's weeks, from its first (empty: the 05-20 squat is before it).
     assert_eq!(
         values(series(r, "sessions")),
-        [2.0, 1.0, 0.0, 1.0, 0.0],
+        [0.0, 2.0, 1.0, 0.0, 1.0, 0.0],
         "{r}"
     );
+    assert_eq!(series(r, "sessions")["points"][0]["label"], "2026-05-25");
     assert_eq!(series(r, "sessions")["label"], "Sessions per week");
     assert_eq!(metric(r, "sessions"), 4.0);
     assert_eq!(metric(r, "longest-streak"), 2.0);
