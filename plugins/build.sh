@@ -45,6 +45,10 @@ declare -A dist=(
   [everfit_pr_component.wasm]=pr.wasm
   [everfit_progress.wasm]=progress.wasm
   [everfit_hostile.wasm]=hostile.wasm
+  [everfit_rep_max.wasm]=rep-max.wasm
+  [everfit_muscle_volume.wasm]=muscle-volume.wasm
+  [everfit_consistency.wasm]=consistency.wasm
+  [everfit_plateaus.wasm]=plateaus.wasm
 )
 
 status=0

@@ -317,7 +317,7 @@ async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["hostile", "progress"]);
+    assert_eq!(names, built_in_and(&["hostile"]));
     let refused: Vec<(String, String)> = body["refused"]
         .as_array()
         .unwrap()
@@ -382,6 +382,26 @@ async fn hostile_plugins_are_refused_or_stopped_and_the_server_keeps_serving() {
     assert_eq!(status, 200);
 }
 
+/// The built-in insight plugins.
+pub const BUILT_IN: [&str; 5] = [
+    "consistency",
+    "muscle-volume",
+    "plateaus",
+    "progress",
+    "rep-max",
+];
+
+/// The built-in plugins' names and `more`, sorted as `/insights` lists them.
+pub fn built_in_and<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = BUILT_IN
+        .iter()
+        .copied()
+        .chain(more.iter().copied())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Polls `/insights` until `want` holds (the folder is checked every 2 s).
 async fn wait_for_plugins(app: &TestApp, want: impl Fn(&[&str]) -> bool) -> Vec<String> {
     let mut names = Vec::new();
@@ -407,19 +427,19 @@ async fn plugins_dropped_into_the_folder_are_hot_reloaded() {
     let dir = plugins.path().to_path_buf();
     let app = spawn_app_with(move |c| c.plugins_dir = Some(dir)).await;
     assert_eq!(
-        wait_for_plugins(&app, |n| n == ["progress"]).await,
-        ["progress"]
+        wait_for_plugins(&app, |n| n == built_in_and(&[])).await,
+        built_in_and(&[])
     );
 
     std::fs::copy(dist("hostile.wasm"), plugins.path().join("hostile.wasm")).unwrap();
-    wait_for_plugins(&app, |n| n == ["hostile", "progress"]).await;
+    wait_for_plugins(&app, |n| n == built_in_and(&["hostile"])).await;
     let (status, _) = app
         .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
         .await;
     assert_eq!(status, 200);
 
     std::fs::remove_file(plugins.path().join("hostile.wasm")).unwrap();
-    wait_for_plugins(&app, |n| n == ["progress"]).await;
+    wait_for_plugins(&app, |n| n == built_in_and(&[])).await;
     let (status, _) = app
         .get_json(&format!("/insights/hostile?userId={USER}&mode=ok"))
         .await;

@@ -15,6 +15,7 @@ mod helpers;
 mod history;
 mod imports;
 mod insights;
+mod insights_v2;
 mod metrics;
 #[path = "../support/mongodb.rs"]
 mod mongodb;

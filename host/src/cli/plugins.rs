@@ -227,7 +227,17 @@ pub async fn run_command(
         Some(raw) => {
             let user = parse_user(&raw)?;
             let store = crate::startup::open_store_read_only(config).await?;
-            crate::plugins::entries::user_entries(store.as_ref(), user, exercise).await?
+            if plugin.pages_entries() {
+                crate::plugins::entries::user_entries_in(
+                    store.as_ref(),
+                    user,
+                    exercise,
+                    crate::domain::dates::TimeRange::ALL_TIME,
+                )
+                .await?
+            } else {
+                crate::plugins::entries::user_entries(store.as_ref(), user, exercise).await?
+            }
         }
         None => sample_entries(exercise.as_deref()),
     };

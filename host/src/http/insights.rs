@@ -7,12 +7,15 @@ use super::context::AppContext;
 use super::envelope::ErrorEnvelope;
 use super::error::{ApiError, Code};
 use super::extract::Query;
+use super::params::parse_date_range;
 use super::params::parse_user_id;
 use crate::domain::access::needs;
+use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, UserId};
 use crate::plugins::InsightPlugin;
-use crate::plugins::entries::user_entries;
+use crate::plugins::entries::{user_entries, user_entries_in};
+use crate::plugins::insight::CallInput;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
 use crate::prs::overview::{self, Named};
@@ -219,6 +222,16 @@ async fn run(
     })?;
     let user_raw = raw.remove("userId");
     let mut errors: Vec<FieldError> = Vec::new();
+    // From interface 0.2.0 on, `from`/`to` are the host's: the date range.
+    let mut range = TimeRange::ALL_TIME;
+    if plugin.pages_entries() {
+        let (from, to) = (raw.remove("from"), raw.remove("to"));
+        match parse_date_range(from.as_deref(), to.as_deref()) {
+            Ok((from, to)) => range = TimeRange::from_inputs(from, to),
+            Err(ApiError::Validation(d)) => errors.extend(d),
+            Err(other) => return Err(other),
+        }
+    }
     let user = match parse_user_id(user_raw.as_deref()) {
         Ok(u) => Some(u),
         Err(ApiError::Validation(d)) => {
@@ -243,12 +256,21 @@ async fn run(
         .exercise_param()
         .and_then(|p| params.get(p))
         .map(|e| name_key(&normalize_name(e)));
-    let entries = user_entries(ctx.store.as_ref(), user, exercise_key).await?;
+    let entries = if plugin.pages_entries() {
+        user_entries_in(ctx.store.as_ref(), user, exercise_key, range).await?
+    } else {
+        user_entries(ctx.store.as_ref(), user, exercise_key).await?
+    };
+    let input = CallInput {
+        entries: entries.into(),
+        range,
+        catalogue: ctx.catalogue.clone(),
+    };
     let runner = plugin.clone();
     let call_params = params.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || {
-        runner.compute_for(&entries, &call_params, request_id.as_deref())
+        runner.compute_for(&input, &call_params, request_id.as_deref())
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("insight task failed: {e}")))?;

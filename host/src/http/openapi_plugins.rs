@@ -46,6 +46,25 @@ fn for_plugin(template: &Value, plugin: &Descriptor, what: &str) -> Value {
             })
             .unwrap_or_default();
         let mut parameters = host_params;
+        // From interface 0.2.0 on the host takes the date range.
+        if plugin.interface != "everfit:insights@0.1.0" {
+            for (name, description) in [
+                (
+                    "from",
+                    "First day (YYYY-MM-DD or RFC 3339 with an offset), inclusive",
+                ),
+                (
+                    "to",
+                    "Last day (YYYY-MM-DD or RFC 3339 with an offset), inclusive",
+                ),
+            ] {
+                parameters.push(json!({
+                    "name": name, "in": "query", "required": false,
+                    "description": description,
+                    "schema": { "type": "string", "example": "2026-06-01" },
+                }));
+            }
+        }
         parameters.extend(plugin.params.iter().map(parameter));
         operation.insert("parameters".into(), Value::Array(parameters));
         operation.insert(
@@ -173,5 +192,20 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(chart_names, ["userId", "series", "exercise", "weeks"]);
+    }
+
+    #[test]
+    fn plugins_of_interface_0_2_0_document_the_date_range() {
+        let mut v2 = plugin();
+        v2.interface = "everfit:insights@0.2.0".into();
+        let mut doc = super::super::openapi::document();
+        add_plugin_paths(&mut doc, &[v2]);
+        let names: Vec<&str> = doc["paths"]["/insights/rep-maxes"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["userId", "from", "to", "exercise", "weeks"]);
     }
 }

@@ -279,7 +279,7 @@ fn draw(out: &mut String, title: &str, series: &[Series]) -> DrawResult {
                 points.iter().copied(),
                 colour.stroke_width(2),
             ))?
-            .label(human_name(&s.name))
+            .label(s.label.clone().unwrap_or_else(|| human_name(&s.name)))
             .legend(move |(x, y)| Rectangle::new([(x, y - 2), (x + 14, y + 2)], colour.filled()));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
     }
@@ -330,6 +330,7 @@ mod tests {
     fn series(name: &str, values: &[f64]) -> Series {
         Series {
             name: name.into(),
+            label: None,
             unit: Some("kg".into()),
             points: values
                 .iter()
@@ -442,6 +443,23 @@ mod tests {
             .map(|(i, t)| (i as f64 * 200.0, (*t).to_string()))
             .collect();
         assert_eq!(thin_labels(&months, CHAR_PX, 12.0), vec![0, 2]);
+    }
+
+    #[test]
+    fn the_plugins_label_names_the_series_in_the_legend() {
+        let mut s = series("hard-sets", &[3.0, 5.0]);
+        s.label = Some("Hard sets (RIR <= 3)".into());
+        s.unit = Some("sets".into());
+        let svg = render("Volume", &[s]);
+        assert!(
+            svg.contains("Hard sets (RIR &lt;= 3)"),
+            "label in legend: {svg}"
+        );
+        assert!(
+            !svg.contains("\nHard sets\n"),
+            "not the derived name: {svg}"
+        );
+        assert!(svg.contains("\nsets\n"), "unit as y title: {svg}");
     }
 
     #[test]

@@ -124,7 +124,11 @@ const WASI: &[(&str, Provision)] = &[
 pub fn provision(name: &str) -> Provision {
     let (interface, version) = name.split_once('@').unwrap_or((name, ""));
     if interface == "everfit:insights/types" && SUPPORTED_VERSIONS.contains(&version) {
-        return Provision::Provided("the plugin interface's types");
+        return Provision::Provided(if version == "0.1.0" {
+            "the plugin interface's types"
+        } else {
+            "the plugin interface's types and the call's entries, page by page"
+        });
     }
     if !version.starts_with("0.2.") {
         return Provision::Missing;
@@ -183,6 +187,10 @@ mod tests {
         ));
         assert!(matches!(
             provision("everfit:insights/types@0.1.0"),
+            Provision::Provided(_)
+        ));
+        assert!(matches!(
+            provision("everfit:insights/types@0.2.0"),
             Provision::Provided(_)
         ));
         for missing in [

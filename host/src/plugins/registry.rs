@@ -72,10 +72,21 @@ impl PluginHost {
             limits,
         )
         .map_err(|e| anyhow::anyhow!("the built-in progress plugin: {e:#}"))?;
+        let mut builtins = vec![Arc::new(builtin)];
+        for (name, bytes) in super::builtin::INSIGHTS_V0_2_0 {
+            let plugin = InsightPlugin::load(&engine, bytes, "built-in", limits)
+                .map_err(|e| anyhow::anyhow!("the built-in {name} plugin: {e:#}"))?;
+            anyhow::ensure!(
+                plugin.name() == *name,
+                "the built-in {name} plugin calls itself {}",
+                plugin.name()
+            );
+            builtins.push(Arc::new(plugin));
+        }
         let host = Self {
             engine,
             dir,
-            builtins: vec![Arc::new(builtin)],
+            builtins,
             limits,
             current: RwLock::new(Arc::new(Registry::default())),
             fingerprint: Mutex::new(Vec::new()),

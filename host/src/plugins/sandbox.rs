@@ -3,6 +3,7 @@
 //! classified for the API.
 
 use super::engine::{PluginEngine, ticks};
+use super::entries::EntryPages;
 use super::wasi::{Wasi, panic_message};
 use std::time::{Duration, Instant};
 use wasmtime::{ResourceLimiter, Store, Trap};
@@ -46,6 +47,8 @@ pub struct StoreState {
     wasi: Wasi,
     /// The call's deadline, when deadlines are on (host-side waits end there).
     ends_at: Option<Instant>,
+    /// The entries a 0.2.0 `compute` reads page by page.
+    pages: Option<EntryPages>,
 }
 
 impl StoreState {
@@ -55,6 +58,15 @@ impl StoreState {
 
     pub(super) fn wasi_mut(&mut self) -> &mut Wasi {
         &mut self.wasi
+    }
+
+    /// Serves `pages` to the plugin for this call.
+    pub(super) fn set_pages(&mut self, pages: EntryPages) {
+        self.pages = Some(pages);
+    }
+
+    pub(super) fn pages_mut(&mut self) -> Option<&mut EntryPages> {
+        self.pages.as_mut()
     }
 
     /// Time left before the call's deadline (None without deadlines).
@@ -105,6 +117,7 @@ pub fn new_store(engine: &PluginEngine, limits: Limits) -> Store<StoreState> {
             },
             wasi: Wasi::sandboxed(),
             ends_at: None,
+            pages: None,
         },
     );
     store.limiter(|state| &mut state.cap);

@@ -6,6 +6,10 @@ use super::types::{Descriptor, ParamKind};
 /// Query parameters the host itself uses on insight routes: plugins cannot declare them.
 pub const RESERVED_PARAMS: &[&str] = &["userId", "series"];
 
+/// Reserved too for plugins of interface 0.2.0 on, which receive the date
+/// range from the host.
+pub const RANGE_PARAMS: &[&str] = &["from", "to"];
+
 /// A plugin's self-description must be usable before the plugin is listed.
 pub fn check(d: &Descriptor) -> anyhow::Result<()> {
     let valid_name = !d.name.is_empty()
@@ -39,6 +43,11 @@ pub fn check(d: &Descriptor) -> anyhow::Result<()> {
             "parameter {:?} is reserved by the host",
             p.name
         );
+        anyhow::ensure!(
+            d.interface == "everfit:insights@0.1.0" || !RANGE_PARAMS.contains(&p.name.as_str()),
+            "parameter {:?} is reserved by the host (the date range it passes)",
+            p.name
+        );
         if let ParamKind::Choice { values } = &p.kind {
             anyhow::ensure!(
                 !values.is_empty(),
@@ -63,4 +72,39 @@ pub fn check(d: &Descriptor) -> anyhow::Result<()> {
         "at most one parameter may be of kind exercise"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::insight::types::ParamSpec;
+
+    fn declaring(param: &str, interface: &str) -> Descriptor {
+        Descriptor {
+            name: "x".into(),
+            params: vec![ParamSpec {
+                name: param.into(),
+                description: String::new(),
+                kind: ParamKind::Text,
+                required: false,
+                default: None,
+            }],
+            interface: interface.into(),
+            ..Descriptor::default()
+        }
+    }
+
+    #[test]
+    fn from_and_to_are_the_hosts_from_interface_0_2_0_on() {
+        for p in ["from", "to"] {
+            assert!(
+                check(&declaring(p, "everfit:insights@0.1.0")).is_ok(),
+                "{p}"
+            );
+            let err = check(&declaring(p, "everfit:insights@0.2.0")).unwrap_err();
+            assert!(err.to_string().contains("reserved by the host"), "{err}");
+        }
+        assert!(check(&declaring("weeks", "everfit:insights@0.2.0")).is_ok());
+        assert!(check(&declaring("userId", "everfit:insights@0.1.0")).is_err());
+    }
 }

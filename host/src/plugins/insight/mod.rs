@@ -9,12 +9,15 @@ pub mod params;
 pub mod types;
 
 use super::engine::PluginEngine;
+use super::entries::EntryPages;
 use super::imports::{check_provided, imports};
 use super::sandbox::{Limits, PluginError, StoreState, new_store};
-use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0};
+use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0, since_v0_2_0};
 use super::wasi::log_output;
-use crate::domain::{FieldError, WorkoutEntry};
+use crate::domain::dates::TimeRange;
+use crate::domain::{Catalogue, FieldError, WorkoutEntry};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use wasmtime::component::Component;
 
 pub use descriptor::RESERVED_PARAMS;
@@ -25,6 +28,30 @@ pub use types::{
 /// The bindings of the interface version a plugin was built against.
 enum Pre {
     V0_1_0(since_v0_1_0::insight::InsightPluginPre<StoreState>),
+    V0_2_0(since_v0_2_0::insight::InsightPluginPre<StoreState>),
+}
+
+/// What one call computes over.
+#[derive(Clone)]
+pub struct CallInput {
+    /// Oldest first. A 0.1.0 plugin gets them in one list, a 0.2.0 plugin
+    /// reads them in pages.
+    pub entries: Arc<[WorkoutEntry]>,
+    /// The requested dates (passed to 0.2.0 plugins; the entries lie in it).
+    pub range: TimeRange,
+    /// Names each exercise's muscle group (0.2.0).
+    pub catalogue: Arc<Catalogue>,
+}
+
+impl CallInput {
+    /// `entries` over all time, with the built-in catalogue.
+    pub fn all_time(entries: Vec<WorkoutEntry>) -> Self {
+        Self {
+            entries: entries.into(),
+            range: TimeRange::ALL_TIME,
+            catalogue: Arc::new(Catalogue::builtin()),
+        }
+    }
 }
 
 pub struct InsightPlugin {
@@ -82,6 +109,20 @@ impl InsightPlugin {
             .exports(engine.engine())
             .map(|(n, _)| n.to_string())
             .collect();
+        if exports.iter().any(|e| e == since_v0_2_0::INSIGHT_EXPORT) {
+            check_provided(&imports(engine.engine(), component))?;
+            let mut linker = super::wasi::linker(engine.engine())?;
+            since_v0_2_0::add_to_linker(&mut linker)?;
+            let pre =
+                since_v0_2_0::insight::InsightPluginPre::new(linker.instantiate_pre(component)?)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "exports {} with the wrong shape: {e:#}",
+                            since_v0_2_0::INSIGHT_EXPORT
+                        )
+                    })?;
+            return Ok(("0.2.0".into(), Pre::V0_2_0(pre)));
+        }
         if exports.iter().any(|e| e == since_v0_1_0::INSIGHT_EXPORT) {
             // Before linking: this refusal names every missing import.
             check_provided(&imports(engine.engine(), component))?;
@@ -106,7 +147,8 @@ impl InsightPlugin {
             );
         }
         anyhow::bail!(
-            "not an insight plugin: it does not export {} (the insight-plugin world); it exports {exports:?}",
+            "not an insight plugin: it does not export {} or {} (the insight-plugin world); it exports {exports:?}",
+            since_v0_2_0::INSIGHT_EXPORT,
             since_v0_1_0::INSIGHT_EXPORT
         )
     }
@@ -145,20 +187,36 @@ impl InsightPlugin {
         self.limits
     }
 
-    /// Runs `compute` in a fresh sandbox (blocking: call from a blocking thread).
+    /// The WIT package version the plugin was built against ("0.2.0").
+    pub fn interface_version(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_1_0(_) => "0.1.0",
+            Pre::V0_2_0(_) => "0.2.0",
+        }
+    }
+
+    /// Whether the plugin takes a date range and reads entries in pages
+    /// (interface 0.2.0 on), rather than one list of at most the newest
+    /// 50,000 entries.
+    pub fn pages_entries(&self) -> bool {
+        !matches!(self.pre, Pre::V0_1_0(_))
+    }
+
+    /// Runs `compute` over `entries` (oldest first, all time) in a fresh
+    /// sandbox (blocking: call from a blocking thread).
     pub fn compute(
         &self,
         entries: &[WorkoutEntry],
         params: &Params,
     ) -> Result<InsightResult, PluginError> {
-        self.compute_for(entries, params, None)
+        self.compute_for(&CallInput::all_time(entries.to_vec()), params, None)
     }
 
     /// [`Self::compute`] for a request: the plugin's output and failures are
     /// logged with the plugin's name and `request_id`.
     pub fn compute_for(
         &self,
-        entries: &[WorkoutEntry],
+        input: &CallInput,
         params: &Params,
         request_id: Option<&str>,
     ) -> Result<InsightResult, PluginError> {
@@ -167,8 +225,16 @@ impl InsightPlugin {
         let mut store = new_store(&self.engine, self.limits);
         let result = match &self.pre {
             Pre::V0_1_0(pre) => {
-                since_v0_1_0::compute(pre, &mut store, self.limits, entries, params)
+                since_v0_1_0::compute(pre, &mut store, self.limits, &input.entries, params)
             }
+            Pre::V0_2_0(pre) => since_v0_2_0::compute(
+                pre,
+                &mut store,
+                self.limits,
+                EntryPages::new(input.entries.clone(), input.catalogue.clone()),
+                input.range,
+                params,
+            ),
         };
         log_output(store.data().wasi(), self.name(), request_id);
         result
@@ -178,6 +244,7 @@ impl InsightPlugin {
         let mut store = new_store(&self.engine, self.limits);
         let result = match &self.pre {
             Pre::V0_1_0(pre) => since_v0_1_0::describe(pre, &mut store, self.limits),
+            Pre::V0_2_0(pre) => since_v0_2_0::describe(pre, &mut store, self.limits),
         };
         let name = result.as_ref().map_or("(loading)", |d| d.name.as_str());
         log_output(store.data().wasi(), name, None);

@@ -89,6 +89,9 @@ pub struct Metric {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Series {
     pub name: String,
+    /// A human name for legends, when the plugin gives one (interface 0.2.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub unit: Option<String>,
     pub points: Vec<Point>,
 }

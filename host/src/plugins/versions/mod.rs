@@ -5,6 +5,7 @@
 //! built against them keep loading.
 
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 /// Interface versions this host can run, newest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];

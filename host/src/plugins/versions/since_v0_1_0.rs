@@ -148,6 +148,7 @@ fn result(r: x::InsightResult) -> InsightResult {
             .into_iter()
             .map(|s| Series {
                 name: s.name,
+                label: None,
                 unit: s.unit,
                 points: s
                     .points
