@@ -58,10 +58,15 @@ fn for_plugin(template: &Value, plugin: &Descriptor, what: &str) -> Value {
                     "Last day (YYYY-MM-DD or RFC 3339 with an offset), inclusive",
                 ),
             ] {
+                // The strict schema, as on every other route: a client (or
+                // a schema-driven fuzzer) must not be led to send what the
+                // server refuses.
+                let mut schema = super::openapi_strict::date_or_datetime();
+                schema["example"] = json!("2026-06-01");
                 parameters.push(json!({
                     "name": name, "in": "query", "required": false,
                     "description": description,
-                    "schema": { "type": "string", "example": "2026-06-01" },
+                    "schema": schema,
                 }));
             }
         }
@@ -207,5 +212,19 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["userId", "from", "to", "exercise", "weeks"]);
+        // Only a date or a datetime, as the server accepts.
+        for p in &doc["paths"]["/insights/rep-maxes"]["get"]["parameters"]
+            .as_array()
+            .unwrap()[1..3]
+        {
+            assert_eq!(
+                p["schema"]["anyOf"],
+                json!([
+                    { "type": "string", "format": "date" },
+                    { "type": "string", "format": "date-time" },
+                ]),
+                "{p}"
+            );
+        }
     }
 }

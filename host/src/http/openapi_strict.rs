@@ -25,7 +25,8 @@ fn object_id() -> Value {
 }
 
 /// A calendar date (that whole UTC day) or an RFC 3339 datetime.
-fn date_or_datetime() -> Value {
+/// What `from`/`to` accept (any other string is refused with 400).
+pub(super) fn date_or_datetime() -> Value {
     json!({ "anyOf": [
         { "type": "string", "format": "date" },
         { "type": "string", "format": "date-time" },
