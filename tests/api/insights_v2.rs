@@ -151,6 +151,15 @@ async fn the_range_is_validated_and_stays_a_plugin_parameter_for_0_1_0() {
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"][0]["field"], "from", "{body}");
+    // A valid but absurd bound is cut to where workouts can lie: the
+    // weekly insight does not walk 360,000 empty weeks out of its memory.
+    log_june(&app).await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/consistency?userId={USER}&from=2026-06-01&to=9279-03-26T15:32:14.71-03:39"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
     // progress (0.1.0) declares no `from`: unknown there, as before.
     let (status, body) = app
         .get_json(&format!(

@@ -120,6 +120,18 @@ impl TimeRange {
         end: None,
     };
 
+    /// The part of the range where workouts can lie (from 1900-01-01 to a
+    /// day after `now`, the bounds a write accepts); an open side stays
+    /// open. What an insight is given, so a valid but absurd bound (the
+    /// year 9279) cannot make it walk millennia of empty weeks.
+    pub fn within_workout_dates(self, now: DateTime<Utc>) -> Self {
+        let (earliest, latest) = (earliest_allowed(), now + Duration::days(1));
+        TimeRange {
+            start: self.start.map(|s| s.clamp(earliest, latest)),
+            end: self.end.map(|e| e.clamp(earliest, latest)),
+        }
+    }
+
     /// The range of a `from`/`to` query, both inclusive.
     pub fn from_inputs(from: Option<DateInput>, to: Option<DateInput>) -> Self {
         TimeRange {
@@ -222,5 +234,38 @@ mod tests {
                 .previous()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_range_is_cut_to_where_workouts_can_lie() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap();
+        let absurd = TimeRange {
+            start: Some(at(1, 1, 1)),
+            end: Some(at(9279, 3, 26)),
+        };
+        assert_eq!(
+            absurd.within_workout_dates(now),
+            TimeRange {
+                start: Some(earliest_allowed()),
+                end: Some(at(2026, 12, 3)),
+            }
+        );
+        let sane = TimeRange {
+            start: Some(at(2026, 6, 1)),
+            end: Some(at(2026, 7, 1)),
+        };
+        assert_eq!(sane.within_workout_dates(now), sane);
+        assert_eq!(
+            TimeRange::ALL_TIME.within_workout_dates(now),
+            TimeRange::ALL_TIME
+        );
+        // Wholly in the future: empty, never inverted.
+        let future = TimeRange {
+            start: Some(at(3000, 1, 1)),
+            end: Some(at(3001, 1, 1)),
+        }
+        .within_workout_dates(now);
+        assert_eq!(future.start, future.end);
     }
 }

@@ -227,7 +227,9 @@ async fn run(
     if plugin.pages_entries() {
         let (from, to) = (raw.remove("from"), raw.remove("to"));
         match parse_date_range(from.as_deref(), to.as_deref()) {
-            Ok((from, to)) => range = TimeRange::from_inputs(from, to),
+            Ok((from, to)) => {
+                range = TimeRange::from_inputs(from, to).within_workout_dates(chrono::Utc::now())
+            }
             Err(ApiError::Validation(d)) => errors.extend(d),
             Err(other) => return Err(other),
         }
