@@ -291,6 +291,8 @@ async function checkHistory(page, entries) {
 }
 
 async function checkChart(page, exercise) {
+  // The progress insight (the list holds other built-ins, sorted by name).
+  await page.selectOption("#insight-plugin", "progress");
   await page.selectOption("#param-exercise", exercise);
   await page.click("#insight-form button[type=submit]");
   await page.waitForFunction(
