@@ -219,32 +219,34 @@ mod tests {
         d.iter().copied().collect()
     }
 
+    /// A settle of squat on `day`, running on its own task.
+    fn settle_on(
+        c: &Arc<SettleCoalescer>,
+        day: i64,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let c = Arc::clone(c);
+        let user: UserId = USER.parse().unwrap();
+        tokio::spawn(async move { c.settle_exercise(user, "squat", days(&[day])).await })
+    }
+
+    /// Waits until `n` callers wait for the next run of squat.
+    async fn waiting(c: &SettleCoalescer, n: usize) {
+        let key = (USER.parse().unwrap(), "squat".to_string());
+        while c.keys.lock().unwrap()[&key].callers.len() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn settles_asked_during_a_run_share_the_next_run() {
         let rec = recorder(false);
         let (c, _dir) = coalescer(Arc::clone(&rec)).await;
-        let user: UserId = USER.parse().unwrap();
-        let first = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[1])).await }
-        });
+        let first = settle_on(&c, 1);
         rec.started.notified().await;
         // Asked while the first run is in progress: it cannot have read
         // their writes, so they wait for one more run, together.
-        let later: Vec<_> = [2, 3, 2]
-            .into_iter()
-            .map(|d| {
-                let c = Arc::clone(&c);
-                tokio::spawn(async move { c.settle_exercise(user, "squat", days(&[d])).await })
-            })
-            .collect();
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
-            .callers
-            .len()
-            < 3
-        {
-            tokio::task::yield_now().await;
-        }
+        let later: Vec<_> = [2, 3, 2].into_iter().map(|d| settle_on(&c, d)).collect();
+        waiting(&c, 3).await;
         rec.release.notify_one();
         first.await.unwrap().unwrap();
         for l in later {
@@ -259,10 +261,7 @@ mod tests {
         let rec = recorder(false);
         let (c, _dir) = coalescer(Arc::clone(&rec)).await;
         let user: UserId = USER.parse().unwrap();
-        let blocked = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[1])).await }
-        });
+        let blocked = settle_on(&c, 1);
         rec.started.notified().await;
         c.settle_exercise(user, "deadlift", days(&[1]))
             .await
@@ -276,22 +275,10 @@ mod tests {
     async fn a_failed_run_fails_its_callers_with_a_retryable_error_and_the_next_run_goes_on() {
         let rec = recorder(true);
         let (c, _dir) = coalescer(Arc::clone(&rec)).await;
-        let user: UserId = USER.parse().unwrap();
-        let first = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[1])).await }
-        });
+        let first = settle_on(&c, 1);
         rec.started.notified().await;
-        let second = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[2])).await }
-        });
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
-            .callers
-            .is_empty()
-        {
-            tokio::task::yield_now().await;
-        }
+        let second = settle_on(&c, 2);
+        waiting(&c, 1).await;
         rec.release.notify_one();
         assert!(matches!(
             first.await.unwrap(),
@@ -305,22 +292,10 @@ mod tests {
     async fn a_caller_that_gives_up_does_not_stop_the_run() {
         let rec = recorder(false);
         let (c, _dir) = coalescer(Arc::clone(&rec)).await;
-        let user: UserId = USER.parse().unwrap();
-        let leader = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[1])).await }
-        });
+        let leader = settle_on(&c, 1);
         rec.started.notified().await;
-        let follower = tokio::spawn({
-            let c = Arc::clone(&c);
-            async move { c.settle_exercise(user, "squat", days(&[2])).await }
-        });
-        while c.keys.lock().unwrap()[&(user, "squat".to_string())]
-            .callers
-            .is_empty()
-        {
-            tokio::task::yield_now().await;
-        }
+        let follower = settle_on(&c, 2);
+        waiting(&c, 1).await;
         leader.abort();
         rec.release.notify_one();
         follower.await.unwrap().unwrap();
