@@ -13,6 +13,12 @@
 //! Only the page's own rows are then read from the table. A page costs
 //! O(keys x limit) index entries whatever the history's size, and a prefix
 //! that matches nothing reads only the client's exercise list.
+//!
+//! LIMIT and OFFSET are integer literals, never bound: the SQLite we
+//! bundle (3.51) reads a bound LIMIT while planning, so re-binding it
+//! expires the cached statement and every page paid a full re-parse and
+//! re-plan (most of a filtered page's time). Literals keep one cached
+//! statement per page size.
 
 use super::rows::ENTRY_COLUMNS;
 use crate::store::HistoryQuery;
@@ -70,8 +76,7 @@ pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
         ))
         .push_bind(user);
         push_bounds(qb, q, "");
-        qb.push(" ORDER BY date_ms DESC, id DESC LIMIT ")
-            .push_bind(limit);
+        qb.push(format!(" ORDER BY date_ms DESC, id DESC LIMIT {limit}"));
         return;
     }
     // INDEXED BY: with a cursor the planner would rather walk the (user,
@@ -88,9 +93,10 @@ pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
     .push_bind(user.clone())
     .push(" AND exercise_name_lower = sel.k");
     push_bounds(qb, q, "");
-    qb.push(" ORDER BY date_ms DESC, id DESC LIMIT 1 OFFSET ")
-        .push_bind(limit - 1)
-        .push(")) FROM sel)");
+    qb.push(format!(
+        " ORDER BY date_ms DESC, id DESC LIMIT 1 OFFSET {})) FROM sel)",
+        limit - 1
+    ));
     // Pass 2: the page's (date, id) from the index, merged and cut. CROSS
     // JOIN keeps the keys as the outer loop: without statistics the planner
     // may walk the client's whole index and look each entry's key up.
@@ -104,9 +110,9 @@ pub fn push_page(qb: &mut QueryBuilder<Sqlite>, q: &HistoryQuery) {
          WHERE w.date_ms >= coalesce((SELECT date_ms FROM page_floor), -9223372036854775808)",
     );
     push_bounds(qb, q, "w.");
-    qb.push(" ORDER BY w.date_ms DESC, w.id DESC LIMIT ")
-        .push_bind(limit)
-        .push(")");
+    qb.push(format!(
+        " ORDER BY w.date_ms DESC, w.id DESC LIMIT {limit})"
+    ));
     qb.push(format!(
         " SELECT {ENTRY_COLUMNS} FROM workouts WHERE id IN (SELECT id FROM page) \
          ORDER BY date_ms DESC, id DESC"
@@ -156,6 +162,32 @@ mod tests {
             .iter()
             .map(|r| r.get::<String, _>("detail"))
             .collect()
+    }
+
+    /// A bound LIMIT or OFFSET would make SQLite re-prepare the statement
+    /// on every execution: page sizes are written into the text.
+    #[test]
+    fn limits_are_literals_so_the_statement_stays_prepared() {
+        for q in [
+            query(false),
+            query(true),
+            filtered(true, Some("s"), None),
+            filtered(false, None, Some(&["bench press", "squat"][..])),
+        ] {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
+            push_page(&mut qb, &q);
+            let sql = qb.into_string();
+            for keyword in ["LIMIT", "OFFSET"] {
+                for (at, _) in sql.match_indices(keyword) {
+                    let operand = sql[at + keyword.len()..].trim_start();
+                    assert!(
+                        operand.starts_with(|c: char| c.is_ascii_digit()),
+                        "{keyword} is not a literal in {sql}"
+                    );
+                }
+            }
+            assert!(sql.contains("LIMIT 21"), "{sql}");
+        }
     }
 
     /// The plan SQLite picks for a page: index searches in keyset order, a

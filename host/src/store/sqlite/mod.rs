@@ -69,6 +69,10 @@ impl SqliteStore {
             .context("migrating the SQLite database")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file cannot go stale: the default ping
+            // before each acquire is one more round trip to the connection's
+            // thread on every read.
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening SQLite database {} for reading", path.display()))?;
