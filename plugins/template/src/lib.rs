@@ -5,16 +5,8 @@
 //! takes) and `compute` (entries + parameters -> metrics, series, tables).
 //! It runs sandboxed: no files, network, clock or environment, a 64 MiB
 //! memory cap and a 1 s deadline per call.
-// no_std in the component; std under `cargo test`, which runs natively.
-#![cfg_attr(not(test), no_std)]
 
-extern crate alloc;
-
-use alloc::collections::BTreeMap;
-use alloc::format;
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
+use std::collections::BTreeMap;
 
 wit_bindgen::generate!({
     path: "wit",
@@ -108,79 +100,8 @@ pub fn volume_report(entries: &[Entry], days: i64) -> InsightResult {
 
 export!(Plugin);
 
-// --- What a no_std component needs on wasm32-wasip2 (keep as is) -----------
-// A global allocator, `cabi_realloc` (normally from wasi-libc, which a no_std
-// build does not link), `memcmp`/`bcmp`, and a panic handler (a panic traps:
-// the host answers `plugin_trapped`).
-
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
-#[cfg(target_arch = "wasm32")]
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-/// # Safety
-/// Called by the component runtime with a block it got from here before.
-#[cfg(target_arch = "wasm32")]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn cabi_realloc(
-    old_ptr: *mut u8,
-    old_len: usize,
-    align: usize,
-    new_len: usize,
-) -> *mut u8 {
-    use alloc::alloc::{Layout, alloc, realloc};
-    if new_len == 0 {
-        return align as *mut u8;
-    }
-    let ptr = unsafe {
-        if old_len == 0 {
-            alloc(Layout::from_size_align_unchecked(new_len, align))
-        } else {
-            realloc(
-                old_ptr,
-                Layout::from_size_align_unchecked(old_len, align),
-                new_len,
-            )
-        }
-    };
-    if ptr.is_null() {
-        core::arch::wasm32::unreachable();
-    }
-    ptr
-}
-
-/// # Safety
-/// `a` and `b` must be readable for `n` bytes.
-#[cfg(target_arch = "wasm32")]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    let mut i = 0;
-    while i < n {
-        let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
-        if x != y {
-            return i32::from(x) - i32::from(y);
-        }
-        i += 1;
-    }
-    0
-}
-
-/// # Safety
-/// As [`memcmp`].
-#[cfg(target_arch = "wasm32")]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    unsafe { memcmp(a, b, n) }
-}
-
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::*;
     use everfit::insights::types::LoggedSet;
 
