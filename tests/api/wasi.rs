@@ -3,7 +3,8 @@
 //! the sandbox denies (files, environment, arguments, network, sleeping past
 //! the deadline) is denied while the server keeps serving. And the example
 //! plugins of plugins/examples end to end: std Rust, Python
-//! (componentize-py) and JavaScript (componentize-js).
+//! (componentize-py) and JavaScript (componentize-js), and the plugin
+//! template (plugins/template, built into plugins/examples/template.wasm).
 
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ per_store!(
     the_std_rust_example_serves_rep_maxes,
     the_python_example_serves_weekly_volume,
     the_javascript_example_serves_training_frequency,
+    the_plugin_template_serves_volume_per_exercise_and_week,
 );
 
 /// The std test fixtures (built by tests/fixtures/plugins/build.sh).
@@ -385,4 +387,89 @@ async fn the_javascript_example_serves_training_frequency() {
     let (status, body) = app.get_json(&url("&min-sessions=8")).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"][0]["field"], "min-sessions");
+}
+
+async fn the_plugin_template_serves_volume_per_exercise_and_week() {
+    let (app, _plugins) = app_with_example("template.wasm").await;
+    let (_, body) = app.get_json("/insights").await;
+    let listed = body["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "volume")
+        .unwrap_or_else(|| panic!("the template is served: {body}"));
+    assert_eq!(listed["interface"], "everfit:insights@0.2.0");
+
+    // Week of June 1: 5 x 100 + 10 x 60 kg of bench press in two entries;
+    // week of June 8 empty; week of June 15: 5 x 220 lb of squat. May is
+    // outside the range.
+    app.log(USER, single("Bench Press", "2026-06-01", 5, 100, "kg"))
+        .await;
+    app.log(USER, single("bench press", "2026-06-03", 10, 60, "kg"))
+        .await;
+    app.log(USER, single("Squat", "2026-06-17", 5, 220, "lb"))
+        .await;
+    app.log(USER, single("Squat", "2026-05-20", 5, 100, "kg"))
+        .await;
+
+    let url =
+        |rest: &str| format!("/insights/volume?userId={USER}&from=2026-06-01&to=2026-06-21{rest}");
+    let (status, body) = app.get_json(&url("")).await;
+    assert_eq!(status, 200, "{body}");
+    // 1100 lb = 498.95 kg.
+    assert_eq!(
+        body["result"]["summary"],
+        "2 exercises, 1599 kg x reps of volume in 3 sets over 3 weeks"
+    );
+    assert_eq!(
+        rows(&body["result"]["tables"][0]),
+        [["Bench Press", "1100.0", "2"], ["Squat", "499.0", "1"]]
+    );
+    assert_eq!(metric(&body, "total-volume"), 1599.0);
+    // Every week of the range, the empty one included, from its Monday.
+    let volume = &body["result"]["series"][0];
+    assert_eq!(volume["label"], "Weekly volume");
+    assert_eq!(volume["unit"], "kg x reps");
+    let points: Vec<(&str, i64, f64)> = volume["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["label"].as_str().unwrap(),
+                p["atMs"].as_i64().unwrap(),
+                p["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        points,
+        [
+            ("2026-06-01", 1_780_272_000_000, 1100.0),
+            ("2026-06-08", 1_780_876_800_000, 0.0),
+            ("2026-06-15", 1_781_481_600_000, 499.0),
+        ]
+    );
+
+    // In pounds, from the host's unit registry.
+    let (status, body) = app.get_json(&url("&unit=lb")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        rows(&body["result"]["tables"][0]),
+        [["Bench Press", "2425.1", "2"], ["Squat", "1100.0", "1"]]
+    );
+    let (status, body) = app.get_json(&url("&unit=stone")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["field"], "unit");
+
+    // The chart draws the template's label and unit.
+    let r = app
+        .get(&format!(
+            "/insights/volume/chart.svg?userId={USER}&from=2026-06-01&to=2026-06-21"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let svg = r.text().await.unwrap();
+    assert!(svg.contains("Weekly volume"), "{svg}");
+    assert!(svg.contains("\nkg x reps\n"), "unit as the y title: {svg}");
 }
