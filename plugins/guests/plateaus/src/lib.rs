@@ -27,7 +27,9 @@ use everfit_insights_calc::round2;
 use exports::everfit::insights::insight::{
     ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Table,
 };
-use insight_v2::{day_label, for_each_entry, int_param, range_days, unit_factor};
+use insight_v2::{
+    day_label, exercise_param, for_each_entry, int_param, range_days, unit_factor, unit_param,
+};
 
 struct PlateauDetector;
 
@@ -42,13 +44,10 @@ impl Guest for PlateauDetector {
                           training since. Takes from/to (as of the end of the range)."
                 .into(),
             params: vec![
-                ParamSpec {
-                    name: "exercise".into(),
-                    description: "Only this exercise (case-insensitive); all when left out".into(),
-                    kind: ParamKind::Exercise,
-                    required: false,
-                    default_value: None,
-                },
+                exercise_param(
+                    false,
+                    "Only this exercise (case-insensitive); all when left out",
+                ),
                 ParamSpec {
                     name: "weeks".into(),
                     description: "Weeks without an e1RM record that make a plateau".into(),
@@ -56,13 +55,7 @@ impl Guest for PlateauDetector {
                     required: false,
                     default_value: Some("4".into()),
                 },
-                ParamSpec {
-                    name: "unit".into(),
-                    description: "Unit of the weights in the result".into(),
-                    kind: ParamKind::Choice(vec!["kg".into(), "lb".into()]),
-                    required: false,
-                    default_value: Some("kg".into()),
-                },
+                unit_param("Unit of the weights in the result"),
             ],
         }
     }
