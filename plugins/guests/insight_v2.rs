@@ -25,6 +25,7 @@ pub fn for_each_entry(entries: &Entries, mut f: impl FnMut(&EntryView<'_>)) {
             f(&EntryView {
                 date_ms,
                 exercise: &exercise.key,
+                name: &exercise.name,
                 muscle_group: exercise.muscle_group.as_deref(),
                 reps: &page.reps[set_start..set_end],
                 weight_kg: &page.weight_kg[set_start..set_end],

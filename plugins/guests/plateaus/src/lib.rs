@@ -18,6 +18,7 @@ wit_bindgen::generate!({
 #[path = "../../insight_v2.rs"]
 mod insight_v2;
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use alloc::{format, vec};
@@ -69,14 +70,25 @@ impl Guest for PlateauDetector {
         let weeks = int_param(&params, "weeks", 4)?.clamp(1, 104) as u32;
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = Plateaus::default();
-        for_each_entry(entries, |e| acc.push(e));
+        // Verdicts are per key; a person reads the display name (the oldest
+        // entry's, as the user wrote it).
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for_each_entry(entries, |e| {
+            if !names.contains_key(e.exercise) {
+                names.insert(e.exercise.into(), e.name.into());
+            }
+            acc.push(e);
+        });
+        fn shown<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
+            names.get(key).map_or(key, String::as_str)
+        }
         // As of the range's last day, when it has an end.
         let as_of = range_days(&range).1.map(|end| end - 1);
         let verdicts = acc.finish(weeks, as_of);
-        let plateaued: Vec<&String> = verdicts
+        let plateaued: Vec<&str> = verdicts
             .iter()
             .filter(|(_, v)| v.plateaued)
-            .map(|(e, _)| e)
+            .map(|(e, _)| shown(&names, e))
             .collect();
         let mut metrics = vec![
             Metric {
@@ -103,7 +115,7 @@ impl Guest for PlateauDetector {
             .iter()
             .map(|(exercise, v)| {
                 vec![
-                    exercise.clone(),
+                    shown(&names, exercise).into(),
                     format!("{}", round2(v.best_e1rm_kg / kg_per_unit)),
                     day_label(v.last_pr_day),
                     format!("{}", v.days_since / 7),
@@ -124,11 +136,7 @@ impl Guest for PlateauDetector {
             (n, _) => format!(
                 "{} of {n} exercises without an e1RM record in {weeks}+ weeks: {}",
                 plateaued.len(),
-                plateaued
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                plateaued.join(", ")
             ),
         };
         Ok(InsightResult {

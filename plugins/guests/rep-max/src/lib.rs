@@ -55,10 +55,11 @@ impl Guest for RepMax {
     ) -> Result<InsightResult, ComputeError> {
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = RepMaxes::default();
+        // The display name of the oldest entry, as the user wrote it.
         let mut name: Option<String> = None;
         for_each_entry(entries, |e| {
             if name.is_none() {
-                name = Some(e.exercise.to_string());
+                name = Some(e.name.to_string());
             }
             acc.push(e);
         });
