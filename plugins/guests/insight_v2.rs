@@ -5,9 +5,10 @@
 //! have the same paths in every guest).
 
 use crate::everfit::insights::types::{DateRange, Entries, UnitDef};
-use crate::exports::everfit::insights::insight::{ComputeError, Param};
+use crate::exports::everfit::insights::insight::{ComputeError, Param, ParamKind, ParamSpec};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use everfit_insights_calc::{EntryView, MS_PER_DAY};
 
 /// Entries asked for per page: a page of this many (about 3.5 sets each)
@@ -24,12 +25,37 @@ pub fn for_each_entry(entries: &Entries, mut f: impl FnMut(&EntryView<'_>)) {
             f(&EntryView {
                 date_ms,
                 exercise: &exercise.key,
+                name: &exercise.name,
                 muscle_group: exercise.muscle_group.as_deref(),
                 reps: &page.reps[set_start..set_end],
                 weight_kg: &page.weight_kg[set_start..set_end],
             });
             set_start = set_end;
         }
+    }
+}
+
+/// The `exercise` parameter. The host passes only that exercise's entries
+/// when it is given; optional means "every exercise" when left out.
+pub fn exercise_param(required: bool, description: &str) -> ParamSpec {
+    ParamSpec {
+        name: "exercise".into(),
+        description: description.into(),
+        kind: ParamKind::Exercise,
+        required,
+        default_value: None,
+    }
+}
+
+/// The `unit` parameter (kg or lb, default kg) read by [`unit_factor`];
+/// `description` says which values of the result it applies to.
+pub fn unit_param(description: &str) -> ParamSpec {
+    ParamSpec {
+        name: "unit".into(),
+        description: description.into(),
+        kind: ParamKind::Choice(vec!["kg".into(), "lb".into()]),
+        required: false,
+        default_value: Some("kg".into()),
     }
 }
 

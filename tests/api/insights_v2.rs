@@ -14,6 +14,7 @@ per_store!(
     weekly_volume_groups_by_muscle_and_keeps_to_the_range,
     the_range_is_validated_and_stays_a_plugin_parameter_for_0_1_0,
     rep_maxes_consistency_and_plateaus_end_to_end,
+    exercises_are_shown_by_their_display_names,
     the_chart_uses_the_plugins_labels_and_units,
 );
 
@@ -218,7 +219,7 @@ async fn rep_maxes_consistency_and_plateaus_end_to_end() {
     let rows = r["tables"][0]["rows"].as_array().unwrap();
     let squat = rows
         .iter()
-        .find(|row| row[0] == "squat")
+        .find(|row| row[0] == "Squat")
         .expect("squat row");
     // e1RM records: 140 on 05-20, then 150 on 07-20 (the June 116.67 is none).
     assert_eq!(squat[1], "150");
@@ -235,6 +236,44 @@ async fn rep_maxes_consistency_and_plateaus_end_to_end() {
     assert_eq!(r["tables"][0]["rows"][0][2], "2026-05-20", "{r}");
     assert_eq!(r["tables"][0]["rows"][0][5], "yes", "{r}");
     assert_eq!(metric(r, "plateaued"), 1.0);
+}
+
+async fn exercises_are_shown_by_their_display_names() {
+    let app = spawn_app().await;
+    log_june(&app).await;
+    // Logged as "Bench Press" and later as "bench press": named as first
+    // logged, whatever the caller typed.
+    let (status, body) = app
+        .get_json(&format!(
+            "/insights/rep-max?userId={USER}&exercise=BENCH%20PRESS"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["summary"], "Bench Press: best estimated 1RM 99 kg (90 x 3 on 2026-06-24)",
+        "{body}"
+    );
+
+    let (status, body) = app
+        .get_json(&format!("/insights/plateaus?userId={USER}&weeks=4"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&Value> = body["result"]["tables"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row[0])
+        .collect();
+    assert_eq!(names, ["Bench Press", "Squat", "Zercher Carry"], "{body}");
+    let (_, body) = app
+        .get_json(&format!(
+            "/insights/plateaus?userId={USER}&exercise=squat&to=2026-06-30&weeks=4"
+        ))
+        .await;
+    assert_eq!(
+        body["result"]["summary"], "1 of 1 exercises without an e1RM record in 4+ weeks: Squat",
+        "{body}"
+    );
 }
 
 async fn the_chart_uses_the_plugins_labels_and_units() {

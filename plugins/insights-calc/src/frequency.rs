@@ -188,6 +188,7 @@ mod tests {
             acc.push(&EntryView {
                 date_ms: day * crate::MS_PER_DAY + 5,
                 exercise: "squat",
+                name: "Squat",
                 muscle_group: None,
                 reps: &[],
                 weight_kg: &[],

@@ -21,8 +21,10 @@ pub const MS_PER_DAY: i64 = 86_400_000;
 #[derive(Debug, Clone, Copy)]
 pub struct EntryView<'a> {
     pub date_ms: i64,
-    /// The exercise's key (lower-cased name).
+    /// The exercise's key (lower-cased name): what the calculations group by.
     pub exercise: &'a str,
+    /// Its display name ("Bench Press"), for what a person reads.
+    pub name: &'a str,
     /// Its muscle group, when the catalogue knows it.
     pub muscle_group: Option<&'a str>,
     pub reps: &'a [u32],
@@ -110,6 +112,8 @@ pub(crate) mod testdata {
             super::EntryView {
                 date_ms: self.date_ms,
                 exercise: &self.exercise,
+                // The calculations go by the key; the name is only shown.
+                name: &self.exercise,
                 muscle_group: self.group.as_deref(),
                 reps: &self.reps,
                 weight_kg: &self.weight_kg,

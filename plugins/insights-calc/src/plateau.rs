@@ -155,6 +155,7 @@ mod tests {
             acc.push(&EntryView {
                 date_ms: ms,
                 exercise: "squat",
+                name: "Squat",
                 muscle_group: None,
                 reps: &reps,
                 weight_kg: &kg,

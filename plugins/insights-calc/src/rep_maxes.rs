@@ -158,6 +158,7 @@ mod tests {
         acc.push(&EntryView {
             date_ms: 0,
             exercise: "squat",
+            name: "Squat",
             muscle_group: None,
             reps: &reps,
             weight_kg: &kg,

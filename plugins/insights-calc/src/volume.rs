@@ -145,6 +145,7 @@ mod tests {
         acc.push(&EntryView {
             date_ms: 0,
             exercise: "squat",
+            name: "Squat",
             muscle_group: Some("legs"),
             reps: &reps,
             weight_kg: &kg,

@@ -28,7 +28,7 @@ use exports::everfit::insights::insight::{
     ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Point,
     Series, Table,
 };
-use insight_v2::{day_label, for_each_entry, int_param, range_days, unit_factor};
+use insight_v2::{day_label, for_each_entry, int_param, range_days, unit_factor, unit_param};
 
 struct MuscleVolume;
 
@@ -60,13 +60,7 @@ impl Guest for MuscleVolume {
                     required: false,
                     default_value: Some("80".into()),
                 },
-                ParamSpec {
-                    name: "unit".into(),
-                    description: "Unit of the volume".into(),
-                    kind: ParamKind::Choice(vec!["kg".into(), "lb".into()]),
-                    required: false,
-                    default_value: Some("kg".into()),
-                },
+                unit_param("Unit of the volume"),
             ],
         }
     }

@@ -18,6 +18,7 @@ wit_bindgen::generate!({
 #[path = "../../insight_v2.rs"]
 mod insight_v2;
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use alloc::{format, vec};
@@ -27,7 +28,9 @@ use everfit_insights_calc::round2;
 use exports::everfit::insights::insight::{
     ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Table,
 };
-use insight_v2::{day_label, for_each_entry, int_param, range_days, unit_factor};
+use insight_v2::{
+    day_label, exercise_param, for_each_entry, int_param, range_days, unit_factor, unit_param,
+};
 
 struct PlateauDetector;
 
@@ -42,13 +45,10 @@ impl Guest for PlateauDetector {
                           training since. Takes from/to (as of the end of the range)."
                 .into(),
             params: vec![
-                ParamSpec {
-                    name: "exercise".into(),
-                    description: "Only this exercise (case-insensitive); all when left out".into(),
-                    kind: ParamKind::Exercise,
-                    required: false,
-                    default_value: None,
-                },
+                exercise_param(
+                    false,
+                    "Only this exercise (case-insensitive); all when left out",
+                ),
                 ParamSpec {
                     name: "weeks".into(),
                     description: "Weeks without an e1RM record that make a plateau".into(),
@@ -56,13 +56,7 @@ impl Guest for PlateauDetector {
                     required: false,
                     default_value: Some("4".into()),
                 },
-                ParamSpec {
-                    name: "unit".into(),
-                    description: "Unit of the weights in the result".into(),
-                    kind: ParamKind::Choice(vec!["kg".into(), "lb".into()]),
-                    required: false,
-                    default_value: Some("kg".into()),
-                },
+                unit_param("Unit of the weights in the result"),
             ],
         }
     }
@@ -76,14 +70,25 @@ impl Guest for PlateauDetector {
         let weeks = int_param(&params, "weeks", 4)?.clamp(1, 104) as u32;
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = Plateaus::default();
-        for_each_entry(entries, |e| acc.push(e));
+        // Verdicts are per key; a person reads the display name (the oldest
+        // entry's, as the user wrote it).
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for_each_entry(entries, |e| {
+            if !names.contains_key(e.exercise) {
+                names.insert(e.exercise.into(), e.name.into());
+            }
+            acc.push(e);
+        });
+        fn shown<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
+            names.get(key).map_or(key, String::as_str)
+        }
         // As of the range's last day, when it has an end.
         let as_of = range_days(&range).1.map(|end| end - 1);
         let verdicts = acc.finish(weeks, as_of);
-        let plateaued: Vec<&String> = verdicts
+        let plateaued: Vec<&str> = verdicts
             .iter()
             .filter(|(_, v)| v.plateaued)
-            .map(|(e, _)| e)
+            .map(|(e, _)| shown(&names, e))
             .collect();
         let mut metrics = vec![
             Metric {
@@ -110,7 +115,7 @@ impl Guest for PlateauDetector {
             .iter()
             .map(|(exercise, v)| {
                 vec![
-                    exercise.clone(),
+                    shown(&names, exercise).into(),
                     format!("{}", round2(v.best_e1rm_kg / kg_per_unit)),
                     day_label(v.last_pr_day),
                     format!("{}", v.days_since / 7),
@@ -131,11 +136,7 @@ impl Guest for PlateauDetector {
             (n, _) => format!(
                 "{} of {n} exercises without an e1RM record in {weeks}+ weeks: {}",
                 plateaued.len(),
-                plateaued
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                plateaued.join(", ")
             ),
         };
         Ok(InsightResult {

@@ -9,12 +9,11 @@ extern crate alloc;
 #[path = "../../guest_runtime.rs"]
 mod guest_runtime;
 
-mod calendar;
-
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
+use everfit_insights_calc::calendar;
 use everfit_pr::epley_one_rep_max;
 
 wit_bindgen::generate!({

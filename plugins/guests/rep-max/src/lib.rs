@@ -24,9 +24,9 @@ use everfit::insights::types::{DateRange, Entries, UnitDef};
 use everfit_insights_calc::rep_maxes::RepMaxes;
 use everfit_insights_calc::{day_of, round2};
 use exports::everfit::insights::insight::{
-    ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Table,
+    ComputeError, Descriptor, Guest, InsightResult, Metric, Param, Table,
 };
-use insight_v2::{day_label, for_each_entry, param, unit_factor};
+use insight_v2::{day_label, exercise_param, for_each_entry, param, unit_factor, unit_param};
 
 struct RepMax;
 
@@ -41,20 +41,8 @@ impl Guest for RepMax {
                           1RM (Epley) predicts for each. Takes from/to."
                 .into(),
             params: vec![
-                ParamSpec {
-                    name: "exercise".into(),
-                    description: "The exercise (case-insensitive)".into(),
-                    kind: ParamKind::Exercise,
-                    required: true,
-                    default_value: None,
-                },
-                ParamSpec {
-                    name: "unit".into(),
-                    description: "Unit of the weights in the result".into(),
-                    kind: ParamKind::Choice(vec!["kg".into(), "lb".into()]),
-                    required: false,
-                    default_value: Some("kg".into()),
-                },
+                exercise_param(true, "The exercise (case-insensitive)"),
+                unit_param("Unit of the weights in the result"),
             ],
         }
     }
@@ -67,10 +55,11 @@ impl Guest for RepMax {
     ) -> Result<InsightResult, ComputeError> {
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = RepMaxes::default();
+        // The display name of the oldest entry, as the user wrote it.
         let mut name: Option<String> = None;
         for_each_entry(entries, |e| {
             if name.is_none() {
-                name = Some(e.exercise.to_string());
+                name = Some(e.name.to_string());
             }
             acc.push(e);
         });
