@@ -68,14 +68,12 @@ for built in "${!dist[@]}"; do
     echo "built $committed ($(wc -c <"$committed") bytes, sha256 $(sha256sum "$committed" | cut -c1-16))"
   fi
 done
-# The template must build with the same recipe, and carry the current WIT.
-if ! cmp -s template/wit/insights.wit ../wit/v0.1.0/insights.wit; then
-  echo "error: plugins/template/wit/insights.wit differs from wit/v0.1.0/insights.wit; copy it over." >&2
+# The template is std Rust, built with rustup's toolchain the way authors
+# build it (plugins/examples/build.sh); here it must carry the current WIT.
+if ! cmp -s template/wit/insights.wit ../wit/v0.2.0/insights.wit; then
+  echo "error: plugins/template/wit/insights.wit differs from wit/v0.2.0/insights.wit; copy it over." >&2
   status=1
+else
+  echo "ok: plugins/template carries wit/v0.2.0"
 fi
-(
-  cd template
-  PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${GUEST_TARGET_DIR:-$PWD/target}" \
-    /usr/bin/cargo build --release --locked -Zbuild-std=core,alloc --target wasm32-wasip2
-) && echo "ok: plugins/template builds"
 exit $status
