@@ -173,3 +173,14 @@ pub async fn all_pages(app: &TestApp, query: &str, limit: u32) -> Vec<String> {
         }
     }
 }
+
+/// The entry of plugin `name` in a `GET /insights` answer; panics, showing
+/// the answer, when it is not listed.
+pub fn listed_plugin<'a>(insights: &'a Value, name: &str) -> &'a Value {
+    insights["plugins"]
+        .as_array()
+        .expect("a plugin list")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not listed: {insights}"))
+}

@@ -55,11 +55,7 @@ async fn lists_the_built_in_progress_plugin_with_its_parameters() {
     let app = spawn_app().await;
     let (status, body) = app.get_json("/insights").await;
     assert_eq!(status, 200, "{body}");
-    let plugins = body["plugins"].as_array().unwrap();
-    let progress = plugins
-        .iter()
-        .find(|p| p["name"] == "progress")
-        .expect("progress listed");
+    let progress = listed_plugin(&body, "progress");
     assert_eq!(progress["interface"], "everfit:insights@0.1.0");
     assert_eq!(progress["source"], "built-in");
     let params: Vec<&str> = progress["params"]

@@ -79,15 +79,7 @@ async fn v0_2_0_plugins_are_listed_beside_0_1_0() {
     let app = spawn_app().await;
     let (status, body) = app.get_json("/insights").await;
     assert_eq!(status, 200, "{body}");
-    let interface = |name: &str| {
-        body["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("{name} listed: {body}"))["interface"]
-            .clone()
-    };
+    let interface = |name: &str| listed_plugin(&body, name)["interface"].clone();
     assert_eq!(interface("progress"), "everfit:insights@0.1.0");
     for name in ["rep-max", "muscle-volume", "consistency", "plateaus"] {
         assert_eq!(interface(name), "everfit:insights@0.2.0", "{name}");

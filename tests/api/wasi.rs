@@ -392,13 +392,10 @@ async fn the_javascript_example_serves_training_frequency() {
 async fn the_plugin_template_serves_volume_per_exercise_and_week() {
     let (app, _plugins) = app_with_example("template.wasm").await;
     let (_, body) = app.get_json("/insights").await;
-    let listed = body["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "volume")
-        .unwrap_or_else(|| panic!("the template is served: {body}"));
-    assert_eq!(listed["interface"], "everfit:insights@0.2.0");
+    assert_eq!(
+        listed_plugin(&body, "volume")["interface"],
+        "everfit:insights@0.2.0"
+    );
 
     // Week of June 1: 5 x 100 + 10 x 60 kg of bench press in two entries;
     // week of June 8 empty; week of June 15: 5 x 220 lb of squat. May is
