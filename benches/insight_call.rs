@@ -111,7 +111,8 @@ pub fn large_client(n: usize) -> Vec<WorkoutEntry> {
 
 fn insight_call_v0_2_0(c: &mut Criterion) {
     let engine = PluginEngine::new(None).unwrap();
-    let input = CallInput::all_time(large_client(50_000));
+    let client = large_client(50_000);
+    let input = CallInput::all_time(&client);
     let cases = [
         ("muscle-volume", params(&[])),
         ("consistency", params(&[])),
@@ -124,15 +125,12 @@ fn insight_call_v0_2_0(c: &mut Criterion) {
         let plugin = load(&engine, &format!("plugins/dist/{name}.wasm"));
         // rep-max is given one exercise's entries, as the server does.
         let input = if name == "rep-max" {
-            CallInput {
-                entries: input
-                    .entries
-                    .iter()
-                    .filter(|e| e.exercise_name_lower == "squat")
-                    .cloned()
-                    .collect(),
-                ..input.clone()
-            }
+            let squats: Vec<_> = client
+                .iter()
+                .filter(|e| e.exercise_name_lower == "squat")
+                .cloned()
+                .collect();
+            CallInput::all_time(&squats)
         } else {
             input.clone()
         };

@@ -326,7 +326,7 @@ fn a_large_client_is_read_in_pages_to_the_last_entry() {
         "7".to_string(),
     )]));
     let result = plugin
-        .compute_for(&CallInput::all_time(entries), &params, None)
+        .compute_for(&CallInput::all_time(&entries), &params, None)
         .unwrap();
     let metric = |name: &str| {
         result

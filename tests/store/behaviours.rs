@@ -1791,3 +1791,154 @@ pub async fn rep_records_of_bodyweight_and_loaded_sets(store: &dyn WorkoutStore)
         assert_eq!(reps, rep_oracle(&entries, "pull up", range), "{range:?}");
     }
 }
+
+/// The entries an insight reads, for every exercise filter and range
+/// checked: the same as the history read page by page (the live answer),
+/// and the ids the oracle expects, oldest first.
+async fn assert_entry_columns_exact(
+    store: &dyn WorkoutStore,
+    who: everfit::domain::UserId,
+    entries: &[WorkoutEntry],
+) {
+    // 30-day spans are how SQLite packs entries: ranges on and beside a
+    // span's edge, inside one span, across many, open at either end.
+    const SPAN_MS: i64 = 2_592_000_000;
+    let edge = (day(100).timestamp_millis() / SPAN_MS) * SPAN_MS;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    let ranges = [
+        TimeRange::ALL_TIME,
+        TimeRange {
+            start: Some(day(30)),
+            end: Some(day(400)),
+        },
+        TimeRange {
+            start: Some(at(edge)),
+            end: Some(at(edge + SPAN_MS)),
+        },
+        TimeRange {
+            start: Some(at(edge - 1)),
+            end: Some(at(edge + 1)),
+        },
+        TimeRange {
+            start: Some(day(101)),
+            end: Some(day(102)),
+        },
+        TimeRange {
+            start: Some(day(500)),
+            end: None,
+        },
+        TimeRange {
+            start: None,
+            end: Some(day(60)),
+        },
+        TimeRange {
+            start: Some(day(50)),
+            end: Some(day(50)),
+        },
+    ];
+    for key in [None, Some("squat"), Some("bench press"), Some("no such")] {
+        for range in ranges {
+            let columns = store.entry_columns(who, key, range).await.unwrap();
+            let live = everfit::store::columns_from_history(store, who, key, range)
+                .await
+                .unwrap();
+            assert_eq!(columns, live, "{key:?} in {range:?}");
+            let mut expected: Vec<&WorkoutEntry> = entries
+                .iter()
+                .filter(|e| e.user_id == who && range.contains(e.date))
+                .filter(|e| key.is_none_or(|k| e.exercise_name_lower == k))
+                .collect();
+            expected.sort_by_key(|e| (e.date, e.id));
+            let expected_ids: Vec<EntryId> = expected.iter().map(|e| e.id).collect();
+            assert_eq!(columns.ids(), expected_ids, "{key:?} in {range:?}");
+        }
+    }
+}
+
+/// What insights read stays exact through inserts into spans already read,
+/// edits that move entries across spans and exercises, deletes and an
+/// erasure, whatever a store keeps to answer quickly; and a second read
+/// (SQLite: from the packed chunks the first one wrote) answers the same.
+pub async fn insight_entries_stay_exact_under_writes_edits_and_deletes(store: &dyn WorkoutStore) {
+    let mut rng = StdRng::seed_from_u64(16);
+    let exercises = ["Squat", "squat", "Bench Press", "Deadlift"];
+    let random_entry = |n: u32, rng: &mut StdRng| {
+        let who = if rng.gen_bool(0.8) {
+            user()
+        } else {
+            other_user()
+        };
+        let date = day(rng.gen_range(0..700)) + chrono::Duration::minutes(rng.gen_range(0..1440));
+        let sets: Vec<(u32, f64, everfit::domain::Unit)> = (0..rng.gen_range(0..4))
+            .map(|_| {
+                let unit = if rng.gen_bool(0.3) { lb() } else { kg() };
+                (
+                    rng.gen_range(1..12),
+                    f64::from(rng.gen_range(0..400u32)) / 2.0,
+                    unit,
+                )
+            })
+            .collect();
+        entry_of(
+            who,
+            id(n),
+            exercises[rng.gen_range(0..exercises.len())],
+            date,
+            &sets,
+        )
+    };
+    let mut entries: Vec<WorkoutEntry> = (0..240).map(|n| random_entry(n, &mut rng)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    for _ in 0..2 {
+        assert_entry_columns_exact(store, user(), &entries).await;
+        assert_entry_columns_exact(store, other_user(), &entries).await;
+    }
+
+    // New entries landing in spans already read (and packed).
+    let more: Vec<WorkoutEntry> = (240..300).map(|n| random_entry(n, &mut rng)).collect();
+    store.insert_entries(&more).await.unwrap();
+    entries.extend(more);
+    assert_entry_columns_exact(store, user(), &entries).await;
+
+    // Edits moving entries to other days, spans and exercises, with new sets.
+    for n in (0..300).step_by(7) {
+        let Some(at) = entries.iter().position(|e| e.id == id(n)) else {
+            continue;
+        };
+        let mut moved = random_entry(n, &mut rng);
+        moved.user_id = entries[at].user_id;
+        let moved = edited(moved, 2);
+        assert!(matches!(
+            store.replace_entry(&moved).await.unwrap(),
+            EditOutcome::Applied { .. }
+        ));
+        entries[at] = moved;
+    }
+    assert_entry_columns_exact(store, user(), &entries).await;
+    assert_entry_columns_exact(store, other_user(), &entries).await;
+
+    // Deletes.
+    for n in (3..300).step_by(11) {
+        let Some(at) = entries.iter().position(|e| e.id == id(n)) else {
+            continue;
+        };
+        let who = entries[at].user_id;
+        store.delete_entry(who, id(n), 3, day(800)).await.unwrap();
+        entries.remove(at);
+    }
+    assert_entry_columns_exact(store, user(), &entries).await;
+    assert_entry_columns_exact(store, other_user(), &entries).await;
+
+    // Erasing one client leaves the other's entries as they were.
+    let erased_at = entries[0].created_at + chrono::Duration::seconds(1);
+    store.erase_user(other_user(), erased_at).await.unwrap();
+    entries.retain(|e| e.user_id != other_user());
+    assert!(
+        store
+            .entry_columns(other_user(), None, TimeRange::ALL_TIME)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_entry_columns_exact(store, user(), &entries).await;
+}

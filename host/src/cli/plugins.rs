@@ -2,12 +2,13 @@
 //! author runs before dropping a component into PLUGINS_DIR.
 
 use super::{parse_user, say};
+use crate::domain::columns::EntryColumns;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::generated::{SeedOptions, generated_entries};
 use crate::domain::records::PrCalculator;
 use crate::domain::{UserId, WorkoutEntry};
 use crate::plugins::imports::imports;
-use crate::plugins::insight::{InsightPlugin, InsightResult, Params};
+use crate::plugins::insight::{CallInput, InsightPlugin, InsightResult, Params};
 use crate::plugins::versions::since_v0_1_0::PR_EXPORT;
 use crate::plugins::{Limits, PluginEngine, WasmPrCalculator};
 use crate::startup::config::Config;
@@ -16,6 +17,7 @@ use clap::Subcommand;
 use everfit_seeds::{CatalogueData, Generator};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -231,19 +233,29 @@ pub async fn run_command(
                 crate::plugins::entries::user_entries_in(
                     store.as_ref(),
                     user,
-                    exercise,
+                    exercise.as_deref(),
                     crate::domain::dates::TimeRange::ALL_TIME,
                 )
                 .await?
             } else {
-                crate::plugins::entries::user_entries(store.as_ref(), user, exercise).await?
+                crate::plugins::entries::user_entries(store.as_ref(), user, exercise.as_deref())
+                    .await?
             }
         }
-        None => sample_entries(exercise.as_deref()),
+        None => EntryColumns::from_entries(&sample_entries(exercise.as_deref())),
+    };
+    let input = CallInput {
+        entries: Arc::new(entries),
+        range: crate::domain::dates::TimeRange::ALL_TIME,
+        catalogue: Arc::new(crate::domain::Catalogue::builtin()),
     };
     let result = tokio::task::spawn_blocking({
         let params = params.clone();
-        move || plugin.compute(&entries, &params).map(|r| (plugin, r))
+        move || {
+            plugin
+                .compute_for(&input, &params, None)
+                .map(|r| (plugin, r))
+        }
     })
     .await?;
     let (plugin, result) = result.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod catalogue;
+pub mod columns;
 pub mod cursor;
 pub mod dates;
 pub mod days;

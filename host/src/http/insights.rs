@@ -258,13 +258,14 @@ async fn run(
         .exercise_param()
         .and_then(|p| params.get(p))
         .map(|e| name_key(&normalize_name(e)));
+    let exercise_key = exercise_key.as_deref();
     let entries = if plugin.pages_entries() {
         user_entries_in(ctx.store.as_ref(), user, exercise_key, range).await?
     } else {
         user_entries(ctx.store.as_ref(), user, exercise_key).await?
     };
     let input = CallInput {
-        entries: entries.into(),
+        entries: Arc::new(entries),
         range,
         catalogue: ctx.catalogue.clone(),
     };

@@ -4,32 +4,32 @@
 //! [`MAX_INSIGHT_ENTRIES`]; 0.2.0 plugins read every entry in the requested
 //! range page by page ([`EntryPages`]).
 
+use crate::domain::UserId;
 use crate::domain::catalogue::Catalogue;
-use crate::domain::cursor::CursorPosition;
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
-use crate::domain::{UserId, WorkoutEntry};
-use crate::store::{HistoryQuery, StoreError, WorkoutStore};
+use crate::store::{StoreError, WorkoutStore};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// At most this many entries (the newest) are passed to a 0.1.0 plugin.
 pub const MAX_INSIGHT_ENTRIES: usize = 50_000;
-const PAGE: u32 = 1000;
 
 /// The user's entries (only `exercise_key`'s when given), oldest first, at
 /// most [`MAX_INSIGHT_ENTRIES`] (the newest ones).
 pub async fn user_entries(
     store: &dyn WorkoutStore,
     user: UserId,
-    exercise_key: Option<String>,
-) -> Result<Vec<WorkoutEntry>, StoreError> {
-    read_entries(
-        store,
-        user,
-        exercise_key,
-        TimeRange::ALL_TIME,
-        Some(MAX_INSIGHT_ENTRIES),
-    )
-    .await
+    exercise_key: Option<&str>,
+) -> Result<EntryColumns, StoreError> {
+    let all = store
+        .entry_columns(user, exercise_key, TimeRange::ALL_TIME)
+        .await?;
+    Ok(if all.len() > MAX_INSIGHT_ENTRIES {
+        all.last(MAX_INSIGHT_ENTRIES)
+    } else {
+        all
+    })
 }
 
 /// Every entry of the user in `range` (only `exercise_key`'s when given),
@@ -37,59 +37,22 @@ pub async fn user_entries(
 pub async fn user_entries_in(
     store: &dyn WorkoutStore,
     user: UserId,
-    exercise_key: Option<String>,
+    exercise_key: Option<&str>,
     range: TimeRange,
-) -> Result<Vec<WorkoutEntry>, StoreError> {
-    read_entries(store, user, exercise_key, range, None).await
-}
-
-async fn read_entries(
-    store: &dyn WorkoutStore,
-    user: UserId,
-    exercise_key: Option<String>,
-    range: TimeRange,
-    cap: Option<usize>,
-) -> Result<Vec<WorkoutEntry>, StoreError> {
-    let mut entries: Vec<WorkoutEntry> = Vec::new();
-    let mut after: Option<CursorPosition> = None;
-    loop {
-        let page = store
-            .history(&HistoryQuery {
-                user_id: user,
-                exercise_prefix: None,
-                exercise_in: exercise_key.clone().map(|k| vec![k]),
-                range,
-                after,
-                limit: PAGE,
-            })
-            .await?;
-        let full = page.len() == PAGE as usize;
-        after = page.last().map(|e| CursorPosition {
-            date: e.date,
-            id: e.id,
-        });
-        entries.extend(page);
-        if !full || cap.is_some_and(|cap| entries.len() >= cap) {
-            break;
-        }
-    }
-    if let Some(cap) = cap {
-        entries.truncate(cap);
-    }
-    entries.reverse();
-    Ok(entries)
+) -> Result<EntryColumns, StoreError> {
+    store.entry_columns(user, exercise_key, range).await
 }
 
 /// The entries of one call, handed out in chunks, with the catalogue that
 /// names each exercise's muscle group.
 pub struct EntryPages {
-    entries: Arc<[WorkoutEntry]>,
+    entries: Arc<EntryColumns>,
     next: usize,
     catalogue: Arc<Catalogue>,
 }
 
 impl EntryPages {
-    pub fn new(entries: Arc<[WorkoutEntry]>, catalogue: Arc<Catalogue>) -> Self {
+    pub fn new(entries: Arc<EntryColumns>, catalogue: Arc<Catalogue>) -> Self {
         Self {
             entries,
             next: 0,
@@ -97,25 +60,27 @@ impl EntryPages {
         }
     }
 
-    /// The next at most `max` entries (at least one), or None when all were
-    /// given; with the catalogue for their muscle groups.
-    pub fn next_chunk(&mut self, max: usize) -> Option<(&[WorkoutEntry], &Catalogue)> {
+    /// The next at most `max` entries (at least one) as a range of
+    /// `entries`, or None when all were given; with the catalogue for
+    /// their muscle groups.
+    pub fn next_chunk(&mut self, max: usize) -> Option<(Range<usize>, &EntryColumns, &Catalogue)> {
         if self.next >= self.entries.len() {
             return None;
         }
         let start = self.next;
         self.next = (start + max.max(1)).min(self.entries.len());
-        Some((&self.entries[start..self.next], &self.catalogue))
+        Some((start..self.next, &self.entries, &self.catalogue))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::WorkoutEntry;
 
     #[test]
     fn chunks_cover_every_entry_once_in_order() {
-        let entries: Arc<[WorkoutEntry]> = (0..5)
+        let entries: Vec<WorkoutEntry> = (0..5)
             .map(|i| {
                 let at = chrono::DateTime::from_timestamp_millis(i * 86_400_000).unwrap();
                 WorkoutEntry {
@@ -132,14 +97,11 @@ mod tests {
                 }
             })
             .collect();
-        let mut pages = EntryPages::new(entries, Arc::new(Catalogue::builtin()));
-        let sizes: Vec<Vec<i64>> = std::iter::from_fn(|| {
-            pages
-                .next_chunk(2)
-                .map(|(c, _)| c.iter().map(|e| e.version).collect())
-        })
-        .collect();
-        assert_eq!(sizes, vec![vec![0, 1], vec![2, 3], vec![4]]);
+        let columns = Arc::new(EntryColumns::from_entries(&entries));
+        let mut pages = EntryPages::new(columns, Arc::new(Catalogue::builtin()));
+        let chunks: Vec<Range<usize>> =
+            std::iter::from_fn(|| pages.next_chunk(2).map(|(r, _, _)| r)).collect();
+        assert_eq!(chunks, vec![0..2, 2..4, 4..5]);
         assert!(pages.next_chunk(0).is_none());
     }
 }

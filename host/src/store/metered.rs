@@ -6,6 +6,7 @@ use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
     WorkoutStore,
 };
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
 use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
@@ -116,6 +117,19 @@ impl WorkoutStore for MeteredStore {
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {
         self.timed("history", self.inner.history(query)).await
+    }
+
+    async fn entry_columns(
+        &self,
+        user: UserId,
+        exercise_key: Option<&str>,
+        range: TimeRange,
+    ) -> Result<EntryColumns, StoreError> {
+        self.timed(
+            "entry_columns",
+            self.inner.entry_columns(user, exercise_key, range),
+        )
+        .await
     }
 
     async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {

@@ -12,6 +12,7 @@ pub mod metered;
 pub mod mongo;
 pub mod sqlite;
 
+use crate::domain::columns::EntryColumns;
 use crate::domain::cursor::CursorPosition;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::DaySpan;
@@ -213,6 +214,19 @@ pub trait WorkoutStore: Send + Sync + 'static {
     /// scans, so it costs O(keys x page) whatever the history's size.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError>;
 
+    /// Every entry of the user in `range` (only `exercise_key`'s when
+    /// given), oldest first by (date, id): what an insight reads. By
+    /// default the history read page by page; a store with a packed copy of
+    /// the entries answers from it (SQLite), and must answer the same.
+    async fn entry_columns(
+        &self,
+        user: UserId,
+        exercise_key: Option<&str>,
+        range: TimeRange,
+    ) -> Result<EntryColumns, StoreError> {
+        columns_from_history(self, user, exercise_key, range).await
+    }
+
     /// The client's exercises: (key, name as last logged), by key.
     async fn user_exercises(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError>;
 
@@ -344,6 +358,43 @@ pub trait WorkoutStore: Send + Sync + 'static {
         exercise_lower: &str,
         calculator: &dyn PrCalculator,
     ) -> Result<(), StoreError>;
+}
+
+/// Entries per history page when reading a whole range.
+const COLUMNS_PAGE: u32 = 1000;
+
+/// [`WorkoutStore::entry_columns`] from history pages: what every store
+/// must answer.
+pub async fn columns_from_history<S: WorkoutStore + ?Sized>(
+    store: &S,
+    user: UserId,
+    exercise_key: Option<&str>,
+    range: TimeRange,
+) -> Result<EntryColumns, StoreError> {
+    let mut newest_first: Vec<WorkoutEntry> = Vec::new();
+    let mut after: Option<CursorPosition> = None;
+    loop {
+        let page = store
+            .history(&HistoryQuery {
+                user_id: user,
+                exercise_prefix: None,
+                exercise_in: exercise_key.map(|k| vec![k.to_string()]),
+                range,
+                after,
+                limit: COLUMNS_PAGE,
+            })
+            .await?;
+        let full = page.len() == COLUMNS_PAGE as usize;
+        after = page.last().map(|e| CursorPosition {
+            date: e.date,
+            id: e.id,
+        });
+        newest_first.extend(page);
+        if !full {
+            break;
+        }
+    }
+    Ok(EntryColumns::from_entries(newest_first.iter().rev()))
 }
 
 #[cfg(test)]

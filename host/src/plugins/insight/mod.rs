@@ -14,6 +14,7 @@ use super::imports::{check_provided, imports};
 use super::sandbox::{Limits, PluginError, StoreState, new_store};
 use super::versions::{SUPPORTED_VERSIONS, since_v0_1_0, since_v0_2_0};
 use super::wasi::log_output;
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
 use crate::domain::{Catalogue, FieldError, WorkoutEntry};
 use std::collections::BTreeMap;
@@ -36,7 +37,7 @@ enum Pre {
 pub struct CallInput {
     /// Oldest first. A 0.1.0 plugin gets them in one list, a 0.2.0 plugin
     /// reads them in pages.
-    pub entries: Arc<[WorkoutEntry]>,
+    pub entries: Arc<EntryColumns>,
     /// The requested dates (passed to 0.2.0 plugins; the entries lie in it).
     pub range: TimeRange,
     /// Names each exercise's muscle group (0.2.0).
@@ -45,9 +46,9 @@ pub struct CallInput {
 
 impl CallInput {
     /// `entries` over all time, with the built-in catalogue.
-    pub fn all_time(entries: Vec<WorkoutEntry>) -> Self {
+    pub fn all_time(entries: &[WorkoutEntry]) -> Self {
         Self {
-            entries: entries.into(),
+            entries: Arc::new(EntryColumns::from_entries(entries)),
             range: TimeRange::ALL_TIME,
             catalogue: Arc::new(Catalogue::builtin()),
         }
@@ -209,7 +210,7 @@ impl InsightPlugin {
         entries: &[WorkoutEntry],
         params: &Params,
     ) -> Result<InsightResult, PluginError> {
-        self.compute_for(&CallInput::all_time(entries.to_vec()), params, None)
+        self.compute_for(&CallInput::all_time(entries), params, None)
     }
 
     /// [`Self::compute`] for a request: the plugin's output and failures are

@@ -1,6 +1,6 @@
 //! `everfit:insights@0.1.0` (wit/v0.1.0): bindings and conversions.
 
-use crate::domain::WorkoutEntry;
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::format_instant;
 use crate::domain::units::UNITS;
 use crate::plugins::insight::types::{
@@ -61,13 +61,13 @@ pub fn compute(
     pre: &insight::InsightPluginPre<StoreState>,
     store: &mut Store<StoreState>,
     limits: Limits,
-    entries: &[WorkoutEntry],
+    entries: &EntryColumns,
     params: &Params,
 ) -> Result<InsightResult, PluginError> {
     let plugin = pre
         .instantiate(&mut *store)
         .map_err(|e| classify(e, store, limits))?;
-    let wit_entries: Vec<t::Entry> = entries.iter().map(entry).collect();
+    let wit_entries: Vec<t::Entry> = (0..entries.len()).map(|i| entry(entries, i)).collect();
     let wit_params: Vec<x::Param> = params
         .0
         .iter()
@@ -96,15 +96,15 @@ pub fn compute(
     }
 }
 
-fn entry(e: &WorkoutEntry) -> t::Entry {
+fn entry(entries: &EntryColumns, i: usize) -> t::Entry {
+    let exercise = entries.exercise(i);
     t::Entry {
-        id: e.id.to_hex(),
-        exercise: e.exercise_name.clone(),
-        exercise_key: e.exercise_name_lower.clone(),
-        date_ms: e.date.timestamp_millis(),
-        sets: e
-            .sets
-            .iter()
+        id: entries.ids()[i].to_hex(),
+        exercise: exercise.name.clone(),
+        exercise_key: exercise.key.clone(),
+        date_ms: entries.dates_ms()[i],
+        sets: entries
+            .sets(i)
             .map(|s| t::LoggedSet {
                 reps: s.reps,
                 weight: s.weight,

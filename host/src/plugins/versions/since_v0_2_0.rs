@@ -5,15 +5,17 @@
 //! group), the call receives the requested date range, and series carry a
 //! human label.
 
+use crate::domain::Catalogue;
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
 use crate::domain::units::UNITS;
-use crate::domain::{Catalogue, WorkoutEntry};
 use crate::plugins::entries::EntryPages;
 use crate::plugins::insight::types::{
     Descriptor, InsightResult, Metric, ParamKind, ParamSpec, Params, Point, Series, Table,
 };
 use crate::plugins::sandbox::{Limits, PluginError, StoreState, classify};
 use std::collections::HashMap;
+use std::ops::Range;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
@@ -44,10 +46,10 @@ impl t::Host for StoreState {}
 
 impl t::HostEntries for StoreState {
     fn next_page(&mut self, _entries: Resource<t::Entries>, max: u32) -> Option<t::Page> {
-        let (chunk, catalogue) = self
+        let (range, entries, catalogue) = self
             .pages_mut()?
             .next_chunk(max.clamp(1, MAX_PAGE) as usize)?;
-        Some(page(chunk, catalogue))
+        Some(page(entries, range, catalogue))
     }
 
     fn drop(&mut self, _entries: Resource<t::Entries>) -> wasmtime::Result<()> {
@@ -55,52 +57,50 @@ impl t::HostEntries for StoreState {
     }
 }
 
-/// Entries as a page of columns.
-fn page(entries: &[WorkoutEntry], catalogue: &Catalogue) -> t::Page {
-    let sets: usize = entries.iter().map(|e| e.sets.len()).sum();
+/// Entries `range` of `entries` as a page: the columns copied as they
+/// are, set ends and exercise indices counted from the page's start.
+fn page(entries: &EntryColumns, range: Range<usize>, catalogue: &Catalogue) -> t::Page {
+    let n = range.len();
+    let first_set = entries.set_range(range.start).start;
+    let sets = first_set..entries.set_range(range.end - 1).end;
     let mut p = t::Page {
-        entry_ids: String::with_capacity(entries.len() * 24),
-        entry_id_ends: Vec::with_capacity(entries.len()),
-        date_ms: Vec::with_capacity(entries.len()),
-        exercise: Vec::with_capacity(entries.len()),
+        entry_ids: String::with_capacity(n * 24),
+        entry_id_ends: Vec::with_capacity(n),
+        date_ms: entries.dates_ms()[range.clone()].to_vec(),
+        exercise: Vec::with_capacity(n),
         exercises: Vec::new(),
-        set_ends: Vec::with_capacity(entries.len()),
-        reps: Vec::with_capacity(sets),
-        weight_kg: Vec::with_capacity(sets),
-        weight: Vec::with_capacity(sets),
-        unit: Vec::with_capacity(sets),
+        set_ends: entries.set_ends()[range.clone()]
+            .iter()
+            .map(|&end| end - first_set as u32)
+            .collect(),
+        reps: entries.reps()[sets.clone()].to_vec(),
+        weight_kg: entries.weights_kg()[sets.clone()].to_vec(),
+        weight: entries.weights()[sets.clone()].to_vec(),
+        unit: entries.units()[sets]
+            .iter()
+            .map(|u| UNITS.iter().position(|d| d.code == u.code()).unwrap_or(0) as u32)
+            .collect(),
     };
-    let mut seen: HashMap<&str, u32> = HashMap::new();
-    for e in entries {
-        p.entry_ids.push_str(&e.id.to_hex());
+    // One exercise per key on a page, named as its first entry there logged it.
+    let mut by_key: HashMap<&str, u32> = HashMap::new();
+    let mut of_logged: Vec<Option<u32>> = vec![None; entries.exercises().len()];
+    for i in range {
+        p.entry_ids.push_str(&entries.ids()[i].to_hex());
         p.entry_id_ends.push(p.entry_ids.len() as u32);
-        p.date_ms.push(e.date.timestamp_millis());
-        let next = p.exercises.len() as u32;
-        let index = *seen
-            .entry(e.exercise_name_lower.as_str())
-            .or_insert_with(|| {
+        let logged = entries.exercise_of()[i] as usize;
+        let index = *of_logged[logged].get_or_insert_with(|| {
+            let x = &entries.exercises()[logged];
+            let next = p.exercises.len() as u32;
+            *by_key.entry(x.key.as_str()).or_insert_with(|| {
                 p.exercises.push(t::Exercise {
-                    name: e.exercise_name.clone(),
-                    key: e.exercise_name_lower.clone(),
-                    muscle_group: catalogue
-                        .group_of(&e.exercise_name_lower)
-                        .map(str::to_string),
+                    name: x.name.clone(),
+                    key: x.key.clone(),
+                    muscle_group: catalogue.group_of(&x.key).map(str::to_string),
                 });
                 next
-            });
+            })
+        });
         p.exercise.push(index);
-        for s in &e.sets {
-            p.reps.push(s.reps);
-            p.weight_kg.push(s.weight_kg);
-            p.weight.push(s.weight);
-            p.unit.push(
-                UNITS
-                    .iter()
-                    .position(|u| u.code == s.unit.code())
-                    .unwrap_or(0) as u32,
-            );
-        }
-        p.set_ends.push(p.reps.len() as u32);
     }
     p
 }
