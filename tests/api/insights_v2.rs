@@ -18,6 +18,70 @@ per_store!(
     the_chart_uses_the_plugins_labels_and_units,
 );
 
+/// SQLite answers insights from packed chunks of entries, kept exact by
+/// triggers. Entries stored before the chunk table existed are read once
+/// the upgrade migration has listed their spans; a write into a span
+/// already packed shows at once.
+#[tokio::test]
+async fn sqlite_insights_read_packed_chunks_and_entries_from_before_them() {
+    let app = spawn_app().await;
+    log_june(&app).await;
+    let path = format!("/insights/muscle-volume?userId={USER}");
+    let (status, before) = app.get_json(&path).await;
+    assert_eq!(status, 200, "{before}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    let packed = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM insight_chunks WHERE packed_generation = generation",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        packed().await,
+        3,
+        "the three 30-day spans of the entries, packed by the first read"
+    );
+    assert_eq!(
+        app.get_json(&path).await.1,
+        before,
+        "read back from the packed chunks"
+    );
+
+    // A database from before the chunks: no chunk lists the entries.
+    sqlx::query("DELETE FROM insight_chunks")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, without) = app.get_json(&path).await;
+    assert_ne!(without, before, "the entries are found through the chunks");
+    let migration = include_str!("../../host/migrations/0008_insight_chunks.sql");
+    let backfill = &migration[migration.rfind("INSERT INTO insight_chunks").unwrap()..];
+    sqlx::raw_sql(sqlx::AssertSqlSafe(backfill))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get_json(&path).await.1, before);
+
+    // One more June set in a packed span: counted at once.
+    app.log(
+        USER,
+        json!([entry("Squat", "2026-06-02", json!([set(5, 100.0)]))]),
+    )
+    .await;
+    let (_, after) = app.get_json(&path).await;
+    assert_ne!(after, before, "{after}");
+    let legs = |r: &Value| {
+        values(series(&r["result"], "volume-legs"))
+            .iter()
+            .sum::<f64>()
+    };
+    assert_eq!(legs(&after), legs(&before) + 500.0, "{after}");
+}
+
 fn set(reps: u32, kg: f64) -> Value {
     json!({ "reps": reps, "weight": kg, "unit": "kg" })
 }

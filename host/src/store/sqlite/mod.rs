@@ -3,6 +3,7 @@
 //! Writes go through a single-connection pool so that in-process writers never
 //! contend for SQLite's write lock; reads use their own pool.
 
+mod chunks;
 mod history;
 mod imports;
 mod keys;
@@ -13,6 +14,7 @@ use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
     WorkoutStore,
 };
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
@@ -329,6 +331,15 @@ impl WorkoutStore for SqliteStore {
         history::push_page(&mut qb, q);
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db_error)?;
         rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn entry_columns(
+        &self,
+        user: UserId,
+        exercise_key: Option<&str>,
+        range: TimeRange,
+    ) -> Result<EntryColumns, StoreError> {
+        chunks::entry_columns(&self.reader, &self.writer, user, exercise_key, range).await
     }
 
     async fn exercise_sets(

@@ -329,5 +329,14 @@ pub async fn erase(
         .await
         .map_err(db_error)?;
     }
+    // The deletes above made every packed chunk of the client stale; the
+    // values still hold the entries, and an erasure keeps nothing.
+    sqlx::query(
+        "UPDATE insight_chunks SET packed = NULL, packed_generation = NULL WHERE user_id = ?",
+    )
+    .bind(&user_hex)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
     Ok(entries)
 }

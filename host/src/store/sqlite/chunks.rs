@@ -1,0 +1,382 @@
+//! Insight reads from packed chunks: one value per client and 30-day span
+//! of dates holding the span's entries as columns, so an insight over a
+//! client's whole history reads a few dozen values instead of a row per
+//! entry. A packed value is a cache that triggers keep honest (see
+//! migrations/0008_insight_chunks.sql): it is used only while its
+//! generation is the span's current one, and a stale span is read from
+//! the entries and repacked.
+
+use super::db_error;
+use super::rows::{ENTRY_COLUMNS, entry_from_row};
+use crate::domain::columns::{ColumnParts, EntryColumns, LoggedExercise};
+use crate::domain::dates::TimeRange;
+use crate::domain::units::Unit;
+use crate::domain::{EntryId, UserId};
+use crate::store::StoreError;
+use sqlx::{Row, SqlitePool};
+
+/// The width of a span; the migration's triggers compute the same floor.
+pub const SPAN_MS: i64 = 2_592_000_000;
+
+/// The span an instant falls in.
+pub fn span_of(date_ms: i64) -> i64 {
+    date_ms.div_euclid(SPAN_MS)
+}
+
+/// The packed layout's version, its first byte.
+const FORMAT: u8 = 1;
+
+/// See [`crate::store::WorkoutStore::entry_columns`].
+pub async fn entry_columns(
+    reader: &SqlitePool,
+    writer: &SqlitePool,
+    user: UserId,
+    exercise_key: Option<&str>,
+    range: TimeRange,
+) -> Result<EntryColumns, StoreError> {
+    let user_hex = user.to_hex();
+    let from_ms = range.start.map_or(i64::MIN, |d| d.timestamp_millis());
+    let to_ms = range.end.map_or(i64::MAX, |d| d.timestamp_millis());
+    let mut out = EntryColumns::default();
+    if from_ms >= to_ms {
+        return Ok(out);
+    }
+    let (first, last) = (span_of(from_ms), span_of(to_ms - 1));
+    let mut repacked: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    // One read transaction: a span's generation and the entries it is
+    // repacked from come from the same snapshot.
+    let mut tx = reader.begin().await.map_err(db_error)?;
+    let chunks = sqlx::query(
+        "SELECT span, generation, packed_generation, packed FROM insight_chunks
+         WHERE user_id = ? AND span BETWEEN ? AND ? ORDER BY span",
+    )
+    .bind(&user_hex)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    for row in chunks {
+        let span: i64 = row.get(0);
+        let generation: i64 = row.get(1);
+        let packed_generation: Option<i64> = row.get(2);
+        let packed: Option<&[u8]> = row.get(3);
+        let current = match (packed_generation, packed) {
+            (Some(g), Some(bytes)) if g == generation => match unpack(bytes) {
+                Ok(columns) => Some(columns),
+                Err(e) => {
+                    tracing::warn!(user = %user_hex, span, error = %e, "unreadable insight chunk, repacking it");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let chunk = match current {
+            Some(columns) => columns,
+            None => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM workouts
+                     WHERE user_id = ? AND date_ms >= ? AND date_ms < ?
+                     ORDER BY date_ms, id"
+                )))
+                .bind(&user_hex)
+                .bind(span * SPAN_MS)
+                .bind((span + 1) * SPAN_MS)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let entries = rows
+                    .iter()
+                    .map(entry_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let columns = EntryColumns::from_entries(&entries);
+                repacked.push((span, generation, pack(&columns)));
+                columns
+            }
+        };
+        let wanted: Vec<bool> = chunk
+            .exercises()
+            .iter()
+            .map(|x| exercise_key.is_none_or(|k| x.key == k))
+            .collect();
+        out.extend_from(&chunk, |i| {
+            let at = chunk.dates_ms()[i];
+            wanted[chunk.exercise_of()[i] as usize] && at >= from_ms && at < to_ms
+        });
+    }
+    tx.commit().await.map_err(db_error)?;
+    for (span, generation, bytes) in repacked {
+        // Kept only if no write touched the span since the snapshot; a
+        // failure costs the next reader a repack, never a wrong answer.
+        let kept = sqlx::query(
+            "UPDATE insight_chunks SET packed = ?, packed_generation = ?
+             WHERE user_id = ? AND span = ? AND generation = ?",
+        )
+        .bind(bytes)
+        .bind(generation)
+        .bind(&user_hex)
+        .bind(span)
+        .bind(generation)
+        .execute(writer)
+        .await;
+        if let Err(e) = kept {
+            tracing::warn!(user = %user_hex, span, error = %e, "could not keep a repacked insight chunk");
+        }
+    }
+    Ok(out)
+}
+
+/// The columns as one value: a format byte, the exercise and unit tables,
+/// then each column as little-endian numbers.
+pub fn pack(columns: &EntryColumns) -> Vec<u8> {
+    let n = columns.len();
+    let sets = columns.reps().len();
+    let mut units: Vec<&'static str> = Vec::new();
+    let unit_of: Vec<u8> = columns
+        .units()
+        .iter()
+        .map(|u| match units.iter().position(|c| *c == u.code()) {
+            Some(k) => k as u8,
+            None => {
+                units.push(u.code());
+                (units.len() - 1) as u8
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(64 + n * 28 + sets * 21);
+    out.push(FORMAT);
+    put_u32(&mut out, columns.exercises().len() as u32);
+    for x in columns.exercises() {
+        put_str(&mut out, &x.name);
+        put_str(&mut out, &x.key);
+    }
+    put_u32(&mut out, units.len() as u32);
+    for code in &units {
+        put_str(&mut out, code);
+    }
+    put_u32(&mut out, n as u32);
+    put_u32(&mut out, sets as u32);
+    for id in columns.ids() {
+        out.extend_from_slice(&id.bytes());
+    }
+    for d in columns.dates_ms() {
+        out.extend_from_slice(&d.to_le_bytes());
+    }
+    for x in columns.exercise_of() {
+        put_u32(&mut out, *x);
+    }
+    for e in columns.set_ends() {
+        put_u32(&mut out, *e);
+    }
+    for r in columns.reps() {
+        put_u32(&mut out, *r);
+    }
+    for w in columns.weights() {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    for w in columns.weights_kg() {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.extend_from_slice(&unit_of);
+    out
+}
+
+/// Reads a value [`pack`] wrote; an error for anything else.
+pub fn unpack(bytes: &[u8]) -> Result<EntryColumns, String> {
+    let mut r = Reader { bytes };
+    let format = r.take(1)?[0];
+    if format != FORMAT {
+        return Err(format!("packed format {format}, expected {FORMAT}"));
+    }
+    let exercise_count = r.u32()? as usize;
+    let mut exercises = Vec::with_capacity(exercise_count.min(4096));
+    for _ in 0..exercise_count {
+        let name = r.string()?;
+        let key = r.string()?;
+        exercises.push(LoggedExercise { name, key });
+    }
+    let unit_count = r.u32()? as usize;
+    let mut unit_table = Vec::with_capacity(unit_count.min(16));
+    for _ in 0..unit_count {
+        let code = r.string()?;
+        unit_table.push(Unit::parse(&code).ok_or_else(|| format!("unknown unit {code:?}"))?);
+    }
+    let n = r.u32()? as usize;
+    let sets = r.u32()? as usize;
+    let ids = r
+        .take(n.checked_mul(12).ok_or("too many entries")?)?
+        .chunks_exact(12)
+        .map(|b| EntryId::from_bytes(b.try_into().expect("12 bytes")))
+        .collect();
+    let dates_ms = r.numbers(n, i64::from_le_bytes)?;
+    let exercise_of = r.numbers(n, u32::from_le_bytes)?;
+    let set_ends = r.numbers(n, u32::from_le_bytes)?;
+    let reps = r.numbers(sets, u32::from_le_bytes)?;
+    let weights = r.numbers(sets, f64::from_le_bytes)?;
+    let weights_kg = r.numbers(sets, f64::from_le_bytes)?;
+    let units = r
+        .take(sets)?
+        .iter()
+        .map(|&k| {
+            unit_table
+                .get(k as usize)
+                .copied()
+                .ok_or_else(|| format!("unit index {k} out of range"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !r.bytes.is_empty() {
+        return Err(format!("{} bytes after the last column", r.bytes.len()));
+    }
+    EntryColumns::from_parts(ColumnParts {
+        ids,
+        dates_ms,
+        exercise_of,
+        exercises,
+        set_ends,
+        reps,
+        weights,
+        weights_kg,
+        units,
+    })
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u32(out, s.len() as u32);
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.bytes.len() < len {
+            return Err(format!(
+                "truncated: {len} bytes wanted, {} left",
+                self.bytes.len()
+            ));
+        }
+        let (head, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let len = self.u32()? as usize;
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|e| e.to_string())
+    }
+
+    fn numbers<T, const N: usize>(
+        &mut self,
+        count: usize,
+        read: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, String> {
+        let bytes = self.take(count.checked_mul(N).ok_or("column too long")?)?;
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|b| read(b.try_into().expect("N bytes")))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{WorkoutEntry, WorkoutSet};
+    use proptest::prelude::*;
+
+    fn entry(date_ms: i64, name: &str, sets: Vec<WorkoutSet>) -> WorkoutEntry {
+        let at = chrono::DateTime::from_timestamp_millis(date_ms).unwrap();
+        WorkoutEntry {
+            id: EntryId::generate(),
+            user_id: "665f1c2b8a1e4d0012345678".parse().unwrap(),
+            exercise_name: name.into(),
+            exercise_name_lower: name.to_lowercase(),
+            date: at,
+            sets,
+            idempotency_key: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn spans_floor_like_the_migration() {
+        assert_eq!(span_of(0), 0);
+        assert_eq!(span_of(SPAN_MS - 1), 0);
+        assert_eq!(span_of(SPAN_MS), 1);
+        assert_eq!(span_of(-1), -1);
+        assert_eq!(span_of(-SPAN_MS), -1);
+        assert_eq!(span_of(-SPAN_MS - 1), -2);
+    }
+
+    #[test]
+    fn nothing_packs_to_nothing() {
+        let empty = EntryColumns::default();
+        assert_eq!(unpack(&pack(&empty)).unwrap(), empty);
+    }
+
+    #[test]
+    fn damaged_values_are_refused() {
+        let c = EntryColumns::from_entries(&[entry(
+            1,
+            "Squat",
+            vec![WorkoutSet::new(5, 100.0, Unit::KG)],
+        )]);
+        let bytes = pack(&c);
+        assert!(unpack(&bytes[..bytes.len() - 1]).is_err(), "truncated");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(unpack(&longer).is_err(), "trailing bytes");
+        let mut other_format = bytes.clone();
+        other_format[0] = 2;
+        assert!(unpack(&other_format).is_err(), "unknown format");
+        let mut bad_unit = bytes;
+        *bad_unit.last_mut().unwrap() = 7;
+        assert!(unpack(&bad_unit).is_err(), "unit index out of range");
+    }
+
+    proptest! {
+        #[test]
+        fn every_column_survives_packing(
+            entries in prop::collection::vec(
+                (
+                    -10_000_000_000_000i64..10_000_000_000_000,
+                    prop::sample::select(vec!["Squat", "squat", "Bench Press", "Übung", ""]),
+                    prop::collection::vec(
+                        (0u32..1000, 0.0f64..1000.0, prop::bool::ANY),
+                        0..6,
+                    ),
+                ),
+                0..40,
+            )
+        ) {
+            let entries: Vec<WorkoutEntry> = entries
+                .into_iter()
+                .map(|(at, name, sets)| {
+                    let sets = sets
+                        .into_iter()
+                        .map(|(reps, w, lb)| {
+                            WorkoutSet::new(reps, w, Unit::parse(if lb { "lb" } else { "kg" }).unwrap())
+                        })
+                        .collect();
+                    entry(at, name, sets)
+                })
+                .collect();
+            let columns = EntryColumns::from_entries(&entries);
+            prop_assert_eq!(unpack(&pack(&columns)).unwrap(), columns);
+        }
+    }
+}
