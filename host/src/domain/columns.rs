@@ -264,22 +264,11 @@ mod tests {
     use crate::domain::units::Unit;
 
     fn entry(day: i64, name: &str, sets: &[(u32, f64, &str)]) -> WorkoutEntry {
-        let at = chrono::DateTime::from_timestamp_millis(day * 86_400_000).unwrap();
-        WorkoutEntry {
-            id: EntryId::generate(),
-            user_id: "665f1c2b8a1e4d0012345678".parse().unwrap(),
-            exercise_name: name.into(),
-            exercise_name_lower: name.to_lowercase(),
-            date: at,
-            sets: sets
-                .iter()
-                .map(|&(reps, w, u)| WorkoutSet::new(reps, w, Unit::parse(u).unwrap()))
-                .collect(),
-            idempotency_key: None,
-            created_at: at,
-            updated_at: at,
-            version: 1,
-        }
+        let sets = sets
+            .iter()
+            .map(|&(reps, w, u)| WorkoutSet::new(reps, w, Unit::parse(u).unwrap()))
+            .collect();
+        crate::domain::workout::test_entry(day * 86_400_000, name, sets)
     }
 
     fn sample() -> Vec<WorkoutEntry> {

@@ -99,6 +99,25 @@ impl WorkoutEntry {
     }
 }
 
+/// An entry of a fixed user for unit tests: a fresh id, `name` logged at
+/// `date_ms` with `sets`.
+#[cfg(test)]
+pub fn test_entry(date_ms: i64, name: &str, sets: Vec<WorkoutSet>) -> WorkoutEntry {
+    let at = DateTime::from_timestamp_millis(date_ms).expect("a valid instant");
+    WorkoutEntry {
+        id: EntryId::generate(),
+        user_id: "665f1c2b8a1e4d0012345678".parse().expect("a valid id"),
+        exercise_name: name.into(),
+        exercise_name_lower: name.to_lowercase(),
+        date: at,
+        sets,
+        idempotency_key: None,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

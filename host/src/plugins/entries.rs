@@ -77,25 +77,12 @@ impl EntryPages {
 mod tests {
     use super::*;
     use crate::domain::WorkoutEntry;
+    use crate::domain::workout::test_entry;
 
     #[test]
     fn chunks_cover_every_entry_once_in_order() {
         let entries: Vec<WorkoutEntry> = (0..5)
-            .map(|i| {
-                let at = chrono::DateTime::from_timestamp_millis(i * 86_400_000).unwrap();
-                WorkoutEntry {
-                    id: crate::domain::EntryId::generate(),
-                    user_id: "665f1c2b8a1e4d0012345678".parse().unwrap(),
-                    exercise_name: "Squat".into(),
-                    exercise_name_lower: "squat".into(),
-                    date: at,
-                    sets: Vec::new(),
-                    idempotency_key: None,
-                    created_at: at,
-                    updated_at: at,
-                    version: i,
-                }
-            })
+            .map(|i| test_entry(i * 86_400_000, "Squat", Vec::new()))
             .collect();
         let columns = Arc::new(EntryColumns::from_entries(&entries));
         let mut pages = EntryPages::new(columns, Arc::new(Catalogue::builtin()));

@@ -293,24 +293,9 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::workout::test_entry as entry;
     use crate::domain::{WorkoutEntry, WorkoutSet};
     use proptest::prelude::*;
-
-    fn entry(date_ms: i64, name: &str, sets: Vec<WorkoutSet>) -> WorkoutEntry {
-        let at = chrono::DateTime::from_timestamp_millis(date_ms).unwrap();
-        WorkoutEntry {
-            id: EntryId::generate(),
-            user_id: "665f1c2b8a1e4d0012345678".parse().unwrap(),
-            exercise_name: name.into(),
-            exercise_name_lower: name.to_lowercase(),
-            date: at,
-            sets,
-            idempotency_key: None,
-            created_at: at,
-            updated_at: at,
-            version: 1,
-        }
-    }
 
     #[test]
     fn spans_floor_like_the_migration() {
