@@ -19,7 +19,14 @@ macro_rules! object_id_type {
                 Self(ObjectId::from_bytes(bytes))
             }
             pub fn to_hex(&self) -> String {
-                self.0.to_hex()
+                let mut hex = String::with_capacity(24);
+                self.push_hex(&mut hex);
+                hex
+            }
+            /// Appends the 24 hex characters to `out`: what a page of
+            /// many ids is built with (bson's `to_hex` goes char by char).
+            pub fn push_hex(&self, out: &mut String) {
+                push_hex(&self.bytes(), out);
             }
         }
 
@@ -102,9 +109,30 @@ impl EntryId {
     }
 }
 
+fn push_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lower_case_and_the_same_as_bsons() {
+        for _ in 0..100 {
+            let id = EntryId::generate();
+            assert_eq!(id.to_hex(), id.0.to_hex());
+        }
+        let id = EntryId::from_bytes([0, 1, 0x0f, 0x10, 0xab, 0xff, 9, 10, 11, 12, 13, 0xfe]);
+        assert_eq!(id.to_hex(), "00010f10abff090a0b0c0dfe");
+        let mut out = String::from("x");
+        id.push_hex(&mut out);
+        assert_eq!(out, "x00010f10abff090a0b0c0dfe");
+    }
 
     const USER: &str = "665f1c2b8a1e4d0012345678";
 

@@ -85,7 +85,7 @@ fn page(entries: &EntryColumns, range: Range<usize>, catalogue: &Catalogue) -> t
     let mut by_key: HashMap<&str, u32> = HashMap::new();
     let mut of_logged: Vec<Option<u32>> = vec![None; entries.exercises().len()];
     for i in range {
-        p.entry_ids.push_str(&entries.ids()[i].to_hex());
+        entries.ids()[i].push_hex(&mut p.entry_ids);
         p.entry_id_ends.push(p.entry_ids.len() as u32);
         let logged = entries.exercise_of()[i] as usize;
         let index = *of_logged[logged].get_or_insert_with(|| {
