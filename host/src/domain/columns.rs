@@ -122,6 +122,28 @@ impl EntryColumns {
         self.set_ends.push(self.reps.len() as u32);
     }
 
+    /// Appends every entry of `other`, column by column.
+    pub fn append(&mut self, other: &EntryColumns) {
+        // `other` lists its exercises in order of first use, so registering
+        // them in that order keeps this one's order of first use too.
+        let remap: Vec<u32> = other
+            .exercises
+            .iter()
+            .map(|x| self.exercise_id(&x.name, &x.key))
+            .collect();
+        let offset = self.reps.len() as u32;
+        self.ids.extend_from_slice(&other.ids);
+        self.dates_ms.extend_from_slice(&other.dates_ms);
+        self.exercise_of
+            .extend(other.exercise_of.iter().map(|&x| remap[x as usize]));
+        self.set_ends
+            .extend(other.set_ends.iter().map(|&end| end + offset));
+        self.reps.extend_from_slice(&other.reps);
+        self.weights.extend_from_slice(&other.weights);
+        self.weights_kg.extend_from_slice(&other.weights_kg);
+        self.units.extend_from_slice(&other.units);
+    }
+
     /// Appends the entries of `other` that `keep` accepts, in order.
     pub fn extend_from(&mut self, other: &EntryColumns, mut keep: impl FnMut(usize) -> bool) {
         let mut remap: Vec<Option<u32>> = vec![None; other.exercises.len()];
@@ -312,6 +334,13 @@ mod tests {
             "the newest two"
         );
         assert_eq!(all.last(10), all);
+
+        let mut appended = EntryColumns::from_entries(&entries[1..3]);
+        appended.append(&EntryColumns::from_entries([&entries[3], &entries[0]]));
+        assert_eq!(
+            appended,
+            EntryColumns::from_entries([&entries[1], &entries[2], &entries[3], &entries[0]])
+        );
     }
 
     #[test]

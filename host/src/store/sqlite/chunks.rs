@@ -94,6 +94,11 @@ pub async fn entry_columns(
                 columns
             }
         };
+        let whole_span = span * SPAN_MS >= from_ms && (span + 1) * SPAN_MS <= to_ms;
+        if exercise_key.is_none() && whole_span {
+            out.append(&chunk);
+            continue;
+        }
         let wanted: Vec<bool> = chunk
             .exercises()
             .iter()
