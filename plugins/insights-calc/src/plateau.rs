@@ -35,12 +35,12 @@ impl Plateaus {
         let best = entry.sets().map(|(r, w)| e1rm(w, r)).reduce(f64::max);
         let Some(best) = best else { return };
         let day = day_of(entry.date_ms);
-        let slot = self
-            .days
-            .entry(entry.exercise.to_string())
-            .or_default()
-            .entry(day)
-            .or_insert(best);
+        // Found by `&str` first: no allocation per entry.
+        let days = match self.days.get_mut(entry.exercise) {
+            Some(days) => days,
+            None => self.days.entry(entry.exercise.to_string()).or_default(),
+        };
+        let slot = days.entry(day).or_insert(best);
         if best > *slot {
             *slot = best;
         }

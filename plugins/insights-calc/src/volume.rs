@@ -24,8 +24,9 @@ pub struct WeekGroup {
 #[derive(Debug, Clone)]
 pub struct WeeklyVolume {
     hard_pct: f64,
-    /// (Monday's day number, group) -> totals.
-    weeks: BTreeMap<(i64, String), WeekGroup>,
+    /// group -> Monday's day number -> totals. Keyed by group first so an
+    /// entry finds its group by `&str` (no allocation per entry).
+    weeks: BTreeMap<String, BTreeMap<i64, WeekGroup>>,
 }
 
 impl WeeklyVolume {
@@ -40,12 +41,15 @@ impl WeeklyVolume {
         let best = entry.sets().map(|(r, w)| e1rm(w, r)).fold(0.0, f64::max);
         let group = entry.muscle_group.unwrap_or(UNGROUPED);
         let monday = monday_of(day_of(entry.date_ms));
-        let key = (monday, group.to_string());
         let mut sets = entry.sets().peekable();
         if sets.peek().is_none() {
             return;
         }
-        let totals = self.weeks.entry(key).or_default();
+        let group_weeks = match self.weeks.get_mut(group) {
+            Some(weeks) => weeks,
+            None => self.weeks.entry(group.to_string()).or_default(),
+        };
+        let totals = group_weeks.entry(monday).or_default();
         for (reps, kg) in sets {
             totals.volume_kg += f64::from(reps) * kg;
             totals.sets += 1;
@@ -58,6 +62,13 @@ impl WeeklyVolume {
     /// Totals by (Monday's day number, group), in that order.
     pub fn finish(self) -> BTreeMap<(i64, String), WeekGroup> {
         self.weeks
+            .into_iter()
+            .flat_map(|(group, weeks)| {
+                weeks
+                    .into_iter()
+                    .map(move |(monday, totals)| ((monday, group.clone()), totals))
+            })
+            .collect()
     }
 }
 
