@@ -285,7 +285,7 @@ impl<'a> Reader<'a> {
     fn numbers<T, const N: usize>(
         &mut self,
         count: usize,
-        read: fn([u8; N]) -> T,
+        read: impl Fn([u8; N]) -> T,
     ) -> Result<Vec<T>, String> {
         let bytes = self.take(count.checked_mul(N).ok_or("column too long")?)?;
         Ok(bytes
