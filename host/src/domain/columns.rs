@@ -196,6 +196,18 @@ impl EntryColumns {
         id
     }
 
+    /// About how many bytes the columns hold (what a cache weighs).
+    pub fn heap_bytes(&self) -> usize {
+        let per_entry = size_of::<EntryId>() + size_of::<i64>() + 2 * size_of::<u32>();
+        let per_set = size_of::<u32>() + 2 * size_of::<f64>() + size_of::<Unit>();
+        let names: usize = self
+            .exercises
+            .iter()
+            .map(|x| x.name.len() + x.key.len())
+            .sum();
+        self.len() * per_entry + self.reps.len() * per_set + names
+    }
+
     pub fn len(&self) -> usize {
         self.ids.len()
     }

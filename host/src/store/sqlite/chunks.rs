@@ -4,7 +4,8 @@
 //! entry. A packed value is a cache that triggers keep honest (see
 //! migrations/0008_insight_chunks.sql): it is used only while its
 //! generation is the span's current one, and a stale span is read from
-//! the entries and repacked.
+//! the entries and repacked. Decoded spans stay in memory by generation
+//! ([`DecodedSpans`]), so a client read again costs no decoding.
 
 use super::db_error;
 use super::rows::{ENTRY_COLUMNS, entry_from_row};
@@ -13,7 +14,9 @@ use crate::domain::dates::TimeRange;
 use crate::domain::units::Unit;
 use crate::domain::{EntryId, UserId};
 use crate::store::StoreError;
-use sqlx::{Row, SqlitePool};
+use moka::sync::Cache;
+use sqlx::{SqliteConnection, SqlitePool};
+use std::sync::Arc;
 
 /// The width of a span; the migration's triggers compute the same floor.
 pub const SPAN_MS: i64 = 2_592_000_000;
@@ -26,10 +29,62 @@ pub fn span_of(date_ms: i64) -> i64 {
 /// The packed layout's version, its first byte.
 const FORMAT: u8 = 1;
 
+/// How much decoded spans one store keeps in memory (about 6 MB for a
+/// 50,000-entry client).
+pub const DECODED_SPANS_BYTES: u64 = 128 << 20;
+
+/// Spans already decoded, by (user, span), with the generation they hold.
+/// A span's entries at one generation never change (generations only
+/// grow), so a hit whose generation is the one just read in the snapshot
+/// is exact, in any process sharing the file.
+#[derive(Clone)]
+pub struct DecodedSpans(Cache<(UserId, i64), (i64, Arc<EntryColumns>)>);
+
+impl DecodedSpans {
+    pub fn new(max_bytes: u64) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, (_, columns): &(i64, Arc<EntryColumns>)| {
+                    u32::try_from(columns.heap_bytes()).unwrap_or(u32::MAX)
+                })
+                .support_invalidation_closures()
+                .build(),
+        )
+    }
+
+    fn get(&self, user: UserId, span: i64, generation: i64) -> Option<Arc<EntryColumns>> {
+        self.0
+            .get(&(user, span))
+            .filter(|(held, _)| *held == generation)
+            .map(|(_, columns)| columns)
+    }
+
+    fn put(&self, user: UserId, span: i64, generation: i64, columns: Arc<EntryColumns>) {
+        self.0.insert((user, span), (generation, columns));
+    }
+
+    /// Drops an erased client's spans: they could never be served again
+    /// (their generations moved on), but nothing of the client may stay.
+    pub fn forget(&self, user: UserId) {
+        // Only fails when closures are not supported, which `new` turns on.
+        let _ = self.0.invalidate_entries_if(move |(u, _), _| *u == user);
+    }
+}
+
+impl std::fmt::Debug for DecodedSpans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedSpans")
+            .field("spans", &self.0.entry_count())
+            .finish()
+    }
+}
+
 /// See [`crate::store::WorkoutStore::entry_columns`].
 pub async fn entry_columns(
     reader: &SqlitePool,
     writer: &SqlitePool,
+    decoded: &DecodedSpans,
     user: UserId,
     exercise_key: Option<&str>,
     range: TimeRange,
@@ -44,10 +99,10 @@ pub async fn entry_columns(
     let (first, last) = (span_of(from_ms), span_of(to_ms - 1));
     let mut repacked: Vec<(i64, i64, Vec<u8>)> = Vec::new();
     // One read transaction: a span's generation and the entries it is
-    // repacked from come from the same snapshot.
+    // read from come from the same snapshot.
     let mut tx = reader.begin().await.map_err(db_error)?;
-    let chunks = sqlx::query(
-        "SELECT span, generation, packed_generation, packed FROM insight_chunks
+    let spans: Vec<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT span, generation, packed_generation IS generation FROM insight_chunks
          WHERE user_id = ? AND span BETWEEN ? AND ? ORDER BY span",
     )
     .bind(&user_hex)
@@ -56,41 +111,25 @@ pub async fn entry_columns(
     .fetch_all(&mut *tx)
     .await
     .map_err(db_error)?;
-    for row in chunks {
-        let span: i64 = row.get(0);
-        let generation: i64 = row.get(1);
-        let packed_generation: Option<i64> = row.get(2);
-        let packed: Option<&[u8]> = row.get(3);
-        let current = match (packed_generation, packed) {
-            (Some(g), Some(bytes)) if g == generation => match unpack(bytes) {
-                Ok(columns) => Some(columns),
-                Err(e) => {
-                    tracing::warn!(user = %user_hex, span, error = %e, "unreadable insight chunk, repacking it");
-                    None
-                }
-            },
-            _ => None,
-        };
-        let chunk = match current {
+    for (span, generation, packed_is_current) in spans {
+        let chunk = match decoded.get(user, span, generation) {
             Some(columns) => columns,
             None => {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {ENTRY_COLUMNS} FROM workouts
-                     WHERE user_id = ? AND date_ms >= ? AND date_ms < ?
-                     ORDER BY date_ms, id"
-                )))
-                .bind(&user_hex)
-                .bind(span * SPAN_MS)
-                .bind((span + 1) * SPAN_MS)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-                let entries = rows
-                    .iter()
-                    .map(entry_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let columns = EntryColumns::from_entries(&entries);
-                repacked.push((span, generation, pack(&columns)));
+                let packed = if packed_is_current {
+                    packed_span(&mut tx, &user_hex, span).await?
+                } else {
+                    None
+                };
+                let columns = match packed {
+                    Some(columns) => columns,
+                    None => {
+                        let columns = span_from_rows(&mut tx, &user_hex, span).await?;
+                        repacked.push((span, generation, pack(&columns)));
+                        columns
+                    }
+                };
+                let columns = Arc::new(columns);
+                decoded.put(user, span, generation, columns.clone());
                 columns
             }
         };
@@ -129,6 +168,54 @@ pub async fn entry_columns(
         }
     }
     Ok(out)
+}
+
+/// The span's packed value, when it reads back (a damaged one is logged
+/// and repacked).
+async fn packed_span(
+    tx: &mut SqliteConnection,
+    user_hex: &str,
+    span: i64,
+) -> Result<Option<EntryColumns>, StoreError> {
+    let packed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT packed FROM insight_chunks WHERE user_id = ? AND span = ?")
+            .bind(user_hex)
+            .bind(span)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .flatten();
+    Ok(packed.and_then(|bytes| match unpack(&bytes) {
+        Ok(columns) => Some(columns),
+        Err(e) => {
+            tracing::warn!(user = %user_hex, span, error = %e, "unreadable insight chunk, repacking it");
+            None
+        }
+    }))
+}
+
+/// The span's entries read from their rows, oldest first.
+async fn span_from_rows(
+    tx: &mut SqliteConnection,
+    user_hex: &str,
+    span: i64,
+) -> Result<EntryColumns, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM workouts
+         WHERE user_id = ? AND date_ms >= ? AND date_ms < ?
+         ORDER BY date_ms, id"
+    )))
+    .bind(user_hex)
+    .bind(span * SPAN_MS)
+    .bind((span + 1) * SPAN_MS)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let entries = rows
+        .iter()
+        .map(entry_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EntryColumns::from_entries(&entries))
 }
 
 /// The columns as one value: a format byte, the exercise and unit tables,

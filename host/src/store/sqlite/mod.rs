@@ -42,6 +42,7 @@ const INSERT_CHUNK: usize = 500;
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    decoded: chunks::DecodedSpans,
 }
 
 impl SqliteStore {
@@ -78,7 +79,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening SQLite database {} for reading", path.display()))?;
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            writer,
+            decoded: chunks::DecodedSpans::new(chunks::DECODED_SPANS_BYTES),
+        })
     }
 }
 
@@ -187,6 +192,7 @@ impl WorkoutStore for SqliteStore {
         let mut tx = self.begin_immediate().await?;
         let erased = writes::erase(&mut tx, user, at).await?;
         tx.commit().await.map_err(db_error)?;
+        self.decoded.forget(user);
         Ok(erased)
     }
 
@@ -339,7 +345,15 @@ impl WorkoutStore for SqliteStore {
         exercise_key: Option<&str>,
         range: TimeRange,
     ) -> Result<EntryColumns, StoreError> {
-        chunks::entry_columns(&self.reader, &self.writer, user, exercise_key, range).await
+        chunks::entry_columns(
+            &self.reader,
+            &self.writer,
+            &self.decoded,
+            user,
+            exercise_key,
+            range,
+        )
+        .await
     }
 
     async fn exercise_sets(
