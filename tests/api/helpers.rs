@@ -67,7 +67,13 @@ pub async fn spawn_app_at_with(db_path: PathBuf, adjust: impl FnOnce(&mut Config
     crate::backends::wait_until_prepared(&address).await;
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        // The server closes a keep-alive connection idle for its header-read
+        // timeout (30 s); a client reusing one at that moment gets no answer
+        // (seen once under load). Clients should drop idle connections first.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client"),
         db_path,
         _dir: None,
         stop: Some(stop),
