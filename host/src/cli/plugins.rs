@@ -230,13 +230,13 @@ pub async fn run_command(
             let user = parse_user(&raw)?;
             let store = crate::startup::open_store_read_only(config).await?;
             if plugin.pages_entries() {
-                crate::plugins::entries::user_entries_in(
-                    store.as_ref(),
-                    user,
-                    exercise.as_deref(),
-                    crate::domain::dates::TimeRange::ALL_TIME,
-                )
-                .await?
+                store
+                    .entry_columns(
+                        user,
+                        exercise.as_deref(),
+                        crate::domain::dates::TimeRange::ALL_TIME,
+                    )
+                    .await?
             } else {
                 crate::plugins::entries::user_entries(store.as_ref(), user, exercise.as_deref())
                     .await?

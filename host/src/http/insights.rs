@@ -14,7 +14,7 @@ use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, UserId};
 use crate::plugins::InsightPlugin;
-use crate::plugins::entries::{user_entries, user_entries_in};
+use crate::plugins::entries::user_entries;
 use crate::plugins::insight::CallInput;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
@@ -260,7 +260,7 @@ async fn run(
         .map(|e| name_key(&normalize_name(e)));
     let exercise_key = exercise_key.as_deref();
     let entries = if plugin.pages_entries() {
-        user_entries_in(ctx.store.as_ref(), user, exercise_key, range).await?
+        ctx.store.entry_columns(user, exercise_key, range).await?
     } else {
         user_entries(ctx.store.as_ref(), user, exercise_key).await?
     };

@@ -32,17 +32,6 @@ pub async fn user_entries(
     })
 }
 
-/// Every entry of the user in `range` (only `exercise_key`'s when given),
-/// oldest first, with no cap: what a 0.2.0 plugin pages through.
-pub async fn user_entries_in(
-    store: &dyn WorkoutStore,
-    user: UserId,
-    exercise_key: Option<&str>,
-    range: TimeRange,
-) -> Result<EntryColumns, StoreError> {
-    store.entry_columns(user, exercise_key, range).await
-}
-
 /// The entries of one call, handed out in chunks, with the catalogue that
 /// names each exercise's muscle group.
 pub struct EntryPages {
