@@ -9,30 +9,57 @@ use crate::exports::everfit::insights::insight::{ComputeError, Param, ParamKind,
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
-use everfit_insights_calc::{EntryView, MS_PER_DAY};
+use alloc::vec::Vec;
+use everfit_insights_calc::{EntryView, Fold, MS_PER_DAY};
 
 /// Entries asked for per page: a page of this many (about 3.5 sets each)
 /// stays well under a megabyte of guest memory.
 pub const PAGE: u32 = 4096;
 
-/// Calls `f` with every entry, page by page.
-pub fn for_each_entry(entries: &Entries, mut f: impl FnMut(&EntryView<'_>)) {
+/// Folds every entry into `acc`, page by page. Each page lists its
+/// exercises once, so their slots are looked up once per page.
+pub fn fold_entries<A: Fold>(entries: &Entries, acc: &mut A) {
+    let mut slots: Vec<A::Slot> = Vec::new();
     while let Some(page) = entries.next_page(PAGE) {
+        slots.clear();
+        slots.extend(
+            page.exercises
+                .iter()
+                .map(|e| acc.slot(&e.key, &e.name, e.muscle_group.as_deref())),
+        );
         let mut set_start = 0usize;
         for (i, &date_ms) in page.date_ms.iter().enumerate() {
             let set_end = page.set_ends[i] as usize;
-            let exercise = &page.exercises[page.exercise[i] as usize];
-            f(&EntryView {
-                date_ms,
-                exercise: &exercise.key,
-                name: &exercise.name,
-                muscle_group: exercise.muscle_group.as_deref(),
-                reps: &page.reps[set_start..set_end],
-                weight_kg: &page.weight_kg[set_start..set_end],
-            });
+            let at = page.exercise[i] as usize;
+            let exercise = &page.exercises[at];
+            acc.push_at(
+                slots[at],
+                &EntryView {
+                    date_ms,
+                    exercise: &exercise.key,
+                    name: &exercise.name,
+                    muscle_group: exercise.muscle_group.as_deref(),
+                    reps: &page.reps[set_start..set_end],
+                    weight_kg: &page.weight_kg[set_start..set_end],
+                },
+            );
             set_start = set_end;
         }
     }
+}
+
+/// Calls `f` with every entry, page by page.
+pub fn for_each_entry(entries: &Entries, f: impl FnMut(&EntryView<'_>)) {
+    /// A fold without per-exercise state.
+    struct Each<F>(F);
+    impl<F: FnMut(&EntryView<'_>)> Fold for Each<F> {
+        type Slot = ();
+        fn slot(&mut self, _: &str, _: &str, _: Option<&str>) {}
+        fn push_at(&mut self, _: (), entry: &EntryView<'_>) {
+            (self.0)(entry)
+        }
+    }
+    fold_entries(entries, &mut Each(f));
 }
 
 /// The `exercise` parameter. The host passes only that exercise's entries

@@ -5,14 +5,15 @@
 //! current streak of weeks with at least `min_sessions` sessions, and the
 //! longest gap between two sessions.
 
+use crate::keyed::at_day;
 use crate::{EntryView, day_of, monday_of};
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 /// Accumulates entries; order does not matter.
 #[derive(Debug, Default, Clone)]
 pub struct Frequency {
-    days: BTreeSet<i64>,
+    /// The days with an entry, ascending, each once.
+    days: Vec<(i64, ())>,
 }
 
 /// The finished figures.
@@ -37,13 +38,13 @@ pub struct Report {
 
 impl Frequency {
     pub fn push(&mut self, entry: &EntryView<'_>) {
-        self.days.insert(day_of(entry.date_ms));
+        at_day(&mut self.days, day_of(entry.date_ms), || ());
     }
 
     /// The figures over the span `[from_day, to_day)` (day numbers), each
     /// end defaulting to the first and last session.
     pub fn finish(&self, from_day: Option<i64>, to_day: Option<i64>, min_sessions: u32) -> Report {
-        let (Some(&first), Some(&last)) = (self.days.first(), self.days.last()) else {
+        let (Some(&(first, _)), Some(&(last, _))) = (self.days.first(), self.days.last()) else {
             return Report::default();
         };
         let start = monday_of(from_day.unwrap_or(first));
@@ -55,7 +56,7 @@ impl Frequency {
             weeks.push((monday, 0));
             monday += 7;
         }
-        for &day in &self.days {
+        for &(day, _) in &self.days {
             let m = monday_of(day);
             if m >= start && m <= end {
                 weeks[((m - start) / 7) as usize].1 += 1;
@@ -72,16 +73,16 @@ impl Frequency {
             }
         }
         let (mut gap, mut gap_from) = (0, None);
-        let days: Vec<i64> = self.days.iter().copied().collect();
-        for pair in days.windows(2) {
-            if pair[1] - pair[0] > gap {
-                gap = pair[1] - pair[0];
-                gap_from = Some(pair[0]);
+        for pair in self.days.windows(2) {
+            let ((a, _), (b, _)) = (pair[0], pair[1]);
+            if b - a > gap {
+                gap = b - a;
+                gap_from = Some(a);
             }
         }
         Report {
             weeks,
-            sessions: days.len() as u32,
+            sessions: self.days.len() as u32,
             longest_streak: longest,
             current_streak: run,
             weeks_meeting: meeting,
@@ -171,12 +172,18 @@ mod tests {
                     from.is_none_or(|f| d >= f) && to.is_none_or(|t| d < t)
                 })
                 .collect();
-            let mut acc = Frequency::default();
-            for e in &inside {
-                acc.push(&e.view());
-            }
             let days: Vec<i64> = inside.iter().map(|e| day_of(e.date_ms)).collect();
-            prop_assert_eq!(acc.finish(from, to, min), plain(&days, from, to, min));
+            let want = plain(&days, from, to, min);
+            // In the random order, then oldest first as the host sends them.
+            let mut sorted = inside.clone();
+            sorted.sort_by_key(|e| e.date_ms);
+            for order in [inside, sorted] {
+                let mut acc = Frequency::default();
+                for e in order {
+                    acc.push(&e.view());
+                }
+                prop_assert_eq!(acc.finish(from, to, min), want.clone());
+            }
         }
     }
 

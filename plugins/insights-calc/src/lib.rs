@@ -9,9 +9,31 @@ extern crate alloc;
 
 pub mod calendar;
 pub mod frequency;
+pub mod keyed;
 pub mod plateau;
 pub mod rep_maxes;
 pub mod volume;
+
+/// An accumulator whose state is per exercise (or per muscle group). Finding
+/// that state is split from folding an entry into it, so a caller that knows
+/// which entries share an exercise (the host's pages list each page's
+/// exercises once) looks it up once per exercise, not once per entry.
+pub trait Fold {
+    /// Where an exercise's state is: cheap to copy (an index).
+    type Slot: Copy;
+
+    /// The slot of an exercise, made on first sight.
+    fn slot(&mut self, exercise: &str, name: &str, muscle_group: Option<&str>) -> Self::Slot;
+
+    /// Folds an entry whose exercise has the slot `slot`.
+    fn push_at(&mut self, slot: Self::Slot, entry: &EntryView<'_>);
+
+    /// Folds one entry, finding its slot first.
+    fn push(&mut self, entry: &EntryView<'_>) {
+        let slot = self.slot(entry.exercise, entry.name, entry.muscle_group);
+        self.push_at(slot, entry);
+    }
+}
 
 /// Milliseconds in a day.
 pub const MS_PER_DAY: i64 = 86_400_000;
@@ -119,6 +141,13 @@ pub(crate) mod testdata {
                 weight_kg: &self.weight_kg,
             }
         }
+    }
+
+    /// The entries as given, then sorted oldest first (the host's order).
+    pub fn in_both_orders(entries: &[Owned]) -> [Vec<&Owned>; 2] {
+        let mut sorted: Vec<&Owned> = entries.iter().collect();
+        sorted.sort_by_key(|e| e.date_ms);
+        [entries.iter().collect(), sorted]
     }
 
     /// Start of 2026 (a Thursday), so weeks straddle the year.

@@ -3,9 +3,11 @@
 //! whether `weeks` or more have passed since it, as of a given day, while the
 //! exercise was still being trained after it (sessions since the last PR).
 
-use crate::{EntryView, day_of, e1rm};
+use crate::keyed::{Slots, at_day};
+use crate::{EntryView, Fold, day_of, e1rm};
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// One exercise's verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,47 +28,54 @@ pub struct Verdict {
 /// Accumulates entries; order does not matter.
 #[derive(Debug, Default, Clone)]
 pub struct Plateaus {
-    /// exercise -> day -> that day's best e1RM.
-    days: BTreeMap<String, BTreeMap<i64, f64>>,
+    /// Per exercise key: (day, that day's best e1RM), by day.
+    exercises: Slots<Vec<(i64, f64)>>,
+}
+
+impl Fold for Plateaus {
+    type Slot = usize;
+
+    fn slot(&mut self, exercise: &str, name: &str, _: Option<&str>) -> usize {
+        self.exercises.slot(exercise, name)
+    }
+
+    fn push_at(&mut self, slot: usize, entry: &EntryView<'_>) {
+        let best = entry.sets().map(|(r, w)| e1rm(w, r)).reduce(f64::max);
+        let Some(best) = best else { return };
+        let day_best = at_day(self.exercises.get_mut(slot), day_of(entry.date_ms), || best);
+        if best > *day_best {
+            *day_best = best;
+        }
+    }
 }
 
 impl Plateaus {
-    pub fn push(&mut self, entry: &EntryView<'_>) {
-        let best = entry.sets().map(|(r, w)| e1rm(w, r)).reduce(f64::max);
-        let Some(best) = best else { return };
-        let day = day_of(entry.date_ms);
-        // Found by `&str` first: no allocation per entry.
-        let days = match self.days.get_mut(entry.exercise) {
-            Some(days) => days,
-            None => self.days.entry(entry.exercise.to_string()).or_default(),
-        };
-        let slot = days.entry(day).or_insert(best);
-        if best > *slot {
-            *slot = best;
-        }
+    /// The display name first given for an exercise key.
+    pub fn display_name(&self, exercise: &str) -> Option<&str> {
+        self.exercises.display(exercise)
     }
 
     /// The verdict per exercise, as of day `as_of` (None: each exercise's
     /// last day with sets).
     pub fn finish(&self, weeks: u32, as_of: Option<i64>) -> BTreeMap<String, Verdict> {
-        self.days
+        self.exercises
             .iter()
-            .filter_map(|(exercise, days)| {
+            .filter_map(|(exercise, _, days)| {
                 let mut best = f64::NEG_INFINITY;
-                let (mut last_pr, mut prs) = (0, 0);
-                for (&day, &e) in days {
+                let (mut last_pr, mut last_pr_at, mut prs) = (0, 0, 0);
+                for (i, &(day, e)) in days.iter().enumerate() {
                     if e > best {
                         best = e;
-                        last_pr = day;
+                        (last_pr, last_pr_at) = (day, i);
                         prs += 1;
                     }
                 }
-                let last_day = *days.keys().next_back()?;
+                let &(last_day, _) = days.last()?;
                 let as_of = as_of.unwrap_or(last_day);
-                let sessions_since = days.range(last_pr + 1..).count() as u32;
+                let sessions_since = (days.len() - 1 - last_pr_at) as u32;
                 let days_since = as_of - last_pr;
                 Some((
-                    exercise.clone(),
+                    exercise.to_string(),
                     Verdict {
                         best_e1rm_kg: best,
                         last_pr_day: last_pr,
@@ -84,7 +93,7 @@ impl Plateaus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::{Owned, entries};
+    use crate::testdata::{Owned, entries, in_both_orders};
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
@@ -139,11 +148,15 @@ mod tests {
     proptest! {
         #[test]
         fn matches_the_plain_computation(entries in entries(), weeks in 1u32..12, as_of in proptest::option::of(20_454i64..20_900)) {
-            let mut acc = Plateaus::default();
-            for e in &entries {
-                acc.push(&e.view());
+            let want = plain(&entries, weeks, as_of);
+            // In the random order, then oldest first as the host sends them.
+            for order in in_both_orders(&entries) {
+                let mut acc = Plateaus::default();
+                for e in order {
+                    acc.push(&e.view());
+                }
+                prop_assert_eq!(acc.finish(weeks, as_of), want.clone());
             }
-            prop_assert_eq!(acc.finish(weeks, as_of), plain(&entries, weeks, as_of));
         }
     }
 

@@ -4,9 +4,11 @@
 //! sets of its entry (the same exercise that day), so warm-ups do not count.
 //! Exercises the catalogue has no group for count under [`UNGROUPED`].
 
-use crate::{EntryView, day_of, e1rm, monday_of};
+use crate::keyed::{Slots, at_day};
+use crate::{EntryView, Fold, day_of, e1rm, monday_of};
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// The group of exercises the catalogue does not know.
 pub const UNGROUPED: &str = "other";
@@ -24,32 +26,48 @@ pub struct WeekGroup {
 #[derive(Debug, Clone)]
 pub struct WeeklyVolume {
     hard_pct: f64,
-    /// group -> Monday's day number -> totals. Keyed by group first so an
-    /// entry finds its group by `&str` (no allocation per entry).
-    weeks: BTreeMap<String, BTreeMap<i64, WeekGroup>>,
+    /// Per muscle group: (Monday's day number, totals), by Monday.
+    groups: Slots<Vec<(i64, WeekGroup)>>,
 }
 
 impl WeeklyVolume {
     pub fn new(hard_pct: f64) -> Self {
         Self {
             hard_pct,
-            weeks: BTreeMap::new(),
+            groups: Slots::default(),
         }
     }
 
-    pub fn push(&mut self, entry: &EntryView<'_>) {
+    /// Totals by (Monday's day number, group), in that order.
+    pub fn finish(self) -> BTreeMap<(i64, String), WeekGroup> {
+        self.groups
+            .iter()
+            .flat_map(|(group, _, weeks)| {
+                weeks
+                    .iter()
+                    .map(move |&(monday, totals)| ((monday, group.to_string()), totals))
+            })
+            .collect()
+    }
+}
+
+impl Fold for WeeklyVolume {
+    /// The muscle group's slot: exercises of one group share it.
+    type Slot = usize;
+
+    fn slot(&mut self, _: &str, _: &str, muscle_group: Option<&str>) -> usize {
+        let group = muscle_group.unwrap_or(UNGROUPED);
+        self.groups.slot(group, group)
+    }
+
+    fn push_at(&mut self, slot: usize, entry: &EntryView<'_>) {
         let best = entry.sets().map(|(r, w)| e1rm(w, r)).fold(0.0, f64::max);
-        let group = entry.muscle_group.unwrap_or(UNGROUPED);
-        let monday = monday_of(day_of(entry.date_ms));
         let mut sets = entry.sets().peekable();
         if sets.peek().is_none() {
             return;
         }
-        let group_weeks = match self.weeks.get_mut(group) {
-            Some(weeks) => weeks,
-            None => self.weeks.entry(group.to_string()).or_default(),
-        };
-        let totals = group_weeks.entry(monday).or_default();
+        let monday = monday_of(day_of(entry.date_ms));
+        let totals = at_day(self.groups.get_mut(slot), monday, WeekGroup::default);
         for (reps, kg) in sets {
             totals.volume_kg += f64::from(reps) * kg;
             totals.sets += 1;
@@ -57,18 +75,6 @@ impl WeeklyVolume {
                 totals.hard_sets += 1;
             }
         }
-    }
-
-    /// Totals by (Monday's day number, group), in that order.
-    pub fn finish(self) -> BTreeMap<(i64, String), WeekGroup> {
-        self.weeks
-            .into_iter()
-            .flat_map(|(group, weeks)| {
-                weeks
-                    .into_iter()
-                    .map(move |(monday, totals)| ((monday, group.clone()), totals))
-            })
-            .collect()
     }
 }
 
@@ -80,7 +86,7 @@ pub fn is_hard(e: f64, best: f64, hard_pct: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::{Owned, entries};
+    use crate::testdata::{Owned, entries, in_both_orders};
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
@@ -132,18 +138,21 @@ mod tests {
     proptest! {
         #[test]
         fn matches_the_plain_computation(entries in entries(), hard_pct in prop_oneof![Just(80.0), Just(100.0), 0.0..100.0f64]) {
+            let want = plain(&entries, hard_pct);
+            // In the random order, then oldest first as the host sends them.
+            for order in in_both_orders(&entries) {
             let mut acc = WeeklyVolume::new(hard_pct);
-            for e in &entries {
+            for e in order {
                 acc.push(&e.view());
             }
             let got = acc.finish();
-            let want = plain(&entries, hard_pct);
             prop_assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
             for (k, g) in &got {
                 let w = &want[k];
                 prop_assert_eq!(g.sets, w.sets, "{:?}", k);
                 prop_assert_eq!(g.hard_sets, w.hard_sets, "{:?}", k);
                 prop_assert!((g.volume_kg - w.volume_kg).abs() <= 1e-9 * w.volume_kg.max(1.0), "{:?}: {} vs {}", k, g.volume_kg, w.volume_kg);
+            }
             }
         }
     }

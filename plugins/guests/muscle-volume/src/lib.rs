@@ -28,7 +28,7 @@ use exports::everfit::insights::insight::{
     ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Point,
     Series, Table,
 };
-use insight_v2::{day_label, for_each_entry, int_param, range_days, unit_factor, unit_param};
+use insight_v2::{day_label, fold_entries, int_param, range_days, unit_factor, unit_param};
 
 struct MuscleVolume;
 
@@ -74,7 +74,7 @@ impl Guest for MuscleVolume {
         let hard_pct = int_param(&params, "hard-pct", 80)? as f64;
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = WeeklyVolume::new(hard_pct);
-        for_each_entry(entries, |e| acc.push(e));
+        fold_entries(entries, &mut acc);
         let weeks = acc.finish();
         let groups: BTreeSet<&str> = weeks.keys().map(|(_, g)| g.as_str()).collect();
         // Every week of the range (or of the data), empty ones included.

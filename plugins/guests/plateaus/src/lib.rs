@@ -18,8 +18,6 @@ wit_bindgen::generate!({
 #[path = "../../insight_v2.rs"]
 mod insight_v2;
 
-use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::vec::Vec;
 use alloc::{format, vec};
 use everfit::insights::types::{DateRange, Entries, UnitDef};
@@ -29,7 +27,7 @@ use exports::everfit::insights::insight::{
     ComputeError, Descriptor, Guest, InsightResult, Metric, Param, ParamKind, ParamSpec, Table,
 };
 use insight_v2::{
-    day_label, exercise_param, for_each_entry, int_param, range_days, unit_factor, unit_param,
+    day_label, exercise_param, fold_entries, int_param, range_days, unit_factor, unit_param,
 };
 
 struct PlateauDetector;
@@ -70,17 +68,11 @@ impl Guest for PlateauDetector {
         let weeks = int_param(&params, "weeks", 4)?.clamp(1, 104) as u32;
         let (unit, kg_per_unit) = unit_factor(&params, &units)?;
         let mut acc = Plateaus::default();
+        fold_entries(entries, &mut acc);
         // Verdicts are per key; a person reads the display name (the oldest
         // entry's, as the user wrote it).
-        let mut names: BTreeMap<String, String> = BTreeMap::new();
-        for_each_entry(entries, |e| {
-            if !names.contains_key(e.exercise) {
-                names.insert(e.exercise.into(), e.name.into());
-            }
-            acc.push(e);
-        });
-        fn shown<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
-            names.get(key).map_or(key, String::as_str)
+        fn shown<'a>(acc: &'a Plateaus, key: &'a str) -> &'a str {
+            acc.display_name(key).unwrap_or(key)
         }
         // As of the range's last day, when it has an end.
         let as_of = range_days(&range).1.map(|end| end - 1);
@@ -88,7 +80,7 @@ impl Guest for PlateauDetector {
         let plateaued: Vec<&str> = verdicts
             .iter()
             .filter(|(_, v)| v.plateaued)
-            .map(|(e, _)| shown(&names, e))
+            .map(|(e, _)| shown(&acc, e))
             .collect();
         let mut metrics = vec![
             Metric {
@@ -115,7 +107,7 @@ impl Guest for PlateauDetector {
             .iter()
             .map(|(exercise, v)| {
                 vec![
-                    shown(&names, exercise).into(),
+                    shown(&acc, exercise).into(),
                     format!("{}", round2(v.best_e1rm_kg / kg_per_unit)),
                     day_label(v.last_pr_day),
                     format!("{}", v.days_since / 7),
