@@ -97,7 +97,7 @@ impl Frequency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::{BASE_MS, entries};
+    use crate::testdata::{BASE_MS, entries, in_both_orders};
     use proptest::prelude::*;
 
     /// Plainly, day by day: walk every day of the span, count sessions per
@@ -175,9 +175,7 @@ mod tests {
             let days: Vec<i64> = inside.iter().map(|e| day_of(e.date_ms)).collect();
             let want = plain(&days, from, to, min);
             // In the random order, then oldest first as the host sends them.
-            let mut sorted = inside.clone();
-            sorted.sort_by_key(|e| e.date_ms);
-            for order in [inside, sorted] {
+            for order in in_both_orders(inside) {
                 let mut acc = Frequency::default();
                 for e in order {
                     acc.push(&e.view());

@@ -144,10 +144,11 @@ pub(crate) mod testdata {
     }
 
     /// The entries as given, then sorted oldest first (the host's order).
-    pub fn in_both_orders(entries: &[Owned]) -> [Vec<&Owned>; 2] {
-        let mut sorted: Vec<&Owned> = entries.iter().collect();
+    pub fn in_both_orders<'a>(entries: impl IntoIterator<Item = &'a Owned>) -> [Vec<&'a Owned>; 2] {
+        let given: Vec<&Owned> = entries.into_iter().collect();
+        let mut sorted = given.clone();
         sorted.sort_by_key(|e| e.date_ms);
-        [entries.iter().collect(), sorted]
+        [given, sorted]
     }
 
     /// Start of 2026 (a Thursday), so weeks straddle the year.
