@@ -229,18 +229,14 @@ pub async fn run_command(
         Some(raw) => {
             let user = parse_user(&raw)?;
             let store = crate::startup::open_store_read_only(config).await?;
-            if plugin.pages_entries() {
-                store
-                    .entry_columns(
-                        user,
-                        exercise.as_deref(),
-                        crate::domain::dates::TimeRange::ALL_TIME,
-                    )
-                    .await?
-            } else {
-                crate::plugins::entries::user_entries(store.as_ref(), user, exercise.as_deref())
-                    .await?
-            }
+            crate::plugins::entries::entries_for(
+                &plugin,
+                store.as_ref(),
+                user,
+                exercise.as_deref(),
+                crate::domain::dates::TimeRange::ALL_TIME,
+            )
+            .await?
         }
         None => EntryColumns::from_entries(&sample_entries(exercise.as_deref())),
     };

@@ -14,7 +14,7 @@ use crate::domain::dates::TimeRange;
 use crate::domain::exercise::{name_key, normalize_name};
 use crate::domain::{FieldError, UserId};
 use crate::plugins::InsightPlugin;
-use crate::plugins::entries::user_entries;
+use crate::plugins::entries::entries_for;
 use crate::plugins::insight::CallInput;
 use crate::plugins::insight::{Descriptor, InsightResult, Params};
 use crate::plugins::registry::LoadProblem;
@@ -259,11 +259,7 @@ async fn run(
         .and_then(|p| params.get(p))
         .map(|e| name_key(&normalize_name(e)));
     let exercise_key = exercise_key.as_deref();
-    let entries = if plugin.pages_entries() {
-        ctx.store.entry_columns(user, exercise_key, range).await?
-    } else {
-        user_entries(ctx.store.as_ref(), user, exercise_key).await?
-    };
+    let entries = entries_for(&plugin, ctx.store.as_ref(), user, exercise_key, range).await?;
     let input = CallInput {
         entries: Arc::new(entries),
         range,

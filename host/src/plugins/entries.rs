@@ -8,6 +8,7 @@ use crate::domain::UserId;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
+use crate::plugins::InsightPlugin;
 use crate::store::{StoreError, WorkoutStore};
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,13 +16,20 @@ use std::sync::Arc;
 /// At most this many entries (the newest) are passed to a 0.1.0 plugin.
 pub const MAX_INSIGHT_ENTRIES: usize = 50_000;
 
-/// The user's entries (only `exercise_key`'s when given), oldest first, at
-/// most [`MAX_INSIGHT_ENTRIES`] (the newest ones).
-pub async fn user_entries(
+/// The entries one call of `plugin` is given (only `exercise_key`'s when
+/// given), oldest first: every entry in `range` for a plugin that pages
+/// through them (0.2.0 on); for 0.1.0, which has no range, the newest
+/// [`MAX_INSIGHT_ENTRIES`] of all time.
+pub async fn entries_for(
+    plugin: &InsightPlugin,
     store: &dyn WorkoutStore,
     user: UserId,
     exercise_key: Option<&str>,
+    range: TimeRange,
 ) -> Result<EntryColumns, StoreError> {
+    if plugin.pages_entries() {
+        return store.entry_columns(user, exercise_key, range).await;
+    }
     let all = store
         .entry_columns(user, exercise_key, TimeRange::ALL_TIME)
         .await?;
