@@ -10,6 +10,7 @@ pub mod imports;
 pub mod keys;
 pub mod metered;
 pub mod mongo;
+pub mod packed;
 pub mod sqlite;
 
 use crate::domain::columns::EntryColumns;

@@ -1,84 +1,17 @@
-//! Insight reads from packed chunks: one value per client and 30-day span
-//! of dates holding the span's entries as columns, so an insight over a
-//! client's whole history reads a few dozen values instead of a row per
-//! entry. A packed value is a cache that triggers keep honest (see
-//! migrations/0008_insight_chunks.sql): it is used only while its
-//! generation is the span's current one, and a stale span is read from
-//! the entries and repacked. Decoded spans stay in memory by generation
-//! ([`DecodedSpans`]), so a client read again costs no decoding.
+//! Insight reads from packed chunks (see [`crate::store::packed`]) on
+//! SQLite. Triggers keep each span's generation honest (see
+//! migrations/0008_insight_chunks.sql), and a reader takes a span's
+//! generation and the entries it repacks from one snapshot.
 
 use super::db_error;
 use super::rows::{ENTRY_COLUMNS, entry_from_row};
-use crate::domain::columns::{ColumnParts, EntryColumns, LoggedExercise};
+use crate::domain::UserId;
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
-use crate::domain::units::Unit;
-use crate::domain::{EntryId, UserId};
 use crate::store::StoreError;
-use moka::sync::Cache;
+use crate::store::packed::{DecodedSpans, SPAN_MS, SpanRead, pack, unpack};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::Arc;
-
-/// The width of a span; the migration's triggers compute the same floor.
-pub const SPAN_MS: i64 = 2_592_000_000;
-
-/// The span an instant falls in.
-pub fn span_of(date_ms: i64) -> i64 {
-    date_ms.div_euclid(SPAN_MS)
-}
-
-/// The packed layout's version, its first byte.
-const FORMAT: u8 = 1;
-
-/// How much decoded spans one store keeps in memory (about 6 MB for a
-/// 50,000-entry client).
-pub const DECODED_SPANS_BYTES: u64 = 128 << 20;
-
-/// Spans already decoded, by (user, span), with the generation they hold.
-/// A span's entries at one generation never change (generations only
-/// grow), so a hit whose generation is the one just read in the snapshot
-/// is exact, in any process sharing the file.
-#[derive(Clone)]
-pub struct DecodedSpans(Cache<(UserId, i64), (i64, Arc<EntryColumns>)>);
-
-impl DecodedSpans {
-    pub fn new(max_bytes: u64) -> Self {
-        Self(
-            Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_, (_, columns): &(i64, Arc<EntryColumns>)| {
-                    u32::try_from(columns.heap_bytes()).unwrap_or(u32::MAX)
-                })
-                .support_invalidation_closures()
-                .build(),
-        )
-    }
-
-    fn get(&self, user: UserId, span: i64, generation: i64) -> Option<Arc<EntryColumns>> {
-        self.0
-            .get(&(user, span))
-            .filter(|(held, _)| *held == generation)
-            .map(|(_, columns)| columns)
-    }
-
-    fn put(&self, user: UserId, span: i64, generation: i64, columns: Arc<EntryColumns>) {
-        self.0.insert((user, span), (generation, columns));
-    }
-
-    /// Drops an erased client's spans: they could never be served again
-    /// (their generations moved on), but nothing of the client may stay.
-    pub fn forget(&self, user: UserId) {
-        // Only fails when closures are not supported, which `new` turns on.
-        let _ = self.0.invalidate_entries_if(move |(u, _), _| *u == user);
-    }
-}
-
-impl std::fmt::Debug for DecodedSpans {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DecodedSpans")
-            .field("spans", &self.0.entry_count())
-            .finish()
-    }
-}
 
 /// See [`crate::store::WorkoutStore::entry_columns`].
 pub async fn entry_columns(
@@ -90,13 +23,11 @@ pub async fn entry_columns(
     range: TimeRange,
 ) -> Result<EntryColumns, StoreError> {
     let user_hex = user.to_hex();
-    let from_ms = range.start.map_or(i64::MIN, |d| d.timestamp_millis());
-    let to_ms = range.end.map_or(i64::MAX, |d| d.timestamp_millis());
+    let wanted = SpanRead::new(exercise_key, range);
     let mut out = EntryColumns::default();
-    if from_ms >= to_ms {
+    let Some((first, last)) = wanted.spans() else {
         return Ok(out);
-    }
-    let (first, last) = (span_of(from_ms), span_of(to_ms - 1));
+    };
     let mut repacked: Vec<(i64, i64, Vec<u8>)> = Vec::new();
     // One read transaction: a span's generation and the entries it is
     // read from come from the same snapshot.
@@ -133,20 +64,7 @@ pub async fn entry_columns(
                 columns
             }
         };
-        let whole_span = span * SPAN_MS >= from_ms && (span + 1) * SPAN_MS <= to_ms;
-        if exercise_key.is_none() && whole_span {
-            out.append(&chunk);
-            continue;
-        }
-        let wanted: Vec<bool> = chunk
-            .exercises()
-            .iter()
-            .map(|x| exercise_key.is_none_or(|k| x.key == k))
-            .collect();
-        out.extend_from(&chunk, |i| {
-            let at = chunk.dates_ms()[i];
-            wanted[chunk.exercise_of()[i] as usize] && at >= from_ms && at < to_ms
-        });
+        wanted.take(&mut out, span, &chunk);
     }
     tx.commit().await.map_err(db_error)?;
     for (span, generation, bytes) in repacked {
@@ -216,244 +134,4 @@ async fn span_from_rows(
         .map(entry_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(EntryColumns::from_entries(&entries))
-}
-
-/// The columns as one value: a format byte, the exercise and unit tables,
-/// then each column as little-endian numbers.
-pub fn pack(columns: &EntryColumns) -> Vec<u8> {
-    let n = columns.len();
-    let sets = columns.reps().len();
-    let mut units: Vec<&'static str> = Vec::new();
-    let unit_of: Vec<u8> = columns
-        .units()
-        .iter()
-        .map(|u| match units.iter().position(|c| *c == u.code()) {
-            Some(k) => k as u8,
-            None => {
-                units.push(u.code());
-                (units.len() - 1) as u8
-            }
-        })
-        .collect();
-    let mut out = Vec::with_capacity(64 + n * 28 + sets * 21);
-    out.push(FORMAT);
-    put_u32(&mut out, columns.exercises().len() as u32);
-    for x in columns.exercises() {
-        put_str(&mut out, &x.name);
-        put_str(&mut out, &x.key);
-    }
-    put_u32(&mut out, units.len() as u32);
-    for code in &units {
-        put_str(&mut out, code);
-    }
-    put_u32(&mut out, n as u32);
-    put_u32(&mut out, sets as u32);
-    for id in columns.ids() {
-        out.extend_from_slice(&id.bytes());
-    }
-    for d in columns.dates_ms() {
-        out.extend_from_slice(&d.to_le_bytes());
-    }
-    for x in columns.exercise_of() {
-        put_u32(&mut out, *x);
-    }
-    for e in columns.set_ends() {
-        put_u32(&mut out, *e);
-    }
-    for r in columns.reps() {
-        put_u32(&mut out, *r);
-    }
-    for w in columns.weights() {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    for w in columns.weights_kg() {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    out.extend_from_slice(&unit_of);
-    out
-}
-
-/// Reads a value [`pack`] wrote; an error for anything else.
-pub fn unpack(bytes: &[u8]) -> Result<EntryColumns, String> {
-    let mut r = Reader { bytes };
-    let format = r.take(1)?[0];
-    if format != FORMAT {
-        return Err(format!("packed format {format}, expected {FORMAT}"));
-    }
-    let exercise_count = r.u32()? as usize;
-    let mut exercises = Vec::with_capacity(exercise_count.min(4096));
-    for _ in 0..exercise_count {
-        let name = r.string()?;
-        let key = r.string()?;
-        exercises.push(LoggedExercise { name, key });
-    }
-    let unit_count = r.u32()? as usize;
-    let mut unit_table = Vec::with_capacity(unit_count.min(16));
-    for _ in 0..unit_count {
-        let code = r.string()?;
-        unit_table.push(Unit::parse(&code).ok_or_else(|| format!("unknown unit {code:?}"))?);
-    }
-    let n = r.u32()? as usize;
-    let sets = r.u32()? as usize;
-    let ids = r
-        .take(n.checked_mul(12).ok_or("too many entries")?)?
-        .chunks_exact(12)
-        .map(|b| EntryId::from_bytes(b.try_into().expect("12 bytes")))
-        .collect();
-    let dates_ms = r.numbers(n, i64::from_le_bytes)?;
-    let exercise_of = r.numbers(n, u32::from_le_bytes)?;
-    let set_ends = r.numbers(n, u32::from_le_bytes)?;
-    let reps = r.numbers(sets, u32::from_le_bytes)?;
-    let weights = r.numbers(sets, f64::from_le_bytes)?;
-    let weights_kg = r.numbers(sets, f64::from_le_bytes)?;
-    let units = r
-        .take(sets)?
-        .iter()
-        .map(|&k| {
-            unit_table
-                .get(k as usize)
-                .copied()
-                .ok_or_else(|| format!("unit index {k} out of range"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if !r.bytes.is_empty() {
-        return Err(format!("{} bytes after the last column", r.bytes.len()));
-    }
-    EntryColumns::from_parts(ColumnParts {
-        ids,
-        dates_ms,
-        exercise_of,
-        exercises,
-        set_ends,
-        reps,
-        weights,
-        weights_kg,
-        units,
-    })
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_u32(out, s.len() as u32);
-    out.extend_from_slice(s.as_bytes());
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        if self.bytes.len() < len {
-            return Err(format!(
-                "truncated: {len} bytes wanted, {} left",
-                self.bytes.len()
-            ));
-        }
-        let (head, rest) = self.bytes.split_at(len);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let len = self.u32()? as usize;
-        String::from_utf8(self.take(len)?.to_vec()).map_err(|e| e.to_string())
-    }
-
-    fn numbers<T, const N: usize>(
-        &mut self,
-        count: usize,
-        read: impl Fn([u8; N]) -> T,
-    ) -> Result<Vec<T>, String> {
-        let bytes = self.take(count.checked_mul(N).ok_or("column too long")?)?;
-        Ok(bytes
-            .chunks_exact(N)
-            .map(|b| read(b.try_into().expect("N bytes")))
-            .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::workout::test_entry as entry;
-    use crate::domain::{WorkoutEntry, WorkoutSet};
-    use proptest::prelude::*;
-
-    #[test]
-    fn spans_floor_like_the_migration() {
-        assert_eq!(span_of(0), 0);
-        assert_eq!(span_of(SPAN_MS - 1), 0);
-        assert_eq!(span_of(SPAN_MS), 1);
-        assert_eq!(span_of(-1), -1);
-        assert_eq!(span_of(-SPAN_MS), -1);
-        assert_eq!(span_of(-SPAN_MS - 1), -2);
-    }
-
-    #[test]
-    fn nothing_packs_to_nothing() {
-        let empty = EntryColumns::default();
-        assert_eq!(unpack(&pack(&empty)).unwrap(), empty);
-    }
-
-    #[test]
-    fn damaged_values_are_refused() {
-        let c = EntryColumns::from_entries(&[entry(
-            1,
-            "Squat",
-            vec![WorkoutSet::new(5, 100.0, Unit::KG)],
-        )]);
-        let bytes = pack(&c);
-        assert!(unpack(&bytes[..bytes.len() - 1]).is_err(), "truncated");
-        let mut longer = bytes.clone();
-        longer.push(0);
-        assert!(unpack(&longer).is_err(), "trailing bytes");
-        let mut other_format = bytes.clone();
-        other_format[0] = 2;
-        assert!(unpack(&other_format).is_err(), "unknown format");
-        let mut bad_unit = bytes;
-        *bad_unit.last_mut().unwrap() = 7;
-        assert!(unpack(&bad_unit).is_err(), "unit index out of range");
-    }
-
-    proptest! {
-        #[test]
-        fn every_column_survives_packing(
-            entries in prop::collection::vec(
-                (
-                    -10_000_000_000_000i64..10_000_000_000_000,
-                    prop::sample::select(vec!["Squat", "squat", "Bench Press", "Übung", ""]),
-                    prop::collection::vec(
-                        (0u32..1000, 0.0f64..1000.0, prop::bool::ANY),
-                        0..6,
-                    ),
-                ),
-                0..40,
-            )
-        ) {
-            let entries: Vec<WorkoutEntry> = entries
-                .into_iter()
-                .map(|(at, name, sets)| {
-                    let sets = sets
-                        .into_iter()
-                        .map(|(reps, w, lb)| {
-                            WorkoutSet::new(reps, w, Unit::parse(if lb { "lb" } else { "kg" }).unwrap())
-                        })
-                        .collect();
-                    entry(at, name, sets)
-                })
-                .collect();
-            let columns = EntryColumns::from_entries(&entries);
-            prop_assert_eq!(unpack(&pack(&columns)).unwrap(), columns);
-        }
-    }
 }

@@ -12,7 +12,7 @@ mod writes;
 
 use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
-    WorkoutStore,
+    WorkoutStore, packed,
 };
 use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
@@ -42,7 +42,7 @@ const INSERT_CHUNK: usize = 500;
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
-    decoded: chunks::DecodedSpans,
+    decoded: packed::DecodedSpans,
 }
 
 impl SqliteStore {
@@ -82,7 +82,7 @@ impl SqliteStore {
         Ok(Self {
             reader,
             writer,
-            decoded: chunks::DecodedSpans::new(chunks::DECODED_SPANS_BYTES),
+            decoded: packed::DecodedSpans::new(packed::DECODED_SPANS_BYTES),
         })
     }
 }
