@@ -1942,3 +1942,74 @@ pub async fn insight_entries_stay_exact_under_writes_edits_and_deletes(store: &d
     );
     assert_entry_columns_exact(store, user(), &entries).await;
 }
+
+/// Insight reads racing with inserts, edits and deletes (each read may
+/// repack what it read) leave nothing stale behind: once the writes are
+/// done, what insights read is exact.
+pub async fn insight_reads_racing_writes_leave_nothing_stale(store: &dyn WorkoutStore) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut rng = StdRng::seed_from_u64(17);
+    let at = |rng: &mut StdRng| {
+        day(rng.gen_range(0..200)) + chrono::Duration::hours(rng.gen_range(0..24))
+    };
+    let mut entries: Vec<WorkoutEntry> = (0..60)
+        .map(|n| {
+            entry(
+                n,
+                ["Squat", "Bench Press"][n as usize % 2],
+                at(&mut rng),
+                &[(5, 100.0)],
+            )
+        })
+        .collect();
+    store.insert_entries(&entries).await.unwrap();
+    let writing = AtomicBool::new(true);
+    let reads = async {
+        let mut reads = 0;
+        while writing.load(Ordering::Relaxed) || reads < 3 {
+            store
+                .entry_columns(user(), None, TimeRange::ALL_TIME)
+                .await
+                .unwrap();
+            reads += 1;
+            tokio::task::yield_now().await;
+        }
+    };
+    let writes = async {
+        for n in 60..120u32 {
+            match n % 3 {
+                0 => {
+                    let new = entry(n, "Squat", at(&mut rng), &[(3, f64::from(n))]);
+                    store
+                        .insert_entries(std::slice::from_ref(&new))
+                        .await
+                        .unwrap();
+                    entries.push(new);
+                }
+                1 => {
+                    let k = rng.gen_range(0..entries.len());
+                    let mut moved = entries[k].clone();
+                    moved.date = at(&mut rng);
+                    moved.sets[0].reps += 1;
+                    let moved = edited(moved, entries[k].version + 1);
+                    assert!(matches!(
+                        store.replace_entry(&moved).await.unwrap(),
+                        EditOutcome::Applied { .. }
+                    ));
+                    entries[k] = moved;
+                }
+                _ => {
+                    let gone = entries.swap_remove(rng.gen_range(0..entries.len()));
+                    store
+                        .delete_entry(user(), gone.id, gone.version + 1, day(900))
+                        .await
+                        .unwrap();
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        writing.store(false, Ordering::Relaxed);
+    };
+    tokio::join!(reads, writes);
+    assert_entry_columns_exact(store, user(), &entries).await;
+}

@@ -47,6 +47,7 @@ macro_rules! store_suite {
 
 store_suite!(
     insight_entries_stay_exact_under_writes_edits_and_deletes,
+    insight_reads_racing_writes_leave_nothing_stale,
     insert_collapses_replays_and_duplicate_keys,
     concurrent_identical_submits_store_one_entry,
     get_is_user_scoped_and_round_trips,

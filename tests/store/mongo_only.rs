@@ -339,3 +339,148 @@ async fn a_pool_of_two_still_folds_many_days() {
     })
     .await;
 }
+
+/// What insights read of a client, packed or not, equals the history read
+/// page by page.
+async fn assert_insight_entries_live(store: &MongoStore, who: everfit::domain::UserId) {
+    use everfit::domain::dates::TimeRange;
+    use everfit::store::WorkoutStore;
+    let columns = store
+        .entry_columns(who, None, TimeRange::ALL_TIME)
+        .await
+        .unwrap();
+    let live = everfit::store::columns_from_history(store, who, None, TimeRange::ALL_TIME)
+        .await
+        .unwrap();
+    assert_eq!(columns, live);
+}
+
+/// Like SQLite's migration 0008: the spans of entries stored before insight
+/// chunks existed get their chunk documents at the first start of a version
+/// with them, so insights read those entries. Needs a server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_stored_before_insight_chunks_are_read_after_the_upgrade() {
+    use crate::fixtures::*;
+    use everfit::store::WorkoutStore;
+    use everfit::store::mongo::{chunks, queries};
+
+    crate::backends::on_mongo_store(
+        "entries_stored_before_insight_chunks_are_read_after_the_upgrade",
+        |store| {
+            Box::pin(async move {
+                let entries: Vec<_> = (0..40u32)
+                    .map(|n| entry(n, "Squat", day(n * 9), &[(5, 100.0 + f64::from(n))]))
+                    .collect();
+                store.insert_entries(&entries).await.unwrap();
+                // Stored by a version without insight chunks.
+                let db = store.client().database(store.database_name());
+                db.collection::<bson::Document>(chunks::INSIGHT_CHUNKS)
+                    .delete_many(bson::doc! {})
+                    .await
+                    .unwrap();
+                db.collection::<bson::Document>(queries::MIGRATIONS)
+                    .delete_one(queries::migration_filter(chunks::INSIGHT_CHUNKS_MIGRATION))
+                    .await
+                    .unwrap();
+                let uri = std::env::var("MONGODB_URI").unwrap();
+                let upgraded = MongoStore::connect_to(&uri, Some(store.database_name()))
+                    .await
+                    .unwrap();
+                let spans = db
+                    .collection::<bson::Document>(chunks::INSIGHT_CHUNKS)
+                    .count_documents(bson::doc! {})
+                    .await
+                    .unwrap();
+                let expected: std::collections::BTreeSet<i64> = entries
+                    .iter()
+                    .map(|e| everfit::store::packed::span_of(e.date.timestamp_millis()))
+                    .collect();
+                assert_eq!(spans, expected.len() as u64, "one document per span");
+                assert_insight_entries_live(&upgraded, user()).await;
+                // Read again, from what the first read packed.
+                assert_insight_entries_live(&upgraded, user()).await;
+                assert_eq!(
+                    upgraded
+                        .entry_columns(user(), None, everfit::domain::dates::TimeRange::ALL_TIME)
+                        .await
+                        .unwrap()
+                        .len(),
+                    40
+                );
+            })
+        },
+    )
+    .await;
+}
+
+/// A writer that died between changing a span's entries and releasing the
+/// span leaves its mark: while the mark is fresh, readers read the span
+/// from its entries; once it is abandoned, the next read repacks the span
+/// with what the dead writer changed (never the packed value from before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_span_a_writer_died_in_is_read_from_its_entries() {
+    use crate::fixtures::*;
+    use everfit::store::WorkoutStore;
+    use everfit::store::mongo::{chunks, queries};
+
+    crate::backends::on_mongo_store(
+        "a_span_a_writer_died_in_is_read_from_its_entries",
+        |store| {
+            Box::pin(async move {
+                let entries: Vec<_> = (0..10u32)
+                    .map(|n| entry(n, "Squat", day(n), &[(5, 100.0)]))
+                    .collect();
+                store.insert_entries(&entries).await.unwrap();
+                assert_insight_entries_live(store, user()).await;
+                let db = store.client().database(store.database_name());
+                let chunks_coll = db.collection::<bson::Document>(chunks::INSIGHT_CHUNKS);
+                let workouts = db.collection::<bson::Document>(queries::WORKOUTS);
+                let span = bson::doc! { "userId": user().0 };
+                let died_at = |ago: chrono::Duration| {
+                    chunks::writing_update(bson::oid::ObjectId::new(), chrono::Utc::now() - ago)
+                };
+                let change_sets = |reps: i32| {
+                    bson::doc! { "$set": { "sets.0.reps": reps } }
+                };
+                // Marked a minute ago, entries changed, never released.
+                chunks_coll
+                    .update_many(span.clone(), died_at(chrono::Duration::minutes(1)))
+                    .await
+                    .unwrap();
+                workouts
+                    .update_one(bson::doc! { "_id": id(3).0 }, change_sets(7))
+                    .await
+                    .unwrap();
+                assert_insight_entries_live(store, user()).await;
+                // The same, with a mark an hour old: abandoned.
+                chunks_coll
+                    .update_many(span.clone(), bson::doc! { "$set": { "writing": [] } })
+                    .await
+                    .unwrap();
+                chunks_coll
+                    .update_many(span.clone(), died_at(chrono::Duration::hours(1)))
+                    .await
+                    .unwrap();
+                workouts
+                    .update_one(bson::doc! { "_id": id(4).0 }, change_sets(9))
+                    .await
+                    .unwrap();
+                assert_insight_entries_live(store, user()).await;
+                let left = chunks_coll
+                    .count_documents(
+                        bson::doc! { "userId": user().0, "writing.0": { "$exists": true } },
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(left, 0, "the repack clears abandoned marks");
+                // And a fresh store (nothing decoded) reads the repacked value.
+                let uri = std::env::var("MONGODB_URI").unwrap();
+                let fresh = MongoStore::connect_to(&uri, Some(store.database_name()))
+                    .await
+                    .unwrap();
+                assert_insight_entries_live(&fresh, user()).await;
+            })
+        },
+    )
+    .await;
+}

@@ -81,7 +81,7 @@ fn chrono_date(d: bson::DateTime) -> anyhow::Result<DateTime<Utc>> {
 }
 
 /// Reads an integer stored as int32 or int64 (the server may hand back either).
-fn get_int(doc: &Document, key: &str) -> anyhow::Result<i64> {
+pub fn get_int(doc: &Document, key: &str) -> anyhow::Result<i64> {
     match doc.get(key) {
         Some(Bson::Int32(v)) => Ok(i64::from(*v)),
         Some(Bson::Int64(v)) => Ok(*v),

@@ -5,6 +5,7 @@
 //! sends them, each operation within its time limit (`settings`).
 
 pub mod changes;
+pub mod chunks;
 pub mod documents;
 pub mod errors;
 pub mod imports;
@@ -15,10 +16,12 @@ pub mod settings;
 mod writes;
 
 use super::cas::MAX_CAS_ATTEMPTS;
+use super::packed::{DECODED_SPANS_BYTES, DecodedSpans};
 use super::{
     DaySummary, EditOutcome, HistoryQuery, Inserted, PrChange, StoreError, StoredRecords,
     WorkoutStore, selected_keys,
 };
+use crate::domain::columns::EntryColumns;
 use crate::domain::dates::TimeRange;
 use crate::domain::days::{DaySpan, day_of};
 use crate::domain::records::{PersonalRecords, PrCalculator, RepRecords, SetRecord};
@@ -37,6 +40,7 @@ use prepare::Stage;
 use std::collections::{BTreeMap, HashMap};
 use std::future::IntoFuture;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -71,6 +75,11 @@ pub struct MongoStore {
     stage: Arc<Stage>,
     /// `host:port,...`, for messages.
     hosts: String,
+    /// Insight chunks already decoded (see `chunks`).
+    decoded: DecodedSpans,
+    /// Whether every span with entries has its chunk document (the
+    /// migration has run); until then insights read history pages.
+    chunks_ready: Arc<AtomicBool>,
 }
 
 impl MongoStore {
@@ -98,6 +107,11 @@ impl MongoStore {
     pub async fn connect_read_only(uri: &str) -> anyhow::Result<Self> {
         let store = Self::open(uri, None).await?;
         store.stage.set(None);
+        let migrated = store
+            .migrated(chunks::INSIGHT_CHUNKS_MIGRATION)
+            .await
+            .with_context(|| store.describe("reading the migrations of"))?;
+        store.chunks_ready.store(migrated, Ordering::Relaxed);
         Ok(store)
     }
 
@@ -141,6 +155,8 @@ impl MongoStore {
             fan_out: Arc::new(Semaphore::new(settings::fan_out_permits(pool))),
             stage: Arc::new(Stage::preparing("connecting")),
             hosts,
+            decoded: DecodedSpans::new(DECODED_SPANS_BYTES),
+            chunks_ready: Arc::new(AtomicBool::new(false)),
         };
         store
             .ping_now()
@@ -604,6 +620,19 @@ impl WorkoutStore for MongoStore {
             }
         }
         Ok(out)
+    }
+
+    async fn entry_columns(
+        &self,
+        user: UserId,
+        exercise_key: Option<&str>,
+        range: TimeRange,
+    ) -> Result<EntryColumns, StoreError> {
+        if self.chunks_ready.load(Ordering::Relaxed) {
+            self.insight_columns(user, exercise_key, range).await
+        } else {
+            super::columns_from_history(self, user, exercise_key, range).await
+        }
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<Vec<WorkoutEntry>, StoreError> {

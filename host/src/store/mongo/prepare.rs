@@ -9,7 +9,7 @@
 //! `prs rebuild`); read-only commands open the store without it.
 
 use super::errors;
-use super::{MongoStore, queries};
+use super::{MongoStore, chunks, queries};
 use crate::store::StoreError;
 use bson::Document;
 use chrono::Utc;
@@ -18,6 +18,7 @@ use mongodb::IndexModel;
 use mongodb::options::IndexOptions;
 use std::future::Future;
 use std::sync::RwLock;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// One collection's index build (all its indexes in one `createIndexes`:
@@ -107,6 +108,7 @@ impl MongoStore {
             queries::indexes()
                 .into_iter()
                 .chain(super::changes::indexes())
+                .chain(super::chunks::indexes())
                 .chain(super::keys::indexes()),
         );
         for (i, (collection, specs)) in groups.iter().enumerate() {
@@ -128,7 +130,19 @@ impl MongoStore {
             )
             .await?;
         }
-        self.mark_pending_day_bests().await?;
+        self.migrate(
+            queries::DAY_BESTS_PENDING_MIGRATION,
+            "marking the stored (user, exercise) keys pending",
+            queries::pending_backfill_pipeline(),
+        )
+        .await?;
+        self.migrate(
+            chunks::INSIGHT_CHUNKS_MIGRATION,
+            "giving the spans of the stored entries their insight chunks",
+            chunks::backfill_pipeline(),
+        )
+        .await?;
+        self.chunks_ready.store(true, Ordering::Relaxed);
         self.stage.set(None);
         tracing::info!(
             database = %self.db.name(),
@@ -138,20 +152,9 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Runs once per database (recorded in `migrations`): marks every
-    /// (user, exercise) stored so far as pending, so ranged PRs for entries
-    /// written before day bests existed are computed live until `everfit prs
-    /// rebuild` builds their days, exactly like SQLite's migration 0002.
-    /// Keys first stored afterwards are never marked: their days are folded
-    /// from their first entry on. A fresh database marks nothing.
-    ///
-    /// The mark is recorded only after the `$merge` finished; if two
-    /// instances start at once, or one dies half-way, the `$merge` runs again
-    /// and may also mark keys created in between, which is safe (they are
-    /// served live, still correct, until the next rebuild).
-    async fn mark_pending_day_bests(&self) -> Result<(), StoreError> {
+    /// Whether the one-time migration `name` has run on this database.
+    pub(super) async fn migrated(&self, name: &str) -> Result<bool, StoreError> {
         let migrations = self.db.collection::<Document>(queries::MIGRATIONS);
-        let name = queries::DAY_BESTS_PENDING_MIGRATION;
         let limit = self.operation_limit;
         let done = errors::RETRY
             .run("reading migrations", Some(limit), || {
@@ -160,18 +163,44 @@ impl MongoStore {
                     .max_time(limit)
             })
             .await?;
-        if done.is_some() {
+        Ok(done.is_some())
+    }
+
+    /// Runs a one-time migration, a `$merge` over `workouts`, once per
+    /// database (recorded in `migrations`):
+    /// - day bests: marks every (user, exercise) stored so far as pending,
+    ///   so ranged PRs for entries written before day bests existed are
+    ///   computed live until `everfit prs rebuild` builds their days, like
+    ///   SQLite's migration 0002. Keys first stored afterwards are never
+    ///   marked: their days are folded from their first entry on.
+    /// - insight chunks: gives every (user, span) stored so far its chunk
+    ///   document, like SQLite's migration 0008 (writes create the
+    ///   documents of the spans they touch from then on).
+    ///
+    /// A fresh database changes nothing. The migration is recorded only
+    /// after the `$merge` finished; if two instances start at once, or one
+    /// dies half-way, the `$merge` runs again, which is safe (it keeps
+    /// existing documents; a key marked pending in between is served live,
+    /// still correct, until the next rebuild).
+    async fn migrate(
+        &self,
+        name: &str,
+        doing: &str,
+        pipeline: Vec<Document>,
+    ) -> Result<(), StoreError> {
+        if self.migrated(name).await? {
             return Ok(());
         }
-        let what =
-            format!("one-time migration {name}: marking the stored (user, exercise) keys pending");
+        let migrations = self.db.collection::<Document>(queries::MIGRATIONS);
+        let limit = self.operation_limit;
+        let what = format!("one-time migration {name}: {doing}");
         self.stage.set(Some(what.clone()));
         let workouts = &self.workouts;
         // Idempotent (`$merge` keeps existing marks): retried like any operation.
         let marking = errors::RETRY.run(&what, None, || async {
             // `$merge` writes while the cursor opens; there are no results.
             let mut cursor = workouts
-                .aggregate(queries::pending_backfill_pipeline())
+                .aggregate(pipeline.clone())
                 .max_time(MIGRATION_LIMIT)
                 .await?;
             while cursor.try_next().await?.is_some() {}

@@ -7,8 +7,11 @@
 //! - A tombstone or an erasure record is written BEFORE the entries go, and
 //!   an insert checks for them AFTER it wrote: whichever way an insert and a
 //!   delete (or an erasure) interleave, the entry ends up gone.
+//! - The insight chunks of the spans a write changes are marked BEFORE it
+//!   writes and released AFTER, whatever its outcome (see `chunks`).
 
 use super::changes::{self as q, ERASURES, PR_CHANGES, TOMBSTONES, USER_EXERCISES};
+use super::chunks::{self, SpanMarks};
 use super::documents::{self, field};
 use super::errors::{is_duplicate_key, store_error};
 use super::{MongoStore, corrupt};
@@ -178,6 +181,20 @@ impl MongoStore {
         if wanted.is_empty() {
             return Ok(Inserted::default());
         }
+        let mut marks = SpanMarks::new();
+        let inserted = async {
+            marks
+                .mark(self, chunks::spans_of(wanted.iter().copied()))
+                .await?;
+            self.insert_marked(wanted).await
+        }
+        .await;
+        marks.release(self).await;
+        inserted
+    }
+
+    /// `insert` once the entries' insight chunks are marked.
+    async fn insert_marked(&self, wanted: Vec<&WorkoutEntry>) -> Result<Inserted, StoreError> {
         // Changes and exercises first: a reader that sees an entry sees them.
         let mut changes_by_user: BTreeMap<UserId, Vec<PrChange>> = BTreeMap::new();
         for e in &wanted {
@@ -263,6 +280,17 @@ impl MongoStore {
     /// and DocumentDB alike: DocumentDB does not re-check a filter after a
     /// concurrent update, so a miss may also come with nothing newer.)
     pub(super) async fn replace(&self, entry: &WorkoutEntry) -> Result<EditOutcome, StoreError> {
+        let mut marks = SpanMarks::new();
+        let outcome = self.replace_marking(entry, &mut marks).await;
+        marks.release(self).await;
+        outcome
+    }
+
+    async fn replace_marking(
+        &self,
+        entry: &WorkoutEntry,
+        marks: &mut SpanMarks,
+    ) -> Result<EditOutcome, StoreError> {
         let user = entry.user_id;
         let op = edit_op(entry.id, entry.version);
         let mut recorded: Vec<PrChange> = Vec::new();
@@ -284,6 +312,7 @@ impl MongoStore {
             }
             self.record_changes(user, &new).await?;
             recorded.extend(new);
+            marks.mark(self, chunks::spans_of([&before, entry])).await?;
             self.upsert_exercise(entry).await?;
             let updated = self
                 .workouts
@@ -313,6 +342,20 @@ impl MongoStore {
         version: i64,
         at: DateTime<Utc>,
     ) -> Result<EditOutcome, StoreError> {
+        let mut marks = SpanMarks::new();
+        let outcome = self.delete_marking(user, id, version, at, &mut marks).await;
+        marks.release(self).await;
+        outcome
+    }
+
+    async fn delete_marking(
+        &self,
+        user: UserId,
+        id: EntryId,
+        version: i64,
+        at: DateTime<Utc>,
+        marks: &mut SpanMarks,
+    ) -> Result<EditOutcome, StoreError> {
         let op = edit_op(id, version);
         let mut recorded: Vec<PrChange> = Vec::new();
         let mut tombstoned = false;
@@ -335,6 +378,7 @@ impl MongoStore {
                 self.record_changes(user, std::slice::from_ref(&c)).await?;
                 recorded.push(c);
             }
+            marks.mark(self, chunks::spans_of([&before])).await?;
             if !tombstoned {
                 match self
                     .collection(TOMBSTONES)
@@ -375,6 +419,7 @@ impl MongoStore {
             .await
             .map_err(store_error)?
             .deleted_count;
+        self.erase_chunks(user).await?;
         for name in [
             TOMBSTONES,
             super::queries::PERSONAL_RECORDS,
