@@ -240,10 +240,15 @@ async fn poison_is_listed_and_replayable(
         stored_ids(app).await.len() == accepted.len()
     })
     .await;
+    // The good batch's entries show before its job is done (acknowledged,
+    // or retried after a slow store): wait for both, then stop the worker.
     eventually(
-        "the poison job in the failed list",
+        "the poison job in the failed list and no job left to run",
         Duration::from_secs(30),
-        || async { jobs.failed(QueueName::Persist).await.unwrap().len() == 1 },
+        || async {
+            jobs.failed(QueueName::Persist).await.unwrap().len() == 1
+                && jobs.depth(QueueName::Persist).await.unwrap() == 0
+        },
     )
     .await;
     let _ = stop.send(());
