@@ -16,7 +16,7 @@ use moka::sync::Cache;
 use std::sync::Arc;
 
 /// The width of a span (30 days). SQLite's migration 0008 computes the
-/// same floor in its triggers.
+/// same floor in its triggers, MongoDB's in its backfill pipeline.
 pub const SPAN_MS: i64 = 2_592_000_000;
 
 /// The span an instant falls in.
@@ -34,7 +34,7 @@ pub const DECODED_SPANS_BYTES: u64 = 128 << 20;
 /// Spans already decoded, by (user, span), with the generation they hold.
 /// A span's entries at one generation never change (generations only
 /// grow), so a hit whose generation is the one just read in the snapshot
-/// is exact, in any process sharing the file.
+/// is exact, in any process sharing the database.
 #[derive(Clone)]
 pub struct DecodedSpans(Cache<(UserId, i64), (i64, Arc<EntryColumns>)>);
 

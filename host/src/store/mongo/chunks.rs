@@ -307,19 +307,43 @@ impl MongoStore {
         self.db.collection(INSIGHT_CHUNKS)
     }
 
-    /// One span at a time, in span order: a statement that changed
-    /// several documents could deadlock with another writer's (DocumentDB
-    /// takes row locks), and writes to one client seldom touch many spans.
     async fn mark_writing(
         &self,
         user: UserId,
         spans: &BTreeSet<i64>,
         token: ObjectId,
     ) -> Result<(), StoreError> {
+        let update = writing_update(token, Utc::now());
+        self.update_each_span("marking insight chunks", user, spans, update)
+            .await
+    }
+
+    async fn mark_written(
+        &self,
+        user: UserId,
+        spans: &BTreeSet<i64>,
+        token: ObjectId,
+    ) -> Result<(), StoreError> {
+        let update = written_update(token);
+        self.update_each_span("releasing insight chunks", user, spans, update)
+            .await
+    }
+
+    /// One span at a time, in span order: a statement that changed
+    /// several documents could deadlock with another writer's (DocumentDB
+    /// takes row locks), and writes to one client seldom touch many spans.
+    /// Upserted, so a mark creates the document of a span's first entry.
+    async fn update_each_span(
+        &self,
+        what: &str,
+        user: UserId,
+        spans: &BTreeSet<i64>,
+        update: Document,
+    ) -> Result<(), StoreError> {
         let chunks = self.chunks();
         for span in spans {
-            let (filter, update) = (span_filter(user, *span), writing_update(token, Utc::now()));
-            self.run("marking insight chunks", || async {
+            let filter = span_filter(user, *span);
+            self.run(what, || async {
                 let upsert = || {
                     chunks
                         .update_one(filter.clone(), update.clone())
@@ -330,23 +354,6 @@ impl MongoStore {
                     Err(e) if is_duplicate_key(&e) => upsert().await,
                     done => done,
                 }
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn mark_written(
-        &self,
-        user: UserId,
-        spans: &BTreeSet<i64>,
-        token: ObjectId,
-    ) -> Result<(), StoreError> {
-        let chunks = self.chunks();
-        for span in spans {
-            let (filter, update) = (span_filter(user, *span), written_update(token));
-            self.run("releasing insight chunks", || {
-                chunks.update_one(filter.clone(), update.clone())
             })
             .await?;
         }
